@@ -1,0 +1,497 @@
+"""Raw Inside Airbnb files -> the listing-month modeling table (SPEC §2-§3).
+
+``build_table`` reads one or more ``listings.csv[.gz]`` snapshots (only the columns it needs),
+keeps the latest scrape of each listing per month, parses prices, rates, booleans and bathroom
+texts, attaches the review-based occupancy weight, imputes, and returns the table together with a
+summary of every step (rows in/out and why rows were dropped). ``write_table`` writes the Parquet
+and its JSON summary atomically.
+
+Shell: ``python -m airbnb.etl --listings 'city/*/listings.csv.gz' --reviews city/reviews.csv.gz
+--output table.parquet`` (without ``--listings`` it builds the built-in synthetic city's table).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import glob
+import gzip
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from . import __version__
+from .config import DEFAULT_CITY_DIR, DEFAULT_TABLE_PATH
+from .io import atomic_path, file_sha256, write_json
+from .log import get_logger, setup_logging
+from .schema import (
+    BOOL_COLUMNS,
+    MEAN_IMPUTED,
+    MEDIAN_IMPUTED,
+    RATE_COLUMNS,
+    REVIEW_SCORE_COLUMNS,
+    TABLE_COLUMNS,
+    TABLE_SCHEMA,
+)
+
+log = get_logger(__name__)
+
+# Columns read from a listings file. Everything else in the (wide, changing) file is skipped.
+REQUIRED_LISTING_COLUMNS = [
+    "id", "last_scraped", "price", "latitude", "longitude", "neighbourhood_cleansed",
+    "property_type", "room_type", "accommodates", "bedrooms", "beds", "amenities",
+    *REVIEW_SCORE_COLUMNS, "number_of_reviews_ltm", "host_is_superhost", *RATE_COLUMNS,
+    "host_identity_verified", "instant_bookable",
+]
+# Optional: bathroom count (either column is enough), reporting context, and the 2025 occupancy.
+BATHROOM_COLUMNS = ["bathrooms_text", "bathrooms"]
+OPTIONAL_LISTING_COLUMNS = [*BATHROOM_COLUMNS, "neighbourhood_group_cleansed", "estimated_occupancy_l365d"]
+REVIEW_COLUMNS = ["listing_id", "date"]
+
+NUMERIC_COLUMNS = ["latitude", "longitude", "accommodates", "bedrooms", "beds", *REVIEW_SCORE_COLUMNS,
+                   "number_of_reviews_ltm", "bathrooms", "estimated_occupancy_l365d"]
+# Rows without these cannot be placed or sized; they are dropped (and counted), never guessed.
+ESSENTIAL_COLUMNS = ["latitude", "longitude", "accommodates"]
+WINDOW_DAYS = 90
+
+
+class EtlError(ValueError):
+    """Bad input to the ETL: the message names the file, column or filter at fault."""
+
+
+@dataclass(frozen=True)
+class EtlConfig:
+    """Parameters of the review-based occupancy estimate (SPEC §3.3)."""
+
+    review_rate: float = 0.5
+    avg_length_of_stay: float = 3.0
+
+    def __post_init__(self):
+        if not 0 < self.review_rate <= 1:
+            raise EtlError(f"review_rate must be in (0, 1], got {self.review_rate}")
+        if self.avg_length_of_stay <= 0:
+            raise EtlError(f"avg_length_of_stay must be > 0, got {self.avg_length_of_stay}")
+
+
+@dataclass
+class Summary:
+    """What happened to the rows: written beside the table as JSON."""
+
+    steps: list = field(default_factory=list)
+    parse_issues: dict = field(default_factory=dict)
+    imputation: dict = field(default_factory=dict)
+    weight_method: dict = field(default_factory=dict)
+
+    def step(self, name: str, rows_in: int, rows_out: int, dropped: dict | None = None) -> None:
+        self.steps.append({"step": name, "rows_in": rows_in, "rows_out": rows_out,
+                           "dropped": {k: int(v) for k, v in (dropped or {}).items() if v}})
+        log.info("%-22s %9d -> %9d rows %s", name, rows_in, rows_out,
+                 ", ".join(f"{k}: {v}" for k, v in self.steps[-1]["dropped"].items()))
+        if rows_out == 0:
+            raise EtlError(f"no rows left after step '{name}' (dropped: {self.steps[-1]['dropped']})")
+
+
+# --------------------------------------------------------------------------- inputs
+
+def expand_paths(patterns: str | Path | Iterable[str | Path], kind: str = "listings") -> list[Path]:
+    """Paths, globs or directories -> sorted existing files (a directory means its snapshots)."""
+    if isinstance(patterns, (str, Path)):
+        patterns = [patterns]
+    found: list[Path] = []
+    for pattern in map(str, patterns):
+        if Path(pattern).is_dir():
+            matches = sorted(glob.glob(f"{pattern}/**/{kind}.csv*", recursive=True))
+        else:
+            matches = sorted(glob.glob(pattern, recursive=True))
+        if not matches:
+            raise EtlError(f"no {kind} file matches '{pattern}'")
+        found += [Path(m) for m in matches]
+    return list(dict.fromkeys(found))
+
+
+def read_header(path: Path) -> list[str]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8", newline="") as f:
+        return next(csv.reader(f), [])
+
+
+def read_csv_columns(path: Path, required: Sequence[str], optional: Sequence[str] = ()) -> pd.DataFrame:
+    """Read only the wanted columns, all as text; fail naming the file and any missing column."""
+    header = read_header(path)
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise EtlError(f"{path}: missing required column(s) {', '.join(map(repr, missing))}")
+    wanted = [c for c in [*required, *optional] if c in header]
+    try:
+        table = pacsv.read_csv(
+            path,
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=wanted,
+                column_types={c: pa.string() for c in wanted},
+                strings_can_be_null=True,
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        raise EtlError(f"{path}: not a readable CSV file ({exc})") from exc
+    return table.to_pandas()
+
+
+def read_listings(paths: Sequence[Path]) -> pd.DataFrame:
+    """All snapshots stacked; ``_file`` keeps the file order to break same-day ties."""
+    for path in paths:
+        if not any(c in read_header(path) for c in BATHROOM_COLUMNS):
+            raise EtlError(f"{path}: missing required column 'bathrooms_text' (or 'bathrooms')")
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        frames = list(pool.map(
+            lambda p: read_csv_columns(p, REQUIRED_LISTING_COLUMNS, OPTIONAL_LISTING_COLUMNS), paths))
+    for i, frame in enumerate(frames):
+        frame["_file"] = np.int16(i)
+    return pd.concat(frames, ignore_index=True)
+
+
+# --------------------------------------------------------------------------- parsers
+
+def _blank(text: pd.Series) -> pd.Series:
+    return text.isna() | (text.str.strip() == "")
+
+
+def _count_unparseable(text: pd.Series, parsed: pd.Series, also_missing: Sequence[str] = ()) -> int:
+    """Non-blank texts that did not parse (``also_missing`` lists placeholders such as 'N/A')."""
+    blank = _blank(text) | text.str.strip().isin(list(also_missing))
+    return int((~blank & parsed.isna()).sum())
+
+
+def parse_price(text: pd.Series) -> pd.Series:
+    """``$1,250.00`` -> 1250.0; blank or unparseable -> NaN."""
+    cleaned = text.str.replace(r"[$,\s]", "", regex=True)
+    return pd.to_numeric(cleaned, errors="coerce").astype("float64")
+
+
+def parse_rate(text: pd.Series) -> pd.Series:
+    """``95%`` -> 0.95; ``N/A``, blank or unparseable -> NaN."""
+    cleaned = text.str.strip().str.rstrip("%")
+    return pd.to_numeric(cleaned, errors="coerce").astype("float64") / 100.0
+
+
+def parse_bool(text: pd.Series) -> pd.Series:
+    """``t``/``f`` (also ``true``/``false``) -> nullable boolean; anything else -> <NA>."""
+    mapped = text.str.strip().str.lower().map({"t": True, "true": True, "f": False, "false": False})
+    return mapped.astype("boolean")
+
+
+def parse_bathrooms(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """``bathrooms_text`` -> (count, 'shared'|'private'). 'Half-bath' texts count 0.5."""
+    lower = text.str.lower()
+    number = pd.to_numeric(lower.str.extract(r"(\d+\.?\d*)", expand=False), errors="coerce")
+    number = number.astype("float64").mask(number.isna() & lower.str.contains("half", na=False), 0.5)
+    kind = np.where(lower.str.contains("shared", na=False), "shared", "private")
+    return number, pd.Series(kind, index=text.index, dtype="str")
+
+
+def parse_numeric(text: pd.Series) -> pd.Series:
+    return pd.to_numeric(text.str.strip(), errors="coerce").astype("float64")
+
+
+def parse_listing_features(raw: pd.DataFrame, issues: dict | None = None) -> pd.DataFrame:
+    """Typed model inputs from raw listing text columns (no price, no weight, no imputation).
+
+    Shared by the ETL and by prediction on raw listing rows, so both parse identically.
+    Counts of non-blank texts that failed to parse are added to ``issues``.
+    """
+    issues = {} if issues is None else issues
+    out = pd.DataFrame(index=raw.index)
+    for col in ["neighbourhood_cleansed", "property_type", "room_type", "amenities"]:
+        out[col] = raw[col].str.strip().astype("str")
+    for col in NUMERIC_COLUMNS:
+        if col in raw:
+            out[col] = parse_numeric(raw[col])
+            issues[f"{col}_unparseable"] = _count_unparseable(raw[col], out[col])
+    for col in RATE_COLUMNS:
+        out[col] = parse_rate(raw[col])
+        issues[f"{col}_unparseable"] = _count_unparseable(raw[col], out[col], ["N/A"])
+    for col in BOOL_COLUMNS:
+        out[col] = parse_bool(raw[col])
+        issues[f"{col}_unparseable"] = _count_unparseable(raw[col], out[col])
+    text = raw["bathrooms_text"] if "bathrooms_text" in raw else pd.Series(pd.NA, index=raw.index, dtype="str")
+    out["bathrooms_numeric"], out["bathrooms_type"] = parse_bathrooms(text)
+    issues["bathrooms_text_unparseable"] = _count_unparseable(text, out["bathrooms_numeric"])
+    if "bathrooms" in out:  # older dumps: numeric column instead of text
+        out["bathrooms_numeric"] = out["bathrooms_numeric"].fillna(out.pop("bathrooms"))
+    if "neighbourhood_group_cleansed" in raw:
+        out["neighbourhood_group_cleansed"] = raw["neighbourhood_group_cleansed"].str.strip()
+    return out
+
+
+# --------------------------------------------------------------------------- imputation
+
+def fit_fill_values(df: pd.DataFrame) -> dict[str, float]:
+    """Medians for counts, means for scores and rates (SPEC §3.1), learned from ``df``."""
+    values = {c: float(df[c].median()) for c in MEDIAN_IMPUTED}
+    values.update({c: float(df[c].mean()) for c in MEAN_IMPUTED})
+    values["number_of_reviews_ltm"] = 0.0  # a listing without the count has no recent reviews
+    for col, value in values.items():
+        if np.isnan(value):
+            raise EtlError(f"column '{col}' has no values at all; cannot impute it")
+    return values
+
+
+def impute(df: pd.DataFrame, fill_values: dict[str, float], report: dict | None = None) -> pd.DataFrame:
+    """Fill missing values with ``fill_values``; record how many were filled per column."""
+    for col, value in fill_values.items():
+        n = int(df[col].isna().sum())
+        df[col] = df[col].fillna(value)
+        if report is not None:
+            method = "median" if col in MEDIAN_IMPUTED else "mean" if col in MEAN_IMPUTED else "zero"
+            report[col] = {"method": method, "value": value, "n_imputed": n}
+    return df
+
+
+# --------------------------------------------------------------------------- occupancy weight
+
+def month_index(dates: pd.Series) -> pd.Series:
+    """Months since year 0: consecutive calendar months differ by exactly 1 (Dec -> Jan too)."""
+    return dates.dt.year.astype("int64") * 12 + dates.dt.month.astype("int64") - 1
+
+
+def reviews_in_window(listing_ids: pd.Series, months: pd.Series, reviews: pd.DataFrame,
+                      window_months: int = 3) -> pd.Series:
+    """Reviews in each row's month and the ``window_months - 1`` calendar months before it.
+
+    ``reviews`` has ``listing_id`` (int64) and ``month`` (a :func:`month_index`). Months without
+    reviews count as 0.
+    """
+    counts = reviews.groupby(["listing_id", "month"]).size()
+    total = np.zeros(len(listing_ids), dtype=np.int64)
+    for lag in range(window_months):
+        keys = pd.MultiIndex.from_arrays([listing_ids.to_numpy(), months.to_numpy() - lag])
+        total += counts.reindex(keys, fill_value=0).to_numpy()
+    return pd.Series(total, index=listing_ids.index)
+
+
+def read_reviews(path: Path, listing_ids: pd.Series, issues: dict) -> pd.DataFrame:
+    """Review months of the listings in the table; undated or unparseable reviews are counted."""
+    raw = read_csv_columns(path, REVIEW_COLUMNS)
+    ids = pd.to_numeric(raw["listing_id"], errors="coerce")
+    dates = pd.to_datetime(raw["date"], errors="coerce", format="%Y-%m-%d")
+    bad = ids.isna() | dates.isna()
+    issues["reviews_unparseable"] = int(bad.sum())
+    keep = ~bad & ids.isin(listing_ids.unique())
+    return pd.DataFrame({"listing_id": ids[keep].astype("int64"), "month": month_index(dates[keep])})
+
+
+def occupancy_from_reviews(reviews_90d: pd.Series, config: EtlConfig) -> pd.Series:
+    """SPEC §3.3: reviews -> bookings -> nights -> share of the 90-day window, capped at 1."""
+    nights = reviews_90d / config.review_rate * config.avg_length_of_stay
+    return np.minimum(1.0, nights / WINDOW_DAYS)
+
+
+def reviews_from_listings(df: pd.DataFrame, config: EtlConfig) -> tuple[pd.Series, pd.Series]:
+    """Without a reviews file: a 90-day review count from the listing's own columns.
+
+    ``estimated_occupancy_l365d`` (2025 files) gives nights; it is turned into the review count
+    that would produce them. Otherwise ``number_of_reviews_ltm`` is scaled from 365 to 90 days.
+    Returns the (fractional) count and, per row, the method used.
+    """
+    from_ltm = df["number_of_reviews_ltm"] * WINDOW_DAYS / 365.0
+    if "estimated_occupancy_l365d" not in df:
+        return from_ltm, pd.Series("number_of_reviews_ltm", index=df.index)
+    nights = df["estimated_occupancy_l365d"] * WINDOW_DAYS / 365.0
+    from_occupancy = nights / config.avg_length_of_stay * config.review_rate
+    use = from_occupancy.notna()
+    method = np.where(use, "estimated_occupancy_l365d", "number_of_reviews_ltm")
+    return from_occupancy.where(use, from_ltm), pd.Series(method, index=df.index)
+
+
+# --------------------------------------------------------------------------- pipeline
+
+def _parse_keys(raw: pd.DataFrame, summary: Summary) -> pd.DataFrame:
+    ids = pd.to_numeric(raw["id"], errors="coerce")
+    scraped = pd.to_datetime(raw["last_scraped"], errors="coerce", format="%Y-%m-%d")
+    bad_id, bad_date = ids.isna(), scraped.isna()
+    keep = ~(bad_id | bad_date)
+    df = raw[keep].copy()
+    df["listing_id"] = ids[keep].astype("int64")
+    df["snapshot_date"] = scraped[keep]
+    df["year_month"] = df["snapshot_date"].dt.strftime("%Y-%m").astype("str")
+    summary.step("parse_keys", len(raw), len(df),
+                 {"invalid_id": bad_id.sum(), "invalid_last_scraped": (~bad_id & bad_date).sum()})
+    return df
+
+
+def _latest_per_month(df: pd.DataFrame, summary: Summary) -> pd.DataFrame:
+    ordered = df.sort_values(["listing_id", "year_month", "snapshot_date", "_file"], kind="stable")
+    out = ordered.drop_duplicates(["listing_id", "year_month"], keep="last")
+    summary.step("latest_scrape_per_month", len(df), len(out), {"older_scrape_same_month": len(df) - len(out)})
+    return out
+
+
+def _filter_price(df: pd.DataFrame, summary: Summary) -> pd.DataFrame:
+    price = parse_price(df["price"])
+    blank = _blank(df["price"])
+    unparseable = ~blank & price.isna()
+    nonpositive = price <= 0
+    keep = price > 0
+    summary.parse_issues["price_unparseable"] = int(unparseable.sum())
+    out = df[keep].copy()
+    out["target_price"] = price[keep]
+    summary.step("valid_price", len(df), len(out),
+                 {"missing_price": blank.sum(), "unparseable_price": unparseable.sum(),
+                  "nonpositive_price": nonpositive.sum()})
+    return out
+
+
+def _filter_essential(df: pd.DataFrame, summary: Summary) -> pd.DataFrame:
+    missing = {f"missing_{c}": df[c].isna() for c in ESSENTIAL_COLUMNS}
+    keep = ~np.logical_or.reduce(list(missing.values()))
+    out = df[keep]
+    summary.step("essential_inputs", len(df), len(out), {k: v.sum() for k, v in missing.items()})
+    return out
+
+
+def _attach_weight(df: pd.DataFrame, reviews_path: Path | None, config: EtlConfig,
+                   summary: Summary) -> pd.DataFrame:
+    df = df.copy()
+    if reviews_path is not None:
+        reviews = read_reviews(reviews_path, df["listing_id"], summary.parse_issues)
+        count = reviews_in_window(df["listing_id"], month_index(df["snapshot_date"]), reviews)
+        summary.weight_method = {"method": "reviews_file", "rows": {"reviews_file": len(df)},
+                                 "reviews_read": int(len(reviews))}
+    else:
+        count, method = reviews_from_listings(df, config)
+        summary.weight_method = {"method": "listings_columns",
+                                 "rows": {k: int(v) for k, v in method.value_counts().items()}}
+    count = count.fillna(0.0)
+    df["reviews_in_last_90_days"] = np.rint(count).astype("int32")
+    df["estimated_occupancy_rate"] = occupancy_from_reviews(count, config)
+    keep = df["estimated_occupancy_rate"] > 0
+    log.info("weight method: %s", summary.weight_method)
+    summary.step("positive_weight", len(df), int(keep.sum()), {"zero_weight": (~keep).sum()})
+    return df[keep]
+
+
+def to_arrow(df: pd.DataFrame) -> pa.Table:
+    """Cast to the exact schema and column order of SPEC §3.1."""
+    df = df.assign(month=df["snapshot_date"].dt.month)
+    return pa.Table.from_pandas(df[TABLE_COLUMNS], schema=TABLE_SCHEMA, preserve_index=False)
+
+
+def build_table(listings: str | Path | Iterable[str | Path], reviews: str | Path | None = None,
+                config: EtlConfig = EtlConfig()) -> tuple[pa.Table, dict]:
+    """Build the modeling table; returns it (Arrow, exact schema) and its summary dict."""
+    started = time.perf_counter()
+    paths = expand_paths(listings, "listings")
+    reviews_path = Path(reviews) if reviews is not None else None
+    if reviews_path is not None and not reviews_path.is_file():
+        raise EtlError(f"reviews file not found: {reviews_path}")
+    summary = Summary()
+    raw = read_listings(paths)
+    summary.step("read_listings", len(raw), len(raw))
+    df = _latest_per_month(_parse_keys(raw, summary), summary)
+    df = _filter_price(df, summary)
+    keys = df[["listing_id", "year_month", "snapshot_date", "target_price"]]
+    df = pd.concat([keys, parse_listing_features(df, summary.parse_issues)], axis=1)
+    df = _filter_essential(df, summary)
+    df = _attach_weight(df, reviews_path, config, summary)
+    impute(df, fit_fill_values(df), summary.imputation)
+    table = to_arrow(df.sort_values(["listing_id", "year_month"], kind="stable"))
+    groups = _neighbourhood_groups(df)
+    return table, {
+        "package_version": __version__,
+        "rows_out": table.num_rows,
+        "listings_out": int(df["listing_id"].nunique()),
+        "inputs": {
+            "listings": [{"path": str(p), "sha256": file_sha256(p)} for p in paths],
+            "reviews": None if reviews_path is None else {"path": str(reviews_path),
+                                                            "sha256": file_sha256(reviews_path)},
+        },
+        "parameters": asdict(config),
+        **asdict(summary),
+        "neighbourhood_groups": groups,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+
+
+def _neighbourhood_groups(df: pd.DataFrame) -> dict[str, str]:
+    """neighbourhood -> borough/group, kept for per-group reports (not a table column)."""
+    if "neighbourhood_group_cleansed" not in df:
+        return {}
+    pairs = df[["neighbourhood_cleansed", "neighbourhood_group_cleansed"]].dropna().drop_duplicates("neighbourhood_cleansed")
+    return dict(sorted(zip(pairs["neighbourhood_cleansed"], pairs["neighbourhood_group_cleansed"])))
+
+
+def summary_path(table_path: str | Path) -> Path:
+    table_path = Path(table_path)
+    return table_path.with_name(table_path.stem + ".summary.json")
+
+
+def write_table(table: pa.Table, summary: dict, output: str | Path) -> Path:
+    """Write the Parquet and its summary atomically; an error leaves any previous output intact."""
+    output = Path(output)
+    with atomic_path(output) as tmp:
+        pq.write_table(table, tmp)
+        write_json(summary_path(output), {"output": str(output), **summary})
+    return output
+
+
+def run_etl(listings, reviews=None, output: str | Path = DEFAULT_TABLE_PATH,
+            config: EtlConfig = EtlConfig()) -> dict:
+    """Build and write the table; returns the summary."""
+    table, summary = build_table(listings, reviews, config)
+    write_table(table, summary, output)
+    log.info("wrote %s (%d rows, %d listings) in %.1fs", output, summary["rows_out"],
+             summary["listings_out"], summary["seconds"])
+    return {"output": str(output), **summary}
+
+
+def ensure_default_table(output: str | Path = DEFAULT_TABLE_PATH, city_dir: str | Path = DEFAULT_CITY_DIR,
+                         config: EtlConfig = EtlConfig()) -> Path:
+    """The built-in default data: generate the synthetic city if absent, then build its table."""
+    from .synthetic import generate_city
+
+    city_dir, output = Path(city_dir), Path(output)
+    if not (city_dir / "reviews.csv.gz").is_file():
+        log.info("default synthetic city not found at %s: generating it (no download needed)", city_dir)
+        generate_city(city_dir)
+    if not output.is_file():
+        log.info("building the default modeling table %s from %s", output, city_dir)
+        run_etl(city_dir, city_dir / "reviews.csv.gz", output, config)
+    return output
+
+
+def main(argv: Sequence[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(
+        prog="python -m airbnb.etl", description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--listings", nargs="+", help="listings.csv[.gz] files, globs or snapshot "
+                        "directories (default: the built-in synthetic city, generated if absent)")
+    parser.add_argument("--reviews", help="reviews.csv[.gz]; without it the weight comes from listing columns")
+    parser.add_argument("--output", default=str(DEFAULT_TABLE_PATH), help="Parquet file to write")
+    parser.add_argument("--review-rate", type=float, default=EtlConfig.review_rate)
+    parser.add_argument("--avg-length-of-stay", type=float, default=EtlConfig.avg_length_of_stay)
+    args = parser.parse_args(argv)
+    setup_logging()
+    config = EtlConfig(args.review_rate, args.avg_length_of_stay)
+    try:
+        if args.listings is None:
+            if args.reviews:
+                parser.error("--reviews needs --listings")
+            city = Path(DEFAULT_CITY_DIR)
+            if not (city / "reviews.csv.gz").is_file():
+                from .synthetic import generate_city
+                generate_city(city)
+            return run_etl(city, city / "reviews.csv.gz", args.output, config)
+        return run_etl(args.listings, args.reviews, args.output, config)
+    except EtlError as exc:
+        raise SystemExit(f"error: {exc}") from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,20 @@
+"""One logging setup for the shell and notebooks: ``airbnb.*`` messages go to stdout."""
+import logging
+import sys
+
+
+def setup_logging(level: int = logging.INFO) -> None:
+    """Idempotent: attach a stdout handler to the ``airbnb`` logger once (papermill records it)."""
+    logger = logging.getLogger("airbnb")
+    logger.setLevel(level)
+    if not any(getattr(h, "_airbnb", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s", "%H:%M:%S"))
+        handler._airbnb = True
+        logger.addHandler(handler)
+        logger.propagate = False
+
+
+def get_logger(module_name: str) -> logging.Logger:
+    """``airbnb.<module>`` even when the module runs as ``python -m airbnb.<module>`` (``__main__``)."""
+    return logging.getLogger("airbnb." + module_name.rsplit(".", 1)[-1])

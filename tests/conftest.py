@@ -1,0 +1,73 @@
+"""Shared fixtures: tiny hand-made Inside Airbnb files and the location of ../shared data."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data" / "insideairbnb"
+ALBANY = SHARED_DATA / "albany-2024-11"
+NYC_SAMPLE = SHARED_DATA / "nyc-2025-08-sample"
+
+# Keep every test's embedding cache out of the user's home and shared within one test session.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def require_shared(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f"shared Inside Airbnb data not found at {path} (expected ../shared beside the repo)")
+    return path
+
+
+LISTING_DEFAULTS = {
+    "id": 1,
+    "listing_url": "https://www.airbnb.com/rooms/1",
+    "last_scraped": "2024-11-05",
+    "name": "Cozy, quiet room\nwith <b>view</b>",
+    "price": "$100.00",
+    "latitude": "40.7",
+    "longitude": "-73.9",
+    "neighbourhood_cleansed": "Harlem",
+    "neighbourhood_group_cleansed": "Manhattan",
+    "property_type": "Entire rental unit",
+    "room_type": "Entire home/apt",
+    "accommodates": "2",
+    "bathrooms": "",
+    "bathrooms_text": "1 bath",
+    "bedrooms": "1",
+    "beds": "1",
+    "amenities": '["Wifi", "Kitchen"]',
+    "review_scores_rating": "4.8",
+    "review_scores_accuracy": "4.8",
+    "review_scores_cleanliness": "4.7",
+    "review_scores_checkin": "4.9",
+    "review_scores_communication": "4.9",
+    "review_scores_location": "4.6",
+    "review_scores_value": "4.7",
+    "number_of_reviews_ltm": "12",
+    "host_is_superhost": "t",
+    "host_response_rate": "95%",
+    "host_acceptance_rate": "80%",
+    "host_identity_verified": "t",
+    "instant_bookable": "f",
+}
+
+
+def write_listings(path: Path, rows: list[dict], drop: tuple[str, ...] = ()) -> Path:
+    """A listings file in Inside Airbnb's text format: each row overrides the defaults."""
+    frame = pd.DataFrame([{**LISTING_DEFAULTS, **row} for row in rows]).drop(columns=list(drop))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, index=False)
+    return path
+
+
+def write_reviews(path: Path, reviews: list[tuple[int, str]]) -> Path:
+    """Reviews as (listing_id, date) pairs, with the real file's other columns."""
+    frame = pd.DataFrame(
+        [{"listing_id": lid, "id": i, "date": d, "reviewer_id": 7, "reviewer_name": "Ann",
+          "comments": "Great, clean\nplace"} for i, (lid, d) in enumerate(reviews)])
+    frame.to_csv(path, index=False)
+    return path
