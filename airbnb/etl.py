@@ -427,6 +427,13 @@ def _neighbourhood_groups(df: pd.DataFrame) -> dict[str, str]:
     return dict(sorted(zip(pairs["neighbourhood_cleansed"], pairs["neighbourhood_group_cleansed"])))
 
 
+def steps_table(summary: dict) -> pd.DataFrame:
+    """The summary's steps as a table: rows in/out and one column per drop reason."""
+    rows = [{"step": s["step"], "rows_in": s["rows_in"], "rows_out": s["rows_out"], **s["dropped"]}
+            for s in summary["steps"]]
+    return pd.DataFrame(rows).set_index("step").fillna(0).astype("int64")
+
+
 def summary_path(table_path: str | Path) -> Path:
     table_path = Path(table_path)
     return table_path.with_name(table_path.stem + ".summary.json")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -12,8 +13,10 @@ SHARED_DATA = REPO.parent / "shared" / "data" / "insideairbnb"
 ALBANY = SHARED_DATA / "albany-2024-11"
 NYC_SAMPLE = SHARED_DATA / "nyc-2025-08-sample"
 
-# Keep every test's embedding cache out of the user's home and shared within one test session.
+# Keep the embedding cache out of the user's home, shared by every test (and notebook kernel) of
+# one session so no text is encoded twice.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("AIRBNB_CACHE_DIR", tempfile.mkdtemp(prefix="airbnb-test-cache-"))
 
 
 def require_shared(path: Path) -> Path:
