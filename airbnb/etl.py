@@ -458,18 +458,21 @@ def run_etl(listings, reviews=None, output: str | Path = DEFAULT_TABLE_PATH,
     return {"output": str(output), **summary}
 
 
-def ensure_default_table(output: str | Path = DEFAULT_TABLE_PATH, city_dir: str | Path = DEFAULT_CITY_DIR,
-                         config: EtlConfig = EtlConfig()) -> Path:
-    """The built-in default data: generate the synthetic city if absent, then build its table."""
-    from .synthetic import generate_city
+def default_inputs(city_dir: str | Path = DEFAULT_CITY_DIR, city: "CityConfig | None" = None,
+                   progress: bool = True) -> tuple[Path, Path]:
+    """The built-in data: (snapshot folder, reviews file) of the synthetic city, generated if absent."""
+    from .synthetic import CityConfig, ensure_city
 
-    city_dir, output = Path(city_dir), Path(output)
-    if not (city_dir / "reviews.csv.gz").is_file():
-        log.info("default synthetic city not found at %s: generating it (no download needed)", city_dir)
-        generate_city(city_dir)
+    files = ensure_city(city_dir, city or CityConfig(), progress)
+    return files.root, files.reviews
+
+
+def ensure_default_table(output: str | Path = DEFAULT_TABLE_PATH) -> Path:
+    """The default modeling table, built from the built-in synthetic city when it is missing."""
+    output = Path(output)
     if not output.is_file():
-        log.info("building the default modeling table %s from %s", output, city_dir)
-        run_etl(city_dir, city_dir / "reviews.csv.gz", output, config)
+        log.info("default table %s not found: building it from the built-in synthetic city", output)
+        run_etl(*default_inputs(), output)
     return output
 
 
@@ -490,11 +493,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
         if args.listings is None:
             if args.reviews:
                 parser.error("--reviews needs --listings")
-            city = Path(DEFAULT_CITY_DIR)
-            if not (city / "reviews.csv.gz").is_file():
-                from .synthetic import generate_city
-                generate_city(city)
-            return run_etl(city, city / "reviews.csv.gz", args.output, config)
+            return run_etl(*default_inputs(), args.output, config)
         return run_etl(args.listings, args.reviews, args.output, config)
     except EtlError as exc:
         raise SystemExit(f"error: {exc}") from None

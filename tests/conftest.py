@@ -74,3 +74,22 @@ def write_reviews(path: Path, reviews: list[tuple[int, str]]) -> Path:
           "comments": "Great, clean\nplace"} for i, (lid, d) in enumerate(reviews)])
     frame.to_csv(path, index=False)
     return path
+
+
+@pytest.fixture(scope="session")
+def small_city(tmp_path_factory):
+    """A 300-listing, 12-month synthetic city in raw Inside Airbnb format (with ground truth)."""
+    from airbnb.synthetic import CityConfig, generate_city
+
+    return generate_city(tmp_path_factory.mktemp("city") / "city", CityConfig(n_listings=300, seed=7),
+                         progress=False)
+
+
+@pytest.fixture(scope="session")
+def small_table(small_city, tmp_path_factory) -> Path:
+    """The small city's modeling table (Parquet)."""
+    from airbnb import etl
+
+    out = tmp_path_factory.mktemp("table") / "city.parquet"
+    etl.run_etl(small_city.root, small_city.reviews, out)
+    return out

@@ -255,3 +255,19 @@ def test_nyc_2025_sample_newer_columns(tmp_path):
     assert "estimated_occupancy_l365d" in summary["weight_method"]["rows"]
     with_reviews = etl.run_etl(folder / "listings.csv", folder / "reviews.csv", tmp_path / "nyc2.parquet")
     assert with_reviews["weight_method"]["method"] == "reviews_file" and with_reviews["rows_out"] > 0
+
+
+# --------------------------------------------------------------------------- synthetic city
+
+def test_synthetic_city_table(small_city, small_table):
+    assert_exact_schema(small_table)
+    df = pd.read_parquet(small_table)
+    truth = pd.read_parquet(small_city.ground_truth).set_index(["listing_id", "year_month"])
+    assert df["year_month"].nunique() == 12 and df["listing_id"].nunique() > 250
+    joined = df.join(truth.drop(columns=["amenities", "snapshot_date"]), on=["listing_id", "year_month"], how="left")
+    assert joined["price"].notna().all(), "every table row has its ground truth"
+    np.testing.assert_allclose(joined["target_price"], joined["written_price"], rtol=1e-6)
+    summary = json.loads(etl.summary_path(small_table).read_text())
+    assert set(summary["neighbourhood_groups"].values()) <= {"Manhattan", "Brooklyn", "Queens", "Bronx",
+                                                              "Staten Island"}
+    assert summary["steps"][0]["rows_in"] == len(truth)
