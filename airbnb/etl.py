@@ -31,6 +31,7 @@ from . import __version__
 from .config import DEFAULT_CITY_DIR, DEFAULT_TABLE_PATH
 from .io import atomic_path, file_sha256, write_json
 from .log import get_logger, setup_logging
+from .synthetic import CityConfig, ensure_city
 from .schema import (
     BOOL_COLUMNS,
     MEAN_IMPUTED,
@@ -448,9 +449,18 @@ def write_table(table: pa.Table, summary: dict, output: str | Path) -> Path:
     return output
 
 
-def run_etl(listings, reviews=None, output: str | Path = DEFAULT_TABLE_PATH,
-            config: EtlConfig = EtlConfig()) -> dict:
-    """Build and write the table; returns the summary."""
+def run_etl(listings=None, reviews=None, output: str | Path = DEFAULT_TABLE_PATH,
+            config: EtlConfig = EtlConfig(), city_dir: str | Path = DEFAULT_CITY_DIR,
+            city: CityConfig | None = None) -> dict:
+    """Build and write the table; returns the summary.
+
+    Without ``listings`` the input is the built-in synthetic city in ``city_dir`` (generated with
+    ``city``, default :class:`~airbnb.synthetic.CityConfig`, if it is not there yet).
+    """
+    if listings is None:
+        if reviews is not None:
+            raise EtlError("a reviews file was given without listings files")
+        listings, reviews = default_inputs(city_dir, city)
     table, summary = build_table(listings, reviews, config)
     write_table(table, summary, output)
     log.info("wrote %s (%d rows, %d listings) in %.1fs", output, summary["rows_out"],
@@ -458,11 +468,9 @@ def run_etl(listings, reviews=None, output: str | Path = DEFAULT_TABLE_PATH,
     return {"output": str(output), **summary}
 
 
-def default_inputs(city_dir: str | Path = DEFAULT_CITY_DIR, city: "CityConfig | None" = None,
+def default_inputs(city_dir: str | Path = DEFAULT_CITY_DIR, city: CityConfig | None = None,
                    progress: bool = True) -> tuple[Path, Path]:
     """The built-in data: (snapshot folder, reviews file) of the synthetic city, generated if absent."""
-    from .synthetic import CityConfig, ensure_city
-
     files = ensure_city(city_dir, city or CityConfig(), progress)
     return files.root, files.reviews
 
@@ -472,7 +480,7 @@ def ensure_default_table(output: str | Path = DEFAULT_TABLE_PATH) -> Path:
     output = Path(output)
     if not output.is_file():
         log.info("default table %s not found: building it from the built-in synthetic city", output)
-        run_etl(*default_inputs(), output)
+        run_etl(output=output)
     return output
 
 
@@ -490,10 +498,6 @@ def main(argv: Sequence[str] | None = None) -> dict:
     setup_logging()
     config = EtlConfig(args.review_rate, args.avg_length_of_stay)
     try:
-        if args.listings is None:
-            if args.reviews:
-                parser.error("--reviews needs --listings")
-            return run_etl(*default_inputs(), args.output, config)
         return run_etl(args.listings, args.reviews, args.output, config)
     except EtlError as exc:
         raise SystemExit(f"error: {exc}") from None

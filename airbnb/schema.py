@@ -61,3 +61,20 @@ BATHROOM_TYPES = ["private", "shared"]
 
 # Optional context columns carried beside the table for reporting (never model inputs).
 CONTEXT_COLUMNS = ["neighbourhood_group_cleansed"]
+
+
+class TableError(ValueError):
+    """A modeling table that breaks the contract; the message names the file and column."""
+
+
+def validate_table(df, source: str = "table") -> None:
+    """Fail early, naming the column, when a table lacks a column or has nulls in a required one."""
+    missing = [c for c in TABLE_COLUMNS if c not in df.columns]
+    if missing:
+        raise TableError(f"{source}: missing column(s) {', '.join(map(repr, missing))} "
+                         "(build the table with airbnb.etl)")
+    nulls = [c for c in REQUIRED_TABLE_COLUMNS if df[c].isna().any()]
+    if nulls:
+        raise TableError(f"{source}: required column(s) {', '.join(map(repr, nulls))} contain missing values")
+    if len(df) == 0:
+        raise TableError(f"{source}: the table has no rows")

@@ -28,17 +28,15 @@ OUTPUT = REPO / "BENCHMARKS.md"
 
 def measure(code: str, **env) -> dict:
     """Run ``code`` in a child Python; it sets ``result`` (a dict). Adds seconds and peak MB."""
-    program = textwrap.dedent(
-        """
-        import json, resource, sys, time
-        _t0 = time.perf_counter()
-        result = {}
-        %s
-        result["wall_s"] = time.perf_counter() - _t0
-        result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print("BENCH-RESULT " + json.dumps(result))
-        """
-    ) % textwrap.indent(textwrap.dedent(code), " " * 8).strip()
+    program = "\n".join([
+        "import json, resource, sys, time",
+        "_t0 = time.perf_counter()",
+        "result = {}",
+        textwrap.dedent(code),
+        "result['wall_s'] = time.perf_counter() - _t0",
+        "result['peak_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024",
+        "print('BENCH-RESULT ' + json.dumps(result))",
+    ])
     proc = subprocess.run([sys.executable, "-c", program], cwd=REPO, capture_output=True, text=True,
                           env={**os.environ, "HF_HUB_OFFLINE": "1", **env})
     if proc.returncode != 0:
