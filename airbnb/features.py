@@ -1,0 +1,181 @@
+"""Modeling table rows -> model inputs (SPEC §4).
+
+:class:`FeatureProcessor` learns vocabularies and scalers from the *training* rows only and
+applies the same mapping to any rows (validation, test, a listing to price). Everything is
+vectorised: transforming hundreds of thousands of rows takes well under a second per column.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+from sklearn.preprocessing import StandardScaler
+
+from . import __version__
+from .io import atomic_path
+from .schema import BATHROOM_TYPES, BOOL_COLUMNS, RATE_COLUMNS, REVIEW_SCORE_COLUMNS, ROOM_TYPES
+
+UNK = "<UNK>"
+VOCAB_FEATURES = ["neighbourhood_cleansed", "property_type", "bedrooms", "beds", "bathrooms_numeric"]
+NUMERIC_VOCABS = {"bedrooms", "beds", "bathrooms_numeric"}
+SCALED_FEATURES = ["accommodates", *REVIEW_SCORE_COLUMNS, *RATE_COLUMNS]
+LOG_SCALED_FEATURE = "number_of_reviews_ltm"
+ONE_HOT_FEATURES = {"room_type": ROOM_TYPES, "bathrooms_type": BATHROOM_TYPES,
+                    **{c: [False, True] for c in BOOL_COLUMNS}}
+PASSTHROUGH = ["amenities", "target_price", "estimated_occupancy_rate"]
+INPUT_COLUMNS = [*VOCAB_FEATURES, *SCALED_FEATURES, LOG_SCALED_FEATURE, *ONE_HOT_FEATURES,
+                 "latitude", "longitude", "month", "amenities"]
+# Numeric inputs that must be present: a NaN here would silently become a NaN price.
+NAN_CHECKED = [*SCALED_FEATURES, LOG_SCALED_FEATURE, "latitude", "longitude", "month"]
+
+
+class FeatureError(ValueError):
+    """Rows the processor cannot turn into model inputs; the message names the column."""
+
+
+def cyclical(values: np.ndarray, period: float) -> np.ndarray:
+    """(sin, cos) of ``values`` on a circle of ``period``: December sits next to January."""
+    angle = 2 * np.pi * np.asarray(values, dtype=np.float64) / period
+    return np.stack([np.sin(angle), np.cos(angle)], axis=-1)
+
+
+@dataclass(frozen=True)
+class LocationEncoding:
+    """Multi-frequency sin/cos of latitude and longitude (SPEC §4): 2 coords x 2 x ``n_frequencies``.
+
+    Latitude uses base period 180°, longitude 360°; frequency ``k`` multiplies the base frequency by
+    ``ratio ** k``. The default ratio of 4 spans whole-globe periods down to about a kilometre,
+    so the location network sees both the city-wide gradient and neighbourhood-scale detail.
+    """
+
+    n_frequencies: int = 8
+    ratio: float = 4.0
+
+    @property
+    def dim(self) -> int:
+        return 4 * self.n_frequencies
+
+    def __call__(self, latitude: np.ndarray, longitude: np.ndarray) -> np.ndarray:
+        scales = self.ratio ** np.arange(self.n_frequencies)
+        parts = [cyclical(np.asarray(coord, np.float64)[:, None] * scales, base).reshape(len(coord), -1)
+                 for coord, base in ((latitude, 180.0), (longitude, 360.0))]
+        return np.concatenate(parts, axis=1).astype(np.float32)
+
+
+@dataclass
+class FeatureProcessor:
+    """fit on training rows, transform any rows, save/load with joblib (SPEC §4)."""
+
+    location: LocationEncoding = field(default_factory=LocationEncoding)
+    vocabs: dict[str, list] = field(default_factory=dict)
+    scalers: dict[str, StandardScaler] = field(default_factory=dict)
+    fill_values: dict[str, float] = field(default_factory=dict)
+    version: str = __version__
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, df: pd.DataFrame) -> "FeatureProcessor":
+        _require_columns(df, INPUT_COLUMNS)
+        _reject_nan(df)
+        self.vocabs = {col: [UNK, *_sorted_values(df[col], col in NUMERIC_VOCABS)] for col in VOCAB_FEATURES}
+        self.scalers = {col: StandardScaler().fit(_scaler_input(df, col)) for col in
+                        [*SCALED_FEATURES, LOG_SCALED_FEATURE]}
+        # remembered so raw rows at prediction time are imputed like the training table
+        self.fill_values = {col: float(df[col].median()) for col in ["bedrooms", "beds", "bathrooms_numeric"]}
+        self.fill_values.update({col: float(df[col].mean()) for col in [*REVIEW_SCORE_COLUMNS, *RATE_COLUMNS]})
+        return self
+
+    @property
+    def is_fitted(self) -> bool:
+        return bool(self.vocabs)
+
+    @property
+    def vocab_sizes(self) -> dict[str, int]:
+        return {col: len(vocab) for col, vocab in self.vocabs.items()}
+
+    # ------------------------------------------------------------------ transform
+    def transform(self, df: pd.DataFrame) -> dict[str, np.ndarray]:
+        """Arrays keyed by input name; ``target_price``/``estimated_occupancy_rate`` when present."""
+        if not self.is_fitted:
+            raise FeatureError("FeatureProcessor is not fitted: call fit(train_df) or FeatureProcessor.load(path)")
+        _require_columns(df, INPUT_COLUMNS)
+        _reject_nan(df)
+        out: dict[str, np.ndarray] = {col: self._indices(df[col], col) for col in VOCAB_FEATURES}
+        out["location_coords_cyclical"] = self.location(df["latitude"].to_numpy(), df["longitude"].to_numpy())
+        scaled = {col: self.scalers[col].transform(_scaler_input(df, col))[:, 0].astype(np.float32)
+                  for col in [*SCALED_FEATURES, LOG_SCALED_FEATURE]}
+        out["accommodates"] = scaled["accommodates"]
+        out["review_scores"] = np.stack([scaled[c] for c in REVIEW_SCORE_COLUMNS], axis=1)
+        out["host_rates"] = np.stack([scaled[c] for c in RATE_COLUMNS], axis=1)
+        out["number_of_reviews_ltm_log"] = scaled[LOG_SCALED_FEATURE]
+        for col, categories in ONE_HOT_FEATURES.items():
+            out[f"{col}_ohe"] = _one_hot(df[col], categories)
+        out["month_cyclical"] = cyclical(df["month"].to_numpy(), 12).astype(np.float32)
+        out["amenities"] = df["amenities"].fillna("").to_numpy(dtype=object)
+        for col in ["target_price", "estimated_occupancy_rate"]:
+            if col in df:
+                out[col] = df[col].to_numpy(dtype=np.float32)
+        return out
+
+    def fit_transform(self, df: pd.DataFrame) -> dict[str, np.ndarray]:
+        return self.fit(df).transform(df)
+
+    def _indices(self, values: pd.Series, col: str) -> np.ndarray:
+        """Vocabulary positions; unseen or missing values map to 0 (``<UNK>``)."""
+        vocab = pd.Index(self.vocabs[col][1:])
+        keys = values.astype("float64") if col in NUMERIC_VOCABS else values.astype("object")
+        return (vocab.get_indexer(keys) + 1).astype(np.int64)
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | Path) -> Path:
+        """joblib dump, written atomically."""
+        path = Path(path)
+        with atomic_path(path) as tmp:
+            joblib.dump(self, tmp)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> "FeatureProcessor":
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"feature processor not found: {path}")
+        processor = joblib.load(path)
+        if not isinstance(processor, cls):
+            raise FeatureError(f"{path} does not hold a FeatureProcessor (found {type(processor).__name__})")
+        return processor
+
+
+def _sorted_values(values: pd.Series, numeric: bool) -> list:
+    uniques = values.dropna().astype("float64" if numeric else "object").unique()
+    return sorted(float(v) for v in uniques) if numeric else sorted(str(v) for v in uniques)
+
+
+def _scaler_input(df: pd.DataFrame, col: str) -> np.ndarray:
+    values = df[col].to_numpy(dtype=np.float64)
+    return (np.log1p(values) if col == LOG_SCALED_FEATURE else values)[:, None]
+
+
+def _one_hot(values: pd.Series, categories: list) -> np.ndarray:
+    """Fixed-order one-hot; missing or unknown values give an all-zero row."""
+    codes = pd.Categorical(values.astype("object"), categories=categories).codes
+    out = np.zeros((len(values), len(categories)), dtype=np.float32)
+    known = codes >= 0
+    out[np.flatnonzero(known), codes[known]] = 1.0
+    return out
+
+
+def _require_columns(df: pd.DataFrame, columns: list[str]) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise FeatureError(f"missing column(s) {', '.join(map(repr, missing))} needed for the model inputs")
+
+
+def _reject_nan(df: pd.DataFrame) -> None:
+    counts = df[NAN_CHECKED].isna().sum()
+    bad = counts[counts > 0]
+    if len(bad):
+        detail = ", ".join(f"'{c}' ({n} rows)" for c, n in bad.items())
+        raise FeatureError(f"missing values in model input column(s) {detail}: the ETL imputes these; "
+                           "pass rows through airbnb.etl first")

@@ -1,0 +1,147 @@
+"""One-command reproducible run: execute the notebooks with papermill for a params file.
+
+    python -m airbnb.run params/default.yaml [--run-dir runs/mine]
+
+A params file is a flat YAML mapping of notebook parameters (each notebook receives the ones its
+tagged ``parameters`` cell declares) plus ``run_dir``. The run directory then holds the executed
+notebooks, the training artifacts (``artifacts/`` unless ``output_dir`` says otherwise) and
+``manifest.json``: the params, input file hashes, package version, git commit and timings. A key no notebook declares is an error, so a typo never silently runs the defaults.
+"""
+from __future__ import annotations
+
+import argparse
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+import yaml
+
+from . import __version__
+from .etl import summary_path
+from .io import read_json, write_json
+from .log import get_logger, setup_logging
+
+log = get_logger(__name__)
+
+STAGES = ("process", "train")
+RUN_KEYS = {"run_dir"}  # keys of the params file that are not notebook parameters
+NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+class RunError(RuntimeError):
+    """A run could not start or a stage failed; the message names the file or stage."""
+
+
+def load_params(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise RunError(f"params file not found: {path}")
+    params = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(params, dict):
+        raise RunError(f"{path}: expected a mapping of parameter names to values")
+    return params
+
+
+def notebook_path(stage: str) -> Path:
+    path = NOTEBOOKS_DIR / f"{stage}.ipynb"
+    if not path.is_file():
+        raise RunError(f"notebook for stage '{stage}' not found at {path} (run from a source checkout)")
+    return path
+
+
+def split_params(params: dict, stages: Sequence[str]) -> dict[str, dict]:
+    """Each stage's share of the params; unknown keys are an error naming them."""
+    import papermill as pm
+
+    declared = {stage: set(pm.inspect_notebook(str(notebook_path(stage)))) for stage in stages}
+    unknown = set(params) - RUN_KEYS - set().union(*declared.values())
+    if unknown:
+        raise RunError(f"unknown parameter(s) {sorted(unknown)}: no notebook of {list(stages)} declares them")
+    return {stage: {k: v for k, v in params.items() if k in names} for stage, names in declared.items()}
+
+
+def git_commit() -> str | None:
+    proc = subprocess.run(["git", "rev-parse", "HEAD"], cwd=NOTEBOOKS_DIR.parent, capture_output=True, text=True)
+    if proc.returncode != 0:
+        return None
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=NOTEBOOKS_DIR.parent,
+                           capture_output=True, text=True).stdout.strip()
+    return proc.stdout.strip() + ("+dirty" if dirty else "")
+
+
+def execute(stage: str, params: dict, run_dir: Path) -> Path:
+    import papermill as pm
+
+    out = run_dir / f"{stage}.ipynb"
+    log.info("stage %s: executing %s -> %s", stage, notebook_path(stage), out)
+    try:
+        pm.execute_notebook(str(notebook_path(stage)), str(out), parameters=params, cwd=str(Path.cwd()),
+                            kernel_name="python3", progress_bar=False)
+    except pm.PapermillExecutionError as exc:
+        raise RunError(f"stage '{stage}' failed at cell {exc.exec_count}: {exc.ename}: {exc.evalue} "
+                       f"(executed notebook: {out})") from exc
+    return out
+
+
+def run(params_path: str | Path, run_dir: str | Path | None = None, stages: Sequence[str] = STAGES) -> Path:
+    """Execute ``stages`` for the params file; returns the run directory."""
+    params = load_params(params_path)
+    run_dir = Path(run_dir or params.get("run_dir") or Path("runs") / Path(params_path).stem)
+    params.setdefault("output_dir", str(run_dir / "artifacts"))  # the record holds its artifacts
+    per_stage = split_params(params, stages)
+    if run_dir.exists():
+        shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True)
+    manifest = {
+        "params_file": str(params_path), "params": params, "run_dir": str(run_dir),
+        "package_version": __version__, "git_commit": git_commit(),
+        "python": platform.python_version(), "platform": platform.platform(),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "status": "running", "stages": {},
+    }
+    write_json(run_dir / "manifest.json", manifest)
+    try:
+        for stage in stages:
+            started = time.perf_counter()
+            manifest["stages"][stage] = {"notebook": f"{stage}.ipynb", "status": "running"}
+            try:
+                execute(stage, per_stage[stage], run_dir)
+            finally:
+                manifest["stages"][stage]["seconds"] = round(time.perf_counter() - started, 2)
+            manifest["stages"][stage]["status"] = "ok"
+        manifest["status"] = "ok"
+    except BaseException as exc:
+        manifest["status"] = f"failed: {exc}"
+        raise
+    finally:
+        manifest["inputs"] = _inputs(params)
+        write_json(run_dir / "manifest.json", manifest)
+    log.info("run complete: %s", run_dir)
+    return run_dir
+
+
+def _inputs(params: dict) -> dict:
+    """Input hashes as the ETL recorded them beside the table (if it was built)."""
+    table = params.get("data_path")
+    summary = summary_path(table) if table else None
+    return read_json(summary)["inputs"] if summary and summary.is_file() else {}
+
+
+def main(argv: Sequence[str] | None = None) -> Path:
+    parser = argparse.ArgumentParser(prog="python -m airbnb.run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("params", help="params YAML file, e.g. params/default.yaml")
+    parser.add_argument("--run-dir", help="where the record goes (default: the file's run_dir, else runs/<name>)")
+    parser.add_argument("--stages", nargs="+", choices=STAGES, default=list(STAGES))
+    args = parser.parse_args(argv)
+    setup_logging()
+    try:
+        return run(args.params, args.run_dir, args.stages)
+    except RunError as exc:
+        sys.exit(f"error: {exc}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,180 @@
+"""FeatureProcessor, AirbnbDataset and AdditiveAxisModel (SPEC §4-§5)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from airbnb.dataset import AirbnbDataset, make_loader
+from airbnb.features import UNK, FeatureError, FeatureProcessor, LocationEncoding, cyclical
+from airbnb.model import AXES, AdditiveAxisModel
+
+
+@pytest.fixture(scope="module")
+def table(small_table):
+    return pd.read_parquet(small_table)
+
+
+@pytest.fixture(scope="module")
+def fitted(table):
+    return FeatureProcessor().fit(table)
+
+
+@pytest.fixture(scope="module")
+def dataset(fitted, table):
+    return AirbnbDataset(fitted.transform(table.iloc[:200]), "all-MiniLM-L6-v2")
+
+
+# --------------------------------------------------------------------------- processor
+
+def test_vocabularies_reserve_unk_and_are_sorted(fitted, table):
+    for col, vocab in fitted.vocabs.items():
+        assert vocab[0] == UNK and vocab[1:] == sorted(vocab[1:]), col
+    assert set(fitted.vocabs["neighbourhood_cleansed"][1:]) == set(table["neighbourhood_cleansed"].unique())
+    assert fitted.vocabs["bedrooms"][1:] == sorted(table["bedrooms"].unique().astype(float).tolist())
+
+
+def test_unseen_values_map_to_unk(fitted, table):
+    rows = table.iloc[:3].copy()
+    rows["neighbourhood_cleansed"] = ["Atlantis", rows["neighbourhood_cleansed"].iloc[1], None]
+    rows["property_type"] = "Treehouse on the moon"
+    rows["bedrooms"] = [99.0, 1.0, 1.0]
+    out = fitted.transform(rows)
+    known = fitted.vocabs["neighbourhood_cleansed"].index(rows["neighbourhood_cleansed"].iloc[1])
+    assert out["neighbourhood_cleansed"].tolist() == [0, known, 0]
+    assert (out["property_type"] == 0).all()
+    assert out["bedrooms"][0] == 0 and out["bedrooms"][1] == fitted.vocabs["bedrooms"].index(1.0)
+
+
+def test_scalers_are_fitted_on_the_given_rows(fitted, table):
+    scaler = fitted.scalers["accommodates"]
+    assert scaler.mean_[0] == pytest.approx(table["accommodates"].mean())
+    assert scaler.scale_[0] == pytest.approx(table["accommodates"].std(ddof=0))
+    log_reviews = np.log1p(table["number_of_reviews_ltm"].to_numpy(float))
+    assert fitted.scalers["number_of_reviews_ltm"].mean_[0] == pytest.approx(log_reviews.mean())
+    out = fitted.transform(table)
+    assert abs(out["accommodates"].mean()) < 1e-4 and out["accommodates"].std() == pytest.approx(1, abs=1e-3)
+    assert out["review_scores"].shape == (len(table), 6) and out["host_rates"].shape == (len(table), 2)
+
+
+def test_one_hots_and_cyclical_encodings(fitted, table):
+    rows = table.iloc[:4].copy()
+    rows["room_type"] = ["Entire home/apt", "Private room", "Shared room", "Hotel room"]
+    rows["bathrooms_type"] = ["shared", "private", "private", "shared"]
+    rows["host_is_superhost"] = pd.array([True, False, None, True], dtype="boolean")
+    rows["month"] = [1, 12, 6, 7]
+    out = fitted.transform(rows)
+    np.testing.assert_array_equal(out["room_type_ohe"], np.eye(4))
+    np.testing.assert_array_equal(out["bathrooms_type_ohe"], [[0, 1], [1, 0], [1, 0], [0, 1]])
+    np.testing.assert_array_equal(out["host_is_superhost_ohe"], [[0, 1], [1, 0], [0, 0], [0, 1]])
+    jan, dec = out["month_cyclical"][0], out["month_cyclical"][1]
+    assert np.linalg.norm(jan - dec) < 0.6, "December is next to January"
+    assert out["location_coords_cyclical"].shape == (4, 32)
+
+
+def test_location_encoding_matches_its_definition():
+    enc = LocationEncoding(n_frequencies=2, ratio=4.0)
+    out = enc(np.array([45.0]), np.array([-90.0]))
+    expected = np.concatenate([cyclical(np.array([45.0, 180.0]), 180.0).ravel(),
+                               cyclical(np.array([-90.0, -360.0]), 360.0).ravel()])
+    np.testing.assert_allclose(out[0], expected, atol=1e-6)
+
+
+def test_save_load_gives_identical_transform(fitted, table, tmp_path):
+    path = fitted.save(tmp_path / "feature_processor.joblib")
+    loaded = FeatureProcessor.load(path)
+    a, b = fitted.transform(table.iloc[:50]), loaded.transform(table.iloc[:50])
+    assert a.keys() == b.keys()
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key])
+
+
+def test_nan_in_model_input_names_the_column(fitted, table):
+    rows = table.iloc[:5].copy()
+    rows.loc[rows.index[2], "review_scores_value"] = np.nan
+    with pytest.raises(FeatureError, match=r"'review_scores_value' \(1 rows\)"):
+        fitted.transform(rows)
+
+
+def test_missing_column_is_named(fitted, table):
+    with pytest.raises(FeatureError, match="'month'"):
+        fitted.transform(table.drop(columns="month"))
+
+
+def test_unfitted_processor_says_so(table):
+    with pytest.raises(FeatureError, match="not fitted"):
+        FeatureProcessor().transform(table)
+
+
+# --------------------------------------------------------------------------- dataset
+
+def test_dataset_item_keys_shapes_dtypes(dataset):
+    item = dataset[0]
+    expect = {
+        "neighbourhood_cleansed": ((), torch.int64), "property_type": ((), torch.int64),
+        "bedrooms": ((), torch.int64), "beds": ((), torch.int64), "bathrooms_numeric": ((), torch.int64),
+        "location_coords_cyclical": ((32,), torch.float32), "accommodates": ((), torch.float32),
+        "review_scores": ((6,), torch.float32), "host_rates": ((2,), torch.float32),
+        "number_of_reviews_ltm_log": ((), torch.float32), "room_type_ohe": ((4,), torch.float32),
+        "bathrooms_type_ohe": ((2,), torch.float32), "host_is_superhost_ohe": ((2,), torch.float32),
+        "host_identity_verified_ohe": ((2,), torch.float32), "instant_bookable_ohe": ((2,), torch.float32),
+        "month_cyclical": ((2,), torch.float32), "amenities_embedding": ((384,), torch.float32),
+        "target_price": ((1,), torch.float32), "estimated_occupancy_rate": ((1,), torch.float32),
+    }
+    assert set(item) == set(expect)
+    for key, (shape, dtype) in expect.items():
+        assert tuple(item[key].shape) == shape and item[key].dtype == dtype, key
+
+
+def test_batches_equal_stacked_items(dataset):
+    batch = next(iter(make_loader(dataset, 8, shuffle=False)))
+    for key, value in batch.items():
+        torch.testing.assert_close(value, torch.stack([dataset[i][key] for i in range(8)]))
+
+
+def test_shuffled_loader_is_repeatable_for_a_seed(dataset):
+    first = [b["target_price"] for b in make_loader(dataset, 16, shuffle=True, seed=3)]
+    again = [b["target_price"] for b in make_loader(dataset, 16, shuffle=True, seed=3)]
+    torch.testing.assert_close(torch.cat(first), torch.cat(again))
+    assert not torch.equal(torch.cat(first), dataset.tensors["target_price"])
+
+
+# --------------------------------------------------------------------------- model
+
+@pytest.fixture(scope="module")
+def model(fitted):
+    torch.manual_seed(0)
+    return AdditiveAxisModel(fitted.vocab_sizes, {"neighbourhood_cleansed": 16})
+
+
+def test_forward_shapes_and_exact_sum(model, dataset):
+    batch = dataset.__getitems__(range(32))
+    out = model(batch)
+    assert out["predicted_price"].shape == (32, 1)
+    assert set(out["breakdown"]) == {*AXES, "bias"}
+    assert all(v.shape == (32, 1) for v in out["breakdown"].values())
+    total = sum(out["breakdown"].values())
+    torch.testing.assert_close(out["predicted_price"], total, rtol=0, atol=1e-5)
+
+
+def test_sum_identity_holds_after_target_scaling(fitted, dataset):
+    model = AdditiveAxisModel(fitted.vocab_sizes)
+    model.set_target_scale(150.0, 80.0)
+    out = model(dataset.__getitems__(range(16)))
+    assert out["breakdown"]["bias"][0, 0].item() == 150.0
+    torch.testing.assert_close(out["predicted_price"], sum(out["breakdown"].values()), rtol=0, atol=1e-4)
+
+
+def test_gradients_reach_every_sub_network(model, dataset):
+    model.zero_grad()
+    out = model(dataset.__getitems__(range(64)))
+    out["predicted_price"].pow(2).mean().backward()
+    for name, param in model.named_parameters():
+        assert param.grad is not None and param.grad.abs().sum() > 0, name
+
+
+def test_model_rebuilds_from_its_config(model):
+    clone = AdditiveAxisModel.from_config(model.config.to_dict())
+    clone.load_state_dict(model.state_dict())
+    assert clone.config == model.config

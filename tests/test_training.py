@@ -1,0 +1,149 @@
+"""Training (SPEC §6): the original smoke test, the notebook, learning on the synthetic city, errors."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import nbformat
+import numpy as np
+import pandas as pd
+import papermill as pm
+import pytest
+import torch
+
+from airbnb import etl, train
+from airbnb.features import FeatureError
+from airbnb.model import AXES
+from airbnb.schema import TableError
+from airbnb.synthetic import CityConfig, generate_city
+
+from conftest import REPO
+
+
+def test_smoke_run(tmp_path, small_table):
+    """As the original specification describes: the training script in a subprocess."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "airbnb.train", "--data-path", str(small_table), "--output-dir", str(tmp_path),
+         "--epochs", "1", "--batch-size", "16", "--smoke-test"],
+        capture_output=True, text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (tmp_path / "best_model.pth").is_file()
+    assert (tmp_path / "feature_processor.joblib").is_file()
+    history = pd.read_csv(tmp_path / "history.csv")
+    assert len(history) == 1 and np.isfinite(history[["train_loss", "val_loss"]]).all().all()
+    config = json.loads((tmp_path / "model_config.json").read_text())
+    assert sum(config["rows"].values()) == 1000, "smoke test uses the first 1000 rows"
+
+
+def test_train_notebook_smoke(tmp_path, small_table):
+    out = tmp_path / "train.ipynb"
+    pm.execute_notebook(str(REPO / "notebooks" / "train.ipynb"), str(out), cwd=str(REPO), kernel_name="python3",
+                        progress_bar=False, parameters={"data_path": str(small_table), "smoke_test": True,
+                                                        "output_dir": str(tmp_path / "artifacts")})
+    assert (tmp_path / "artifacts" / "best_model.pth").is_file()
+    nb = nbformat.read(str(out), as_version=4)
+    images = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {})]
+    assert len(images) == 2, "learning curves and the breakdown figure"
+
+
+@pytest.fixture(scope="module")
+def learned(tmp_path_factory):
+    """A 2,000-listing synthetic city trained for a few epochs."""
+    root = tmp_path_factory.mktemp("learn")
+    city = generate_city(root / "city", CityConfig(n_listings=2000, seed=11), progress=False)
+    etl.run_etl(city.root, city.reviews, root / "table.parquet")
+    result = train.train(train.TrainConfig(data_path=str(root / "table.parquet"), output_dir=str(root / "art"),
+                                           epochs=6, progress=False))
+    truth = pd.read_parquet(city.ground_truth)
+    joined = result.breakdown("validation").merge(truth, on=["listing_id", "year_month"], suffixes=("", "_true"))
+    return result, joined
+
+
+def test_learning_reaches_validation_r2(learned):
+    result, _ = learned
+    assert result.history["val_r2_weighted"].max() > 0.85
+    assert result.history["val_loss"].min() < 0.7 * result.history["val_loss"].iloc[0]
+
+
+def test_learned_axes_track_the_ground_truth(learned):
+    _, joined = learned
+    assert np.corrcoef(joined["location"], joined["location_true"])[0, 1] > 0.75
+    assert np.corrcoef(joined["size_capacity"], joined["size_capacity_true"])[0, 1] > 0.9
+    by_month = joined.groupby(joined["year_month"].str[5:])[["seasonality", "seasonality_true"]].mean()
+    assert np.corrcoef(by_month["seasonality"], by_month["seasonality_true"])[0, 1] > 0.85
+
+
+def test_breakdown_sums_to_prediction(learned):
+    _, joined = learned
+    parts = joined[["bias", *AXES]].sum(axis=1)
+    np.testing.assert_allclose(parts, joined["predicted_price"], atol=1e-3)
+
+
+def test_best_checkpoint_reloads_to_the_same_predictions(learned):
+    result, _ = learned
+    from airbnb.model import AdditiveAxisModel
+
+    config = json.loads((result.output_dir / "model_config.json").read_text())
+    model = AdditiveAxisModel.from_config(config["model"])
+    model.load_state_dict(torch.load(result.output_dir / "best_model.pth", weights_only=True))
+    batch = result.datasets["validation"].__getitems__(range(20))
+    torch.testing.assert_close(model(batch)["predicted_price"], result.model(batch)["predicted_price"])
+    assert config["best_epoch"] == int(result.history["val_loss"].idxmin()) + 1
+
+
+def test_split_is_grouped_by_listing(learned):
+    result, _ = learned
+    per_listing = result.table.groupby("listing_id").apply(lambda g: result.splits[g.index].nunique())
+    assert (per_listing == 1).all()
+    shares = result.splits.groupby(result.table["listing_id"]).first().value_counts(normalize=True)
+    assert shares["validation"] == pytest.approx(0.2, abs=0.02) and shares["test"] == pytest.approx(0.1, abs=0.02)
+
+
+def test_second_run_encodes_no_new_texts(tmp_path, small_table):
+    config = dict(data_path=str(small_table), epochs=1, progress=False, cache_dir=str(tmp_path / "cache"))
+    train.train(train.TrainConfig(output_dir=str(tmp_path / "a"), **config))
+    train.train(train.TrainConfig(output_dir=str(tmp_path / "b"), **config))
+    first = json.loads((tmp_path / "a" / "model_config.json").read_text())["embeddings"]
+    second = json.loads((tmp_path / "b" / "model_config.json").read_text())["embeddings"]
+    assert first["encoded"] > 0 and second["encoded"] == 0 and second["from_cache"] == first["encoded"]
+
+
+def test_same_seed_same_weights(tmp_path, small_table):
+    config = dict(data_path=str(small_table), smoke_test=True, progress=False)
+    a = train.train(train.TrainConfig(output_dir=str(tmp_path / "a"), **config))
+    b = train.train(train.TrainConfig(output_dir=str(tmp_path / "b"), **config))
+    for (name, p), q in zip(a.model.state_dict().items(), b.model.state_dict().values()):
+        torch.testing.assert_close(p, q, rtol=0, atol=0, msg=name)
+
+
+# --------------------------------------------------------------------------- bad input
+
+def test_missing_data_file_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope.parquet"):
+        train.train(train.TrainConfig(data_path=str(tmp_path / "nope.parquet"), output_dir=str(tmp_path)))
+
+
+def test_cli_reports_bad_input_cleanly(tmp_path):
+    with pytest.raises(SystemExit, match="data file not found"):
+        train.main(["--data-path", str(tmp_path / "nope.parquet"), "--output-dir", str(tmp_path)])
+
+
+def test_table_missing_a_column_is_named(tmp_path, small_table):
+    pd.read_parquet(small_table).drop(columns="room_type").to_parquet(tmp_path / "t.parquet")
+    with pytest.raises(TableError, match="'room_type'"):
+        train.train(train.TrainConfig(data_path=str(tmp_path / "t.parquet"), output_dir=str(tmp_path)))
+
+
+def test_nan_in_a_model_input_is_named(tmp_path, small_table):
+    df = pd.read_parquet(small_table)
+    df.loc[5, "latitude"] = np.nan
+    df.to_parquet(tmp_path / "t.parquet")
+    with pytest.raises(FeatureError, match="'latitude'"):
+        train.train(train.TrainConfig(data_path=str(tmp_path / "t.parquet"), output_dir=str(tmp_path)))
+
+
+def test_bad_parameter_is_named():
+    with pytest.raises(ValueError, match="test_size"):
+        train.TrainConfig(test_size=1.5)
