@@ -99,7 +99,9 @@ def _load_model(resolved: ResolvedModel, device: str | None) -> Any:
     if resolved.is_local:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
 
+    transformers_logging.disable_progress_bar()  # a bar per weight load is noise in every log
     log.info("loading sentence transformer %r from %s", resolved.name, resolved.location)
     try:
         return SentenceTransformer(resolved.location, device=device)

@@ -15,6 +15,7 @@ import pandas as pd
 from sklearn.preprocessing import StandardScaler
 
 from . import __version__
+from .etl import fit_fill_values
 from .io import atomic_path
 from .schema import BATHROOM_TYPES, BOOL_COLUMNS, RATE_COLUMNS, REVIEW_SCORE_COLUMNS, ROOM_TYPES
 
@@ -83,8 +84,7 @@ class FeatureProcessor:
         self.scalers = {col: StandardScaler().fit(_scaler_input(df, col)) for col in
                         [*SCALED_FEATURES, LOG_SCALED_FEATURE]}
         # remembered so raw rows at prediction time are imputed like the training table
-        self.fill_values = {col: float(df[col].median()) for col in ["bedrooms", "beds", "bathrooms_numeric"]}
-        self.fill_values.update({col: float(df[col].mean()) for col in [*REVIEW_SCORE_COLUMNS, *RATE_COLUMNS]})
+        self.fill_values = fit_fill_values(df)
         return self
 
     @property

@@ -8,6 +8,11 @@ The sub-networks work in standardised units; a fixed ``output_scale`` (the train
 standard deviation, stored as a buffer) turns them into dollars, and the learned ``bias`` starts
 at the mean price. That keeps the default Adam learning rate sensible for dollar targets without
 changing what the model can express.
+
+An additive split is only defined up to constants (any axis can give a dollar to the bias). After
+training, :meth:`AdditiveAxisModel.center_axes` moves each axis's average over the training rows
+into the bias, so an axis reads as "dollars above or below the average listing-month", and the
+bias as the average price. Predictions do not change.
 """
 from __future__ import annotations
 
@@ -71,6 +76,7 @@ class AdditiveAxisModel(nn.Module):
         })
         self.bias = nn.Parameter(torch.zeros(1))
         self.register_buffer("output_scale", torch.ones(1))
+        self.register_buffer("axis_offsets", torch.zeros(len(AXES)))
 
     @classmethod
     def from_config(cls, config: ModelConfig | dict) -> "AdditiveAxisModel":
@@ -82,6 +88,13 @@ class AdditiveAxisModel(nn.Module):
         with torch.no_grad():
             self.bias.fill_(float(mean))
             self.output_scale.fill_(max(float(std), 1e-6))
+
+    def center_axes(self, axis_means: dict[str, float]) -> None:
+        """Subtract each axis's mean contribution and add it to the bias: same sum, centred axes."""
+        with torch.no_grad():
+            for i, axis in enumerate(AXES):
+                self.axis_offsets[i] += float(axis_means[axis])
+                self.bias += float(axis_means[axis])
 
     def axis_inputs(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Each axis's input vector, assembled from the named batch tensors."""
@@ -101,7 +114,8 @@ class AdditiveAxisModel(nn.Module):
 
     def forward(self, batch: dict[str, torch.Tensor]) -> dict:
         inputs = self.axis_inputs(batch)
-        breakdown = {axis: self.axes[axis](inputs[axis]) * self.output_scale for axis in AXES}
+        breakdown = {axis: self.axes[axis](inputs[axis]) * self.output_scale - self.axis_offsets[i]
+                     for i, axis in enumerate(AXES)}
         n = inputs["seasonality"].shape[0]
         breakdown["bias"] = self.bias.expand(n).reshape(n, 1)
         price = breakdown["bias"] + sum(breakdown[axis] for axis in AXES)

@@ -1,13 +1,48 @@
-"""Inference: run a trained model over rows and return prices with their per-axis breakdown."""
+"""Recommend a nightly price for listings, with its per-axis breakdown in dollars.
+
+    from airbnb.predict import PricePredictor
+    predictor = PricePredictor.load("runs/default/artifacts")
+    predictor.predict(listings_df_or_dicts, month=7)      # raw Inside Airbnb listing rows
+
+    python -m airbnb.predict --artifacts DIR --listings listings.csv.gz --month 7 --output preds.csv
+
+Raw rows use Inside Airbnb's own text formats (``"95%"``, ``"t"``, ``"1.5 baths"``, the JSON
+amenity list) and are parsed by the same code as the ETL; values the ETL would impute are filled
+with the training rows' statistics. Modeling-table rows go through :meth:`predict_table` and give
+exactly the numbers training-time evaluation gives.
+"""
 from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Sequence
 
 import pandas as pd
 import torch
 
+from . import __version__
 from .dataset import AirbnbDataset, make_loader
+from .embeddings import AmenityEmbedder
+from .etl import (BATHROOM_COLUMNS, ESSENTIAL_COLUMNS, OPTIONAL_LISTING_COLUMNS, REQUIRED_LISTING_COLUMNS,
+                  EtlError, impute, parse_listing_features, read_csv_columns)
+from .features import FeatureProcessor
+from .io import atomic_path, read_json
+from .log import get_logger, setup_logging
 from .model import AXES, AdditiveAxisModel
+from .schema import cast_like_table
+
+log = get_logger(__name__)
 
 BREAKDOWN_COLUMNS = ["bias", *AXES]
+ARTIFACT_FORMAT = 1  # bump when artifacts change incompatibly; older ones are refused clearly
+ARTIFACT_FILES = ("best_model.pth", "feature_processor.joblib", "model_config.json")
+# A listing to price needs the model inputs, not the price, the scrape date or the id.
+PREDICT_COLUMNS = [c for c in REQUIRED_LISTING_COLUMNS if c not in ("id", "last_scraped", "price")]
+
+
+class ArtifactsError(RuntimeError):
+    """An artifacts directory that cannot be used; the message names the file or version."""
 
 
 @torch.no_grad()
@@ -25,3 +60,109 @@ def predict_dataset(model: AdditiveAxisModel, dataset: AirbnbDataset, batch_size
         columns = {"predicted_price": out["predicted_price"], **{k: out["breakdown"][k] for k in BREAKDOWN_COLUMNS}}
         parts.append(pd.DataFrame({k: v.flatten().double().cpu().numpy() for k, v in columns.items()}))
     return pd.concat(parts, ignore_index=True)
+
+
+@dataclass
+class PricePredictor:
+    """A trained model with its feature processor and embedder, loaded from an artifacts directory."""
+
+    model: AdditiveAxisModel
+    processor: FeatureProcessor
+    embedder: AmenityEmbedder
+    config: dict
+
+    @classmethod
+    def load(cls, artifacts_dir: str | Path, cache_dir: str | Path | None = None,
+             progress: bool = False) -> "PricePredictor":
+        folder = Path(artifacts_dir)
+        missing = [name for name in ARTIFACT_FILES if not (folder / name).is_file()]
+        if missing:
+            raise ArtifactsError(f"{folder}: missing {', '.join(missing)} (train with python -m airbnb.train)")
+        config = read_json(folder / "model_config.json")
+        if config.get("format_version") != ARTIFACT_FORMAT:
+            raise ArtifactsError(
+                f"{folder / 'model_config.json'}: artifacts format {config.get('format_version')!r} from airbnb "
+                f"{config.get('package_version')} is not compatible with this version ({__version__}, format "
+                f"{ARTIFACT_FORMAT}); retrain the model")
+        model = AdditiveAxisModel.from_config(config["model"])
+        model.load_state_dict(torch.load(folder / "best_model.pth", map_location="cpu", weights_only=True))
+        model.eval()
+        embedder = AmenityEmbedder(config["amenities_model_name"], config["amenities_encoding"], cache_dir,
+                                   progress=progress)
+        return cls(model, FeatureProcessor.load(folder / "feature_processor.joblib"), embedder, config)
+
+    def predict_table(self, table: pd.DataFrame) -> pd.DataFrame:
+        """Modeling-table rows (SPEC §3.1) -> recommended price and breakdown, one row each."""
+        dataset = AirbnbDataset(self.processor.transform(table), embedder=self.embedder)
+        out = predict_dataset(self.model, dataset).rename(columns={"predicted_price": "recommended_price"})
+        ids = {"listing_id": table["listing_id"].to_numpy()} if "listing_id" in table else {}
+        return pd.DataFrame({**ids, "month": table["month"].to_numpy()}).join(out)
+
+    def predict(self, listings: pd.DataFrame | Iterable[dict[str, Any]] | dict[str, Any], month: int) -> pd.DataFrame:
+        """Raw Inside Airbnb listing rows (DataFrame, dicts or one dict) priced for ``month`` (1-12)."""
+        if isinstance(month, bool) or not isinstance(month, int) or not 1 <= month <= 12:
+            raise ValueError(f"month must be an integer from 1 to 12, got {month!r}")
+        raw = _as_frame(listings)
+        return self.predict_table(self.to_table_rows(raw, month))
+
+    def to_table_rows(self, raw: pd.DataFrame, month: int) -> pd.DataFrame:
+        """Parse and impute raw listing rows the way the ETL does (without price and weight)."""
+        missing = [c for c in PREDICT_COLUMNS if c not in raw.columns]
+        if not any(c in raw.columns for c in BATHROOM_COLUMNS):
+            missing.append("bathrooms_text")
+        if missing:
+            raise EtlError(f"listings are missing column(s) {', '.join(map(repr, missing))} needed to price them")
+        rows = parse_listing_features(_as_text(raw))
+        gaps = rows[ESSENTIAL_COLUMNS].isna().any(axis=1)
+        if gaps.any():
+            raise EtlError(f"rows {list(raw.index[gaps][:10])} lack {ESSENTIAL_COLUMNS} values; cannot price them")
+        impute(rows, self.processor.fill_values)
+        rows["month"] = month
+        cast_like_table(rows)
+        if "id" in raw:
+            rows.insert(0, "listing_id", pd.to_numeric(raw["id"], errors="coerce").astype("Int64"))
+        return rows
+
+
+def _as_frame(listings) -> pd.DataFrame:
+    if isinstance(listings, pd.DataFrame):
+        return listings.reset_index(drop=True)
+    if isinstance(listings, dict):
+        return pd.DataFrame([listings])
+    return pd.DataFrame(list(listings))
+
+
+def _as_text(raw: pd.DataFrame) -> pd.DataFrame:
+    """Every value as text (missing stays missing), as read from a listings file."""
+    def text(col: pd.Series) -> pd.Series:
+        return col if col.dtype == "str" else col.map(lambda v: v if pd.isna(v) else str(v)).astype("str")
+    return raw.apply(text)
+
+
+def read_listings_file(path: str | Path) -> pd.DataFrame:
+    """A listings.csv[.gz] (any Inside Airbnb column set): only the columns pricing needs."""
+    return read_csv_columns(Path(path), PREDICT_COLUMNS, ["id", *OPTIONAL_LISTING_COLUMNS])
+
+
+def main(argv: Sequence[str] | None = None) -> pd.DataFrame:
+    parser = argparse.ArgumentParser(prog="python -m airbnb.predict", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--artifacts", required=True, help="artifacts directory of a training run")
+    parser.add_argument("--listings", required=True, help="listings.csv[.gz] in Inside Airbnb format")
+    parser.add_argument("--month", required=True, type=int, help="month to price (1-12)")
+    parser.add_argument("--output", required=True, help="CSV to write: id, recommended_price, breakdown")
+    args = parser.parse_args(argv)
+    setup_logging()
+    try:
+        predictor = PricePredictor.load(args.artifacts)
+        result = predictor.predict(read_listings_file(args.listings), args.month)
+    except (ArtifactsError, EtlError, ValueError, FileNotFoundError) as exc:
+        raise SystemExit(f"error: {exc}") from None
+    with atomic_path(args.output) as tmp:
+        result.to_csv(tmp, index=False, float_format="%.2f")
+    log.info("priced %d listings for month %d -> %s (median $%.0f)", len(result), args.month, args.output,
+             result["recommended_price"].median())
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -78,3 +78,14 @@ def validate_table(df, source: str = "table") -> None:
         raise TableError(f"{source}: required column(s) {', '.join(map(repr, nulls))} contain missing values")
     if len(df) == 0:
         raise TableError(f"{source}: the table has no rows")
+
+
+def cast_like_table(df):
+    """Give the table's columns in ``df`` the table's numeric precision (e.g. float32 coordinates).
+
+    Rows parsed outside the ETL (a listing to price) then produce bit-identical model inputs.
+    """
+    for f in TABLE_SCHEMA:
+        if f.name in df and (pa.types.is_floating(f.type) or pa.types.is_integer(f.type)):
+            df[f.name] = df[f.name].astype(f.type.to_pandas_dtype())
+    return df

@@ -36,8 +36,8 @@ from .etl import ensure_default_table
 from .features import FeatureProcessor
 from .io import atomic_path, file_sha256, write_json
 from .log import get_logger, setup_logging
-from .model import AdditiveAxisModel
-from .predict import predict_dataset
+from .model import AXES, AdditiveAxisModel
+from .predict import ARTIFACT_FORMAT, predict_dataset
 from .schema import validate_table
 
 log = get_logger(__name__)
@@ -260,7 +260,10 @@ def train(config: TrainConfig) -> TrainResult:
                  metrics["val_r2_weighted"], "* best " if improved else "", history[-1]["seconds"])
 
     model.load_state_dict(torch.load(out / ARTIFACTS["model"], map_location=device, weights_only=True))
+    center_on_training_rows(model, datasets["train"], device)
+    _save_state(model, out / ARTIFACTS["model"])
     write_json(out / ARTIFACTS["config"], {
+        "format_version": ARTIFACT_FORMAT,
         "package_version": __version__,
         "model": model.config.to_dict(),
         "amenities_model_name": config.amenities_model_name,
@@ -277,6 +280,13 @@ def train(config: TrainConfig) -> TrainResult:
     })
     log.info("best epoch %d (val_loss %.1f); artifacts in %s", best_epoch, best_loss, out)
     return TrainResult(out, pd.DataFrame(history), best_epoch, best_loss, model, processor, splits, df, datasets)
+
+
+def center_on_training_rows(model: AdditiveAxisModel, dataset: AirbnbDataset, device) -> None:
+    """Make each axis read relative to the (occupancy-weighted) average training listing-month."""
+    parts = predict_dataset(model, dataset, device=device)
+    weights = dataset.tensors["estimated_occupancy_rate"].flatten().numpy()
+    model.center_axes({axis: float(np.average(parts[axis], weights=weights)) for axis in AXES})
 
 
 def _save_state(model: nn.Module, path: Path) -> None:

@@ -1,0 +1,122 @@
+"""Price recommendation from artifacts: raw rows, table rows, CLI, and bad input."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from airbnb import predict, train
+from airbnb.etl import EtlError
+from airbnb.model import AXES
+from airbnb.predict import ArtifactsError, PricePredictor
+
+
+@pytest.fixture(scope="module")
+def trained(small_table, tmp_path_factory):
+    out = tmp_path_factory.mktemp("artifacts")
+    result = train.train(train.TrainConfig(data_path=str(small_table), output_dir=str(out), epochs=2, progress=False))
+    return result, PricePredictor.load(out)
+
+
+def test_matches_training_time_predictions(trained):
+    result, predictor = trained
+    expected = result.breakdown("validation")
+    rows = result.table[result.splits == "validation"]
+    got = predictor.predict_table(rows)
+    np.testing.assert_allclose(got["recommended_price"], expected["predicted_price"], rtol=1e-5)
+    np.testing.assert_allclose(got[AXES[0]], expected[AXES[0]], rtol=1e-4, atol=1e-3)
+
+
+def test_breakdown_sums_to_the_price(trained):
+    _, predictor = trained
+    got = predictor.predict_table(trained[0].table.iloc[:50])
+    np.testing.assert_allclose(got[["bias", *AXES]].sum(axis=1), got["recommended_price"], atol=1e-3)
+
+
+def test_axes_are_centred_on_training_rows(trained):
+    result, _ = trained
+    train_rows = result.breakdown("train")
+    for axis in AXES:
+        assert abs(np.average(train_rows[axis], weights=train_rows["estimated_occupancy_rate"])) < 0.05, axis
+
+
+def test_raw_listing_rows_price_like_table_rows(trained, small_city):
+    """A snapshot's raw text rows give the table rows' numbers (rows the ETL did not need to impute)."""
+    result, predictor = trained
+    snapshot = small_city.listings[6]
+    raw = predict.read_listings_file(snapshot)
+    complete = raw.dropna(subset=["bedrooms", "beds", "bathrooms_text", "review_scores_rating",
+                                  "review_scores_value", "host_response_rate", "host_acceptance_rate",
+                                  "review_scores_cleanliness", "review_scores_checkin",
+                                  "review_scores_communication", "review_scores_location"])
+    month = int(snapshot.parent.name[5:7])
+    from_raw = predictor.predict(complete, month=month).set_index("listing_id")
+    table = result.table[result.table["year_month"] == snapshot.parent.name[:7]]
+    from_table = predictor.predict_table(table).set_index("listing_id")
+    common = from_raw.index.intersection(from_table.index)
+    assert len(common) > 100
+    np.testing.assert_allclose(from_raw.loc[common, "recommended_price"], from_table.loc[common, "recommended_price"],
+                               rtol=1e-5)
+
+
+def test_dicts_with_unseen_neighbourhood(trained, small_city):
+    _, predictor = trained
+    row = predict.read_listings_file(small_city.listings[0]).iloc[0].to_dict()
+    row.update(neighbourhood_cleansed="Atlantis", property_type="Entire lighthouse")
+    one = predictor.predict(row, month=7)
+    assert len(one) == 1 and np.isfinite(one["recommended_price"]).all()
+    july, january = one, predictor.predict([row], month=1)
+    assert july["seasonality"].iloc[0] != january["seasonality"].iloc[0]
+    assert july["location"].iloc[0] == pytest.approx(january["location"].iloc[0])
+
+
+@pytest.mark.parametrize("month", [0, 13, 7.5, "7"])
+def test_month_outside_range(trained, month):
+    _, predictor = trained
+    with pytest.raises(ValueError, match="month"):
+        predictor.predict({"id": 1}, month=month)
+
+
+def test_missing_listing_column_is_named(trained, small_city):
+    _, predictor = trained
+    raw = predict.read_listings_file(small_city.listings[0]).drop(columns=["room_type"])
+    with pytest.raises(EtlError, match="'room_type'"):
+        predictor.predict(raw, month=3)
+
+
+def test_artifacts_missing_a_file(trained, tmp_path):
+    result, _ = trained
+    shutil.copytree(result.output_dir, tmp_path / "a")
+    (tmp_path / "a" / "feature_processor.joblib").unlink()
+    with pytest.raises(ArtifactsError, match="feature_processor.joblib"):
+        PricePredictor.load(tmp_path / "a")
+
+
+def test_artifacts_from_an_incompatible_version(trained, tmp_path):
+    result, _ = trained
+    shutil.copytree(result.output_dir, tmp_path / "a")
+    config = json.loads((tmp_path / "a" / "model_config.json").read_text())
+    config["format_version"] = 0
+    (tmp_path / "a" / "model_config.json").write_text(json.dumps(config))
+    with pytest.raises(ArtifactsError, match="not compatible"):
+        PricePredictor.load(tmp_path / "a")
+
+
+def test_cli_writes_predictions(trained, small_city, tmp_path):
+    result, _ = trained
+    out = tmp_path / "preds.csv"
+    predict.main(["--artifacts", str(result.output_dir), "--listings", str(small_city.listings[0]),
+                  "--month", "7", "--output", str(out)])
+    preds = pd.read_csv(out)
+    assert list(preds.columns) == ["listing_id", "month", "recommended_price", "bias", *AXES]
+    assert len(preds) == len(pd.read_csv(small_city.listings[0])) and (preds["month"] == 7).all()
+
+
+def test_cli_bad_month_is_a_clean_error(trained, small_city, tmp_path):
+    result, _ = trained
+    with pytest.raises(SystemExit, match="month"):
+        predict.main(["--artifacts", str(result.output_dir), "--listings", str(small_city.listings[0]),
+                      "--month", "13", "--output", str(tmp_path / "p.csv")])
