@@ -13,7 +13,7 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from .embeddings import DEFAULT_MODEL, AmenityEmbedder
+from .embeddings import DEFAULT_ENCODING, DEFAULT_MODEL, AmenityEmbedder
 
 # Per-row scalars that the loss compares with (B, 1) predictions: kept as (1,) per item.
 COLUMN_TARGETS = ("target_price", "estimated_occupancy_rate")
@@ -27,7 +27,7 @@ class AirbnbDataset(Dataset):
     """
 
     def __init__(self, processed_data: dict[str, np.ndarray], amenities_model_name: str = DEFAULT_MODEL,
-                 *, encoding: str = "bag", embedder: AmenityEmbedder | None = None,
+                 *, encoding: str = DEFAULT_ENCODING, embedder: AmenityEmbedder | None = None,
                  cache_dir: str | None = None):
         embedder = embedder or AmenityEmbedder(amenities_model_name, encoding, cache_dir)
         codes, lists = pd.factorize(np.asarray(processed_data["amenities"], dtype=object))

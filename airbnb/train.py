@@ -31,7 +31,7 @@ from tqdm import tqdm
 from . import __version__
 from .config import DEFAULT_ARTIFACTS_DIR, DEFAULT_TABLE_PATH
 from .dataset import AirbnbDataset, make_loader
-from .embeddings import DEFAULT_MODEL, ENCODINGS, AmenityEmbedder
+from .embeddings import DEFAULT_ENCODING, DEFAULT_MODEL, ENCODINGS, AmenityEmbedder
 from .etl import ensure_default_table
 from .features import FeatureProcessor
 from .io import atomic_path, file_sha256, write_json
@@ -67,8 +67,9 @@ class TrainConfig:
     smoke_test: bool = _opt(False, f"first {SMOKE_ROWS} rows, one epoch: a quick end-to-end check")
     seed: int = _opt(42, "seed for weights and batch order (the split always uses random_state=42)")
     holdout_size: float = _opt(0.1, "share of listings held out as the test split (never trained on)")
-    amenities_encoding: str = _opt("bag", "'bag' (mean of per-amenity embeddings) or 'sentence' (SPEC §4 "
-                                   "text)", choices=ENCODINGS)
+    amenities_encoding: str = _opt(DEFAULT_ENCODING, "'bag_sum' (sum of per-amenity embeddings: the axis is a "
+                                   "sum of per-amenity dollar values), 'bag' (their normalised mean) or 'sentence' "
+                                   "(SPEC §4 text, slow cold)", choices=ENCODINGS)
     weight_decay: float = _opt(0.0, "Adam weight decay")
     device: str = _opt("auto", "'auto' (cuda when available), 'cpu' or 'cuda'")
     cache_dir: str | None = _opt(None, "embedding cache folder (default $AIRBNB_CACHE_DIR or ~/.cache/airbnb-price)")
@@ -239,7 +240,8 @@ def train(config: TrainConfig) -> TrainResult:
     model.set_target_scale(np.average(train_rows["target_price"], weights=train_rows["estimated_occupancy_rate"]),
                            train_rows["target_price"].std())
     model.to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay,
+                                 fused=True)  # one kernel for all parameters: the step dominates small batches
     train_loader = make_loader(datasets["train"], config.batch_size, shuffle=True, seed=config.seed)
     val_loader = make_loader(datasets["validation"], config.batch_size, shuffle=False)
 

@@ -173,3 +173,14 @@ def test_sentence_and_bag_differ(tmp_path, shared_model):
     bag = make_embedder(tmp_path, shared_model, encoding="bag").embed(ROWS[:2])
     sentence = make_embedder(tmp_path, shared_model, encoding="sentence").embed(ROWS[:2])
     assert not np.allclose(bag, sentence, atol=1e-3)
+
+
+def test_bag_sum_is_additive_over_amenities(tmp_path, shared_model):
+    """bag_sum makes a linear amenities axis a sum of per-amenity values: v(a, b) = v(a) + v(b)."""
+    embedder = make_embedder(tmp_path, shared_model, encoding="bag_sum")
+    both, pool, wifi, empty = embedder.embed(['["Pool", "Wifi"]', '["Pool"]', '["Wifi"]', "[]"])
+    np.testing.assert_allclose(both, pool + wifi, atol=1e-6)
+    assert np.linalg.norm(pool) == pytest.approx(1 / embeddings.BAG_SUM_SCALE, rel=1e-5)
+    assert not empty.any()
+    bag = make_embedder(tmp_path, shared_model, encoding="bag").embed(['["Pool", "Wifi"]'])[0]
+    np.testing.assert_allclose(bag, both / np.linalg.norm(both), atol=1e-6)
