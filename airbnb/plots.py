@@ -65,3 +65,86 @@ def breakdown_bars(frame: pd.DataFrame, labels: list[str] | None = None) -> plt.
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=4, fontsize="small")
     fig.tight_layout()
     return fig
+
+
+def predicted_vs_actual(actual: np.ndarray, predicted: np.ndarray, weights: np.ndarray | None = None) -> plt.Figure:
+    """Predicted against listed price (log-log) and residuals against predicted price."""
+    fig, (ax, res_ax) = plt.subplots(1, 2, figsize=(12, 4.5))
+    size = 4 if weights is None else 2 + 20 * np.asarray(weights)
+    ax.scatter(actual, predicted, s=size, alpha=0.3)
+    lo, hi = float(min(actual.min(), predicted.min(), 10)), float(max(actual.max(), predicted.max()))
+    ax.plot([max(lo, 1), hi], [max(lo, 1), hi], color="black", lw=1)
+    ax.set(xscale="log", yscale="log", xlabel="listed price ($)", ylabel="predicted price ($)",
+           title="Predicted vs listed (marker size = weight)")
+    res_ax.scatter(predicted, actual - predicted, s=size, alpha=0.3)
+    res_ax.axhline(0, color="black", lw=1)
+    res_ax.set(xscale="log", xlabel="predicted price ($)", ylabel="listed - predicted ($)", title="Residuals")
+    fig.tight_layout()
+    return fig
+
+
+def axis_distributions(frame: pd.DataFrame) -> plt.Figure:
+    """How much each axis moves prices: the spread of its dollar contributions."""
+    from .model import AXES
+
+    fig, ax = plt.subplots(figsize=(10, 4))
+    ax.boxplot([frame[a].to_numpy() for a in AXES], showfliers=False)
+    ax.set_xticks(range(1, len(AXES) + 1), [a.replace("_", " & ") if a in ("size_capacity", "quality_reputation")
+                                             else a for a in AXES])
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.set(ylabel="$ contribution (relative to the average listing-month)", title="Per-axis contributions")
+    fig.tight_layout()
+    return fig
+
+
+def waterfall(row: pd.Series, title: str = "") -> plt.Figure:
+    """Bias, then each axis's step up or down, ending at the predicted price."""
+    from .predict import BREAKDOWN_COLUMNS
+
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    level = 0.0
+    for i, column in enumerate(BREAKDOWN_COLUMNS):
+        value = float(row[column])
+        color = "tab:grey" if column == "bias" else ("tab:green" if value >= 0 else "tab:red")
+        ax.bar(i, value, bottom=level, color=color)
+        ax.text(i, level + value + (3 if value >= 0 else -3), f"{value:+,.0f}", ha="center",
+                va="bottom" if value >= 0 else "top", fontsize="small")
+        level += value
+    price_col = "predicted_price" if "predicted_price" in row else "recommended_price"
+    ax.bar(len(BREAKDOWN_COLUMNS), float(row[price_col]), color="tab:blue")
+    ax.text(len(BREAKDOWN_COLUMNS), float(row[price_col]) + 3, f"${float(row[price_col]):,.0f}", ha="center",
+            va="bottom", fontsize="small")
+    if "target_price" in row:
+        ax.axhline(float(row["target_price"]), color="black", ls="--", lw=1, label=f"listed ${row['target_price']:,.0f}")
+        ax.legend(loc="upper left", fontsize="small")
+    ax.set_xticks(range(len(BREAKDOWN_COLUMNS) + 1), [*BREAKDOWN_COLUMNS, "price"], rotation=20)
+    ax.set(ylabel="$ per night", title=title)
+    fig.tight_layout()
+    return fig
+
+
+def price_by_month(frame: pd.DataFrame, title: str = "") -> plt.Figure:
+    """One listing priced for each month: the price line and its seasonality contribution."""
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    ax.plot(frame["month"], frame["recommended_price"], "o-", label="recommended price")
+    ax2 = ax.twinx()
+    ax2.bar(frame["month"], frame["seasonality"], alpha=0.3, color="tab:orange", label="seasonality")
+    ax.set_xticks(range(1, 13))
+    ax.set(xlabel="month", ylabel="$ per night", title=title)
+    ax2.set_ylabel("seasonality contribution ($)")
+    fig.legend(loc="upper right", bbox_to_anchor=(0.9, 0.9), fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def location_map(frame: pd.DataFrame) -> plt.Figure:
+    """Listings at their coordinates, coloured by the location contribution."""
+    fig, ax = plt.subplots(figsize=(7, 6.5))
+    limit = float(np.nanpercentile(np.abs(frame["location"]), 98)) or 1.0
+    points = ax.scatter(frame["longitude"], frame["latitude"], c=frame["location"], cmap="coolwarm", s=6,
+                        vmin=-limit, vmax=limit)
+    fig.colorbar(points, ax=ax, label="location contribution ($)")
+    ax.set(xlabel="longitude", ylabel="latitude", title="Where location adds or removes value")
+    ax.set_aspect(1 / np.cos(np.deg2rad(float(frame["latitude"].mean()))))
+    fig.tight_layout()
+    return fig

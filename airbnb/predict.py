@@ -98,6 +98,13 @@ class PricePredictor:
         ids = {"listing_id": table["listing_id"].to_numpy()} if "listing_id" in table else {}
         return pd.DataFrame({**ids, "month": table["month"].to_numpy()}).join(out)
 
+    def predict_months(self, table_rows: pd.DataFrame, months: Iterable[int] = range(1, 13)) -> pd.DataFrame:
+        """The same listing-month rows priced for each of ``months`` (everything else fixed)."""
+        months = list(months)
+        repeated = table_rows.loc[table_rows.index.repeat(len(months))].copy()
+        repeated["month"] = months * len(table_rows)
+        return self.predict_table(repeated)
+
     def predict(self, listings: pd.DataFrame | Iterable[dict[str, Any]] | dict[str, Any], month: int) -> pd.DataFrame:
         """Raw Inside Airbnb listing rows (DataFrame, dicts or one dict) priced for ``month`` (1-12)."""
         if isinstance(month, bool) or not isinstance(month, int) or not 1 <= month <= 12:

@@ -4,8 +4,8 @@
 
 A params file is a flat YAML mapping of notebook parameters (each notebook receives the ones its
 tagged ``parameters`` cell declares) plus ``run_dir``. The run directory then holds the executed
-notebooks, the training artifacts (``artifacts/`` unless ``output_dir`` says otherwise) and
-``manifest.json``: the params, input file hashes, package version, git commit and timings. A key no notebook declares is an error, so a typo never silently runs the defaults.
+notebooks, the training artifacts (``artifacts/`` unless ``output_dir`` says otherwise),
+``metrics.json`` and ``manifest.json``: the params, input file hashes, package version, git commit and timings. A key no notebook declares is an error, so a typo never silently runs the defaults.
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from .log import get_logger, setup_logging
 
 log = get_logger(__name__)
 
-STAGES = ("process", "train")
+STAGES = ("process", "train", "evaluate")
 RUN_KEYS = {"run_dir"}  # keys of the params file that are not notebook parameters
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 
@@ -91,7 +91,10 @@ def run(params_path: str | Path, run_dir: str | Path | None = None, stages: Sequ
     """Execute ``stages`` for the params file; returns the run directory."""
     params = load_params(params_path)
     run_dir = Path(run_dir or params.get("run_dir") or Path("runs") / Path(params_path).stem)
-    params.setdefault("output_dir", str(run_dir / "artifacts"))  # the record holds its artifacts
+    # the record holds its artifacts and metrics
+    params.setdefault("output_dir", str(run_dir / "artifacts"))
+    params.setdefault("artifacts_dir", params["output_dir"])
+    params.setdefault("metrics_path", str(run_dir / "metrics.json"))
     per_stage = split_params(params, stages)
     if run_dir.exists():
         shutil.rmtree(run_dir)

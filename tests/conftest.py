@@ -93,3 +93,17 @@ def small_table(small_city, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("table") / "city.parquet"
     etl.run_etl(small_city.root, small_city.reviews, out)
     return out
+
+
+@pytest.fixture(scope="session")
+def trained_city(tmp_path_factory):
+    """A 2,000-listing synthetic city and a model trained on it (16 epochs): (CityFiles, TrainResult)."""
+    from airbnb import etl, train
+    from airbnb.synthetic import CityConfig, generate_city
+
+    root = tmp_path_factory.mktemp("learn")
+    city = generate_city(root / "city", CityConfig(n_listings=2000, seed=11), progress=False)
+    etl.run_etl(city.root, city.reviews, root / "table.parquet")
+    result = train.train(train.TrainConfig(data_path=str(root / "table.parquet"), output_dir=str(root / "art"),
+                                           epochs=16, progress=False))
+    return city, result

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 import nbformat
+import numpy as np
 import pandas as pd
 import papermill as pm
 import pytest
@@ -12,7 +13,7 @@ import yaml
 from airbnb import run as runner
 from airbnb.schema import TABLE_COLUMNS
 
-from conftest import REPO
+from conftest import ALBANY, REPO, require_shared
 
 
 def outputs(nb_path, kind):
@@ -34,19 +35,52 @@ def test_process_notebook(tmp_path):
     assert "zero_weight" in html and "rows_out" in html, "the rows-dropped table is shown"
 
 
-def test_one_command_run(tmp_path):
+def smoke_params(tmp_path, **overrides):
     params = yaml.safe_load((REPO / "params" / "smoke.yaml").read_text())
-    params.update(city_dir=str(tmp_path / "city"), data_path=str(tmp_path / "t.parquet"))
-    (tmp_path / "p.yaml").write_text(yaml.safe_dump(params))
-    run_dir = runner.run(tmp_path / "p.yaml", tmp_path / "run")
-    manifest = json.loads((run_dir / "manifest.json").read_text())
-    assert manifest["status"] == "ok" and set(manifest["stages"]) == set(runner.STAGES)
-    assert all((run_dir / f"{s}.ipynb").is_file() for s in runner.STAGES)
+    params.update(city_dir=str(tmp_path / "city"), data_path=str(tmp_path / "t.parquet"), **overrides)
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(params))
+    return path, params
+
+
+def test_one_command_run_is_a_complete_repeatable_record(tmp_path):
+    path, params = smoke_params(tmp_path)
+    first = runner.run(path, tmp_path / "run")
+    manifest = json.loads((first / "manifest.json").read_text())
+    assert manifest["status"] == "ok" and list(manifest["stages"]) == list(runner.STAGES)
+    assert all(manifest["stages"][s]["seconds"] > 0 for s in runner.STAGES)
+    assert all((first / f"{s}.ipynb").is_file() for s in runner.STAGES)
+    assert {p.name for p in (first / "artifacts").iterdir()} >= {
+        "best_model.pth", "feature_processor.joblib", "model_config.json", "history.csv", "splits.parquet"}
     assert len(manifest["inputs"]["listings"]) == 12 and manifest["inputs"]["reviews"]["sha256"]
-    assert manifest["params"]["city_listings"] == params["city_listings"]
+    assert manifest["params"]["city_listings"] == params["city_listings"] and manifest["package_version"]
+    assert len(outputs(first / "evaluate.ipynb", "image/png")) >= 6, "evaluation figures are shown"
+    metrics = json.loads((first / "metrics.json").read_text())
+    assert set(metrics["models"]) == {"additive_axis_model", "weighted_mean", "ridge", "hist_gradient_boosting"}
+
+    second = runner.run(path, tmp_path / "run2")
+    assert json.loads((second / "metrics.json").read_text())["models"] == metrics["models"], "same params, same metrics"
+
+
+def test_albany_end_to_end(tmp_path):
+    folder = require_shared(ALBANY)
+    path, _ = smoke_params(tmp_path, listings=str(folder / "listings.csv.gz"), reviews=str(folder / "reviews.csv.gz"),
+                           smoke_test=False, epochs=5)
+    run_dir = runner.run(path, tmp_path / "run")
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    model = metrics["models"]["additive_axis_model"]
+    assert metrics["rows"] > 10 and np.isfinite(model["mape_weighted"])
+    assert model["rmse_weighted"] < metrics["models"]["weighted_mean"]["rmse_weighted"]
 
 
 def test_run_rejects_unknown_parameter(tmp_path):
     (tmp_path / "p.yaml").write_text("city_listngs: 10\n")
     with pytest.raises(runner.RunError, match="city_listngs"):
         runner.run(tmp_path / "p.yaml", tmp_path / "run")
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (REPO / "params").glob("*.yaml")))
+def test_params_files_name_only_known_parameters(name):
+    params = runner.load_params(REPO / "params" / name)
+    shares = runner.split_params(params, runner.STAGES)
+    assert set().union(*map(set, shares.values())) | runner.RUN_KEYS >= set(params)

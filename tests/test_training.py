@@ -17,7 +17,6 @@ from airbnb import etl, train
 from airbnb.features import FeatureError
 from airbnb.model import AXES
 from airbnb.schema import TableError
-from airbnb.synthetic import CityConfig, generate_city
 
 from conftest import REPO
 
@@ -49,13 +48,8 @@ def test_train_notebook_smoke(tmp_path, small_table):
 
 
 @pytest.fixture(scope="module")
-def learned(tmp_path_factory):
-    """A 2,000-listing synthetic city trained for a few epochs."""
-    root = tmp_path_factory.mktemp("learn")
-    city = generate_city(root / "city", CityConfig(n_listings=2000, seed=11), progress=False)
-    etl.run_etl(city.root, city.reviews, root / "table.parquet")
-    result = train.train(train.TrainConfig(data_path=str(root / "table.parquet"), output_dir=str(root / "art"),
-                                           epochs=6, progress=False))
+def learned(trained_city):
+    city, result = trained_city
     truth = pd.read_parquet(city.ground_truth)
     joined = result.breakdown("validation").merge(truth, on=["listing_id", "year_month"], suffixes=("", "_true"))
     return result, joined

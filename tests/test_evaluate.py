@@ -1,0 +1,233 @@
+"""Metrics against hand-computed values, bucket tables, the design matrix and the baselines."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from airbnb.dataset import AirbnbDataset
+from airbnb.embeddings import AmenityEmbedder
+from airbnb.evaluate import (
+    BASELINES,
+    METRICS,
+    HistGradientBoostingBaseline,
+    bucket_metrics,
+    dataset_design_matrix,
+    design_matrix,
+    fit_baselines,
+    metric_columns,
+    metrics_table,
+    price_deciles,
+    regression_metrics,
+    review_buckets,
+)
+from airbnb.features import VOCAB_FEATURES, FeatureProcessor
+from airbnb.train import split_listings
+
+# Three listings: errors +10, -20, 0 on prices 100, 200, 400; the third has weight 0.
+Y = np.array([100.0, 200.0, 400.0])
+P = np.array([110.0, 180.0, 400.0])
+W = np.array([1.0, 3.0, 0.0])
+
+
+# --------------------------------------------------------------------------- metrics
+
+def test_unweighted_metrics_match_hand_computation():
+    m = regression_metrics(Y, P)
+    assert m["mape"] == pytest.approx((10 / 100 + 20 / 200 + 0) / 3)  # 0.0667
+    assert m["mae"] == pytest.approx((10 + 20 + 0) / 3)  # 10
+    assert m["rmse"] == pytest.approx(math.sqrt((100 + 400 + 0) / 3))  # sqrt(166.7)
+    # mean 700/3; SS_tot = 133.3² + 33.3² + 166.7² = 140000/3; SS_res = 500 -> 1 - 3/280
+    assert m["r2"] == pytest.approx(1 - 3 / 280)
+    assert m["rmse_log"] == pytest.approx(math.sqrt((math.log(1.1) ** 2 + math.log(0.9) ** 2) / 3))
+
+
+def test_weighted_metrics_match_hand_computation_and_differ():
+    m = regression_metrics(Y, P, W)
+    assert m["mape"] == pytest.approx((1 * 0.1 + 3 * 0.1) / 4)  # 0.1
+    assert m["mae"] == pytest.approx((1 * 10 + 3 * 20) / 4)  # 17.5
+    assert m["rmse"] == pytest.approx(math.sqrt((1 * 100 + 3 * 400) / 4))  # sqrt(325)
+    # weighted mean (100 + 600)/4 = 175; SS_tot = 75² + 3·25² = 7500; SS_res = 1300
+    assert m["r2"] == pytest.approx(1 - 1300 / 7500)
+    assert m["rmse_log"] == pytest.approx(math.sqrt((math.log(1.1) ** 2 + 3 * math.log(0.9) ** 2) / 4))
+    unweighted = regression_metrics(Y, P)
+    assert all(m[k] != pytest.approx(unweighted[k]) for k in METRICS)
+
+
+def test_perfect_predictions():
+    m = regression_metrics(Y, Y, W)
+    assert m["mape"] == 0 and m["mae"] == 0 and m["rmse"] == 0 and m["rmse_log"] == 0
+    assert m["r2"] == 1
+
+
+def test_nonpositive_predictions_are_clipped_to_one_dollar_for_log_error():
+    m = regression_metrics([100.0, 100.0], [-5.0, 0.0])
+    assert m["rmse_log"] == pytest.approx(math.log(100))
+    assert np.isnan(m["r2"])  # every true price equal: nothing to explain
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    (dict(y_true=Y, y_pred=P[:2]), "y_pred"),
+    (dict(y_true=Y, y_pred=[1.0, np.nan, 3.0]), "y_pred"),
+    (dict(y_true=[100.0, 0.0, 5.0], y_pred=P), "y_true"),
+    (dict(y_true=[100.0, np.inf, 5.0], y_pred=P), "y_true"),
+    (dict(y_true=Y, y_pred=P, weights=[1.0, -1.0, 1.0]), "weights"),
+    (dict(y_true=Y, y_pred=P, weights=[0.0, 0.0, 0.0]), "weights"),
+    (dict(y_true=Y, y_pred=P, weights=[1.0, 1.0]), "weights"),
+])
+def test_bad_inputs_name_the_argument(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        regression_metrics(**kwargs)
+
+
+def test_metrics_table_rows_columns_and_json():
+    table = metrics_table(Y, {"model": P, "perfect": Y}, W)
+    assert list(table.index) == ["model", "perfect"] and table.index.name == "model"
+    assert list(table.columns) == metric_columns()
+    assert table.loc["model", "mae_weighted"] == pytest.approx(17.5)
+    assert table.loc["model", "mae_unweighted"] == pytest.approx(10)
+    assert json.loads(json.dumps(table.to_dict(orient="index")))["perfect"]["r2_weighted"] == 1
+    with pytest.raises(ValueError, match=r"predictions\['bad'\]"):
+        metrics_table(Y, {"bad": P[:2]}, W)
+    with pytest.raises(ValueError, match="weights"):
+        metrics_table(Y, {"model": P}, None)
+
+
+# --------------------------------------------------------------------------- buckets
+
+def test_review_bucket_edges():
+    buckets = review_buckets(pd.Series([0, 2, 3, 10, 11, 250]))
+    assert list(buckets) == ["0–2", "0–2", "3–10", "3–10", ">10", ">10"]
+    assert buckets.cat.ordered and list(buckets.cat.categories) == ["0–2", "3–10", ">10"]
+    with pytest.raises(ValueError, match="number_of_reviews_ltm"):
+        review_buckets([-1, 3])
+
+
+def test_price_deciles_have_ten_ordered_levels_even_with_ties():
+    prices = np.r_[np.full(40, 100.0), np.random.default_rng(0).uniform(25, 900, 60)]
+    deciles = price_deciles(prices)
+    levels = list(deciles.cat.categories)
+    assert deciles.cat.ordered and len(levels) == 10
+    assert levels[0].startswith("D1 ($") and levels[9].startswith("D10 ($")
+    assert (deciles.value_counts() == 10).all()
+    lows = prices.min() == pd.Series(prices).groupby(deciles.cat.codes).min().iloc[0]
+    assert lows and pd.Series(prices).groupby(deciles.cat.codes).max().is_monotonic_increasing
+
+
+def test_bucket_metrics_rows_and_weight_shares():
+    rng = np.random.default_rng(1)
+    y = rng.uniform(30, 600, 200)
+    p = y * rng.uniform(0.8, 1.2, 200)
+    w = rng.uniform(0, 1, 200)
+    deciles = price_deciles(y)
+    table = bucket_metrics(y, p, w, deciles)
+    assert list(table.index) == list(deciles.cat.categories)  # D1..D10, not D1, D10, D2
+    assert table["n_rows"].sum() == 200 and table["weight_share"].sum() == pytest.approx(1)
+    first = np.flatnonzero(deciles.cat.codes == 0)
+    assert table.iloc[0]["rmse_weighted"] == pytest.approx(regression_metrics(y[first], p[first], w[first])["rmse"])
+
+
+def test_bucket_metrics_keep_missing_bucket_rows():
+    groups = pd.Series(["Manhattan", None, "Brooklyn"], name="neighbourhood_group_cleansed")
+    table = bucket_metrics(Y, P, W, groups)
+    assert table["n_rows"].sum() == 3 and table["weight_share"].sum() == pytest.approx(1)
+    assert table.index.name == "neighbourhood_group_cleansed"
+    with pytest.raises(ValueError, match="buckets"):
+        bucket_metrics(Y, P, W, groups[:2])
+
+
+# --------------------------------------------------------------------------- design matrix and baselines
+
+@pytest.fixture(scope="module")
+def city(small_table):
+    """Train/validation design matrices of the 300-listing synthetic city."""
+    df = pd.read_parquet(small_table)
+    splits = split_listings(df["listing_id"], test_size=0.2, holdout_size=0.1)
+    processor = FeatureProcessor().fit(df[splits == "train"])
+    embedder = AmenityEmbedder(encoding="bag", progress=False)
+    out = {"embedder": embedder}
+    for name in ("train", "validation"):
+        rows = df[splits == name]
+        processed = processor.transform(rows)
+        X, columns, categorical = design_matrix(processed, embedder.embed(processed["amenities"]))
+        out[name] = dict(X=X, y=processed["target_price"].astype(float), w=processed["estimated_occupancy_rate"],
+                         groups=rows["listing_id"].to_numpy(), processed=processed)
+        out.update(columns=columns, categorical=categorical)
+    return out
+
+
+def test_design_matrix_layout(city):
+    X, columns = city["train"]["X"], city["columns"]
+    assert X.dtype == np.float32 and X.shape[1] == len(columns) == len(set(columns))
+    assert [columns[i] for i in city["categorical"]] == VOCAB_FEATURES
+    assert columns[-1] == f"amenities_embedding_{city['embedder'].dim - 1}"
+    assert np.isfinite(X).all()
+
+
+def test_design_matrix_rejects_unknown_or_missing_inputs(city):
+    processed = city["train"]["processed"]
+    embeddings = city["embedder"].embed(processed["amenities"])
+    with pytest.raises(ValueError, match="new_input"):
+        design_matrix({**processed, "new_input": processed["accommodates"]}, embeddings)
+    with pytest.raises(ValueError, match="month_cyclical"):
+        design_matrix({k: v for k, v in processed.items() if k != "month_cyclical"}, embeddings)
+    with pytest.raises(ValueError, match="amenity_embeddings"):
+        design_matrix(processed, embeddings[:-1])
+
+
+def test_dataset_design_matrix_matches_processed(city):
+    processed = city["validation"]["processed"]
+    X, columns, _ = dataset_design_matrix(AirbnbDataset(processed, embedder=city["embedder"]))
+    assert columns == city["columns"]
+    np.testing.assert_array_equal(X, city["validation"]["X"])
+
+
+@pytest.fixture(scope="module")
+def fitted(city):
+    train = city["train"]
+    return fit_baselines(train["X"], train["y"], train["w"], columns=city["columns"], groups=train["groups"])
+
+
+def test_baselines_fit_and_predict_finite_values(fitted, city):
+    assert set(fitted) == set(BASELINES)
+    X = city["validation"]["X"]
+    for name, model in fitted.items():
+        assert model.name == name
+        predicted = model.predict(X)
+        assert predicted.shape == (len(X),) and np.isfinite(predicted).all()
+
+
+def test_weighted_mean_baseline_is_the_weighted_mean(fitted, city):
+    train = city["train"]
+    expected = np.average(train["y"], weights=train["w"])
+    np.testing.assert_allclose(fitted["weighted_mean"].predict(city["validation"]["X"]), expected)
+
+
+def test_ridge_and_boosting_beat_the_weighted_mean(fitted, city):
+    val = city["validation"]
+    table = metrics_table(val["y"], {name: m.predict(val["X"]) for name, m in fitted.items()}, val["w"])
+    for name in ("ridge", "hist_gradient_boosting"):
+        assert table.loc[name, "rmse_weighted"] < 0.8 * table.loc["weighted_mean", "rmse_weighted"], table
+
+
+def test_boosting_caps_high_cardinality_vocabularies():
+    rng = np.random.default_rng(0)
+    neighbourhood = rng.integers(1, 400, 4000)  # more values than the histogram's 255 bins
+    X = np.c_[neighbourhood, rng.normal(size=4000)].astype(np.float32)
+    y = 100 + (neighbourhood % 7) * 10 + 5 * X[:, 1]
+    model = HistGradientBoostingBaseline(["neighbourhood_cleansed", "accommodates"]).fit(X, y, np.ones(4000))
+    assert len(model.kept_[0]) == 254 and (model._features(X)[:, 0] == 0).sum() > 0  # the rest became <UNK>
+    assert np.isfinite(model.predict(X)).all()
+
+
+def test_fit_baselines_rejects_bad_arguments(city):
+    train = city["train"]
+    with pytest.raises(ValueError, match="lightgbm"):
+        fit_baselines(train["X"], train["y"], train["w"], names=["lightgbm"], columns=city["columns"])
+    with pytest.raises(ValueError, match="columns"):
+        fit_baselines(train["X"], train["y"], train["w"], columns=city["columns"][:-1])
+    with pytest.raises(ValueError, match="w_train"):
+        fit_baselines(train["X"], train["y"], train["w"][:-1], names=["weighted_mean"], columns=city["columns"])
