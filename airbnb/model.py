@@ -9,6 +9,10 @@ standard deviation, stored as a buffer) turns them into dollars, and the learned
 at the mean price. That keeps the default Adam learning rate sensible for dollar targets without
 changing what the model can express.
 
+With ``target="log_price"`` the same sum is the *log* price: ``predicted_log_price`` equals bias
++ the five contributions exactly, and the price is ``exp(bias) * prod(exp(contribution))``: a
+base price times one multiplicative factor per axis.
+
 An additive split is only defined up to constants (any axis can give a dollar to the bias). After
 training, :meth:`AdditiveAxisModel.center_axes` moves each axis's average over the training rows
 into the bias, so an axis reads as "dollars above or below the average listing-month", and the
@@ -28,6 +32,7 @@ DEFAULT_EMBEDDING_DIMS = {"neighbourhood_cleansed": 16, "property_type": 8, "bed
 DEFAULT_HIDDEN = {"location": 32, "size_capacity": 32, "quality_reputation": 32, "amenities": 0,
                   "seasonality": 16}
 BOOL_OHE = ("host_is_superhost_ohe", "host_identity_verified_ohe", "instant_bookable_ohe")
+TARGETS = ("price", "log_price")
 
 
 @dataclass
@@ -39,6 +44,7 @@ class ModelConfig:
     hidden: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_HIDDEN))
     location_dim: int = 32
     amenity_dim: int = 384
+    target: str = "price"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -55,12 +61,15 @@ class AdditiveAxisModel(nn.Module):
     """``forward(batch)`` -> ``{"predicted_price": (B,1), "breakdown": {axis: (B,1), "bias": (B,1)}}``."""
 
     def __init__(self, vocab_sizes: dict[str, int], embedding_dims: dict[str, int] | None = None,
-                 hidden: dict[str, int] | None = None, location_dim: int = 32, amenity_dim: int = 384):
+                 hidden: dict[str, int] | None = None, location_dim: int = 32, amenity_dim: int = 384,
+                 target: str = "price"):
         super().__init__()
+        if target not in TARGETS:
+            raise ValueError(f"target must be one of {TARGETS}, got {target!r}")
         self.config = ModelConfig(vocab_sizes=dict(vocab_sizes),
                                   embedding_dims={**DEFAULT_EMBEDDING_DIMS, **(embedding_dims or {})},
                                   hidden={**DEFAULT_HIDDEN, **(hidden or {})},
-                                  location_dim=location_dim, amenity_dim=amenity_dim)
+                                  location_dim=location_dim, amenity_dim=amenity_dim, target=target)
         dims, width = self.config.embedding_dims, self.config.hidden
         missing = [k for k in DEFAULT_EMBEDDING_DIMS if k not in vocab_sizes]
         if missing:
@@ -81,10 +90,11 @@ class AdditiveAxisModel(nn.Module):
     @classmethod
     def from_config(cls, config: ModelConfig | dict) -> "AdditiveAxisModel":
         config = config if isinstance(config, ModelConfig) else ModelConfig(**config)
-        return cls(config.vocab_sizes, config.embedding_dims, config.hidden, config.location_dim, config.amenity_dim)
+        return cls(config.vocab_sizes, config.embedding_dims, config.hidden, config.location_dim, config.amenity_dim,
+                   config.target)
 
     def set_target_scale(self, mean: float, std: float) -> None:
-        """Start the bias at the mean price and express sub-network outputs in price std units."""
+        """Start the bias at the target's mean and express sub-network outputs in its std units."""
         with torch.no_grad():
             self.bias.fill_(float(mean))
             self.output_scale.fill_(max(float(std), 1e-6))
@@ -118,5 +128,32 @@ class AdditiveAxisModel(nn.Module):
                      for i, axis in enumerate(AXES)}
         n = inputs["seasonality"].shape[0]
         breakdown["bias"] = self.bias.expand(n).reshape(n, 1)
-        price = breakdown["bias"] + sum(breakdown[axis] for axis in AXES)
-        return {"predicted_price": price, "breakdown": breakdown}
+        return assemble(breakdown, self.config.target)
+
+
+def assemble(breakdown: dict[str, torch.Tensor], target: str) -> dict:
+    """The model's output from its breakdown: the prediction is exactly bias + the five axes."""
+    total = breakdown["bias"] + sum(breakdown[axis] for axis in AXES)
+    if target == "log_price":
+        return {"predicted_price": torch.exp(total), "predicted_log_price": total, "breakdown": breakdown}
+    return {"predicted_price": total, "breakdown": breakdown}
+
+
+class EnsembleModel(nn.Module):
+    """The average of K trained members: prediction and every breakdown term are member means.
+
+    Averaging is linear, so bias + the five averaged axes still equals the averaged prediction
+    (for ``log_price`` models the average is taken in log space: a geometric mean of prices).
+    """
+
+    def __init__(self, members: list[AdditiveAxisModel]):
+        super().__init__()
+        if not members:
+            raise ValueError("an ensemble needs at least one member")
+        self.members = nn.ModuleList(members)
+        self.config = members[0].config
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> dict:
+        outputs = [member(batch)["breakdown"] for member in self.members]
+        mean = {key: torch.stack([o[key] for o in outputs]).mean(dim=0) for key in outputs[0]}
+        return assemble(mean, self.config.target)

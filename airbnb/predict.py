@@ -48,16 +48,22 @@ class ArtifactsError(RuntimeError):
 @torch.no_grad()
 def predict_dataset(model: AdditiveAxisModel, dataset: AirbnbDataset, batch_size: int = 8192,
                     device: str | torch.device = "cpu") -> pd.DataFrame:
-    """One row per dataset row: ``predicted_price`` and the dollar contribution of each axis.
+    """One row per dataset row: ``predicted_price`` and each axis's contribution.
 
-    ``predicted_price`` equals the sum of the breakdown columns (the model's identity).
+    Dollar models: ``bias`` and the axes are dollars and sum to ``predicted_price``. Log-price
+    models: ``bias`` is the base price in dollars and each axis a multiplicative factor; their
+    product is ``predicted_price``.
     """
     model.eval()
     model.to(device)
+    multiplicative = model.config.target == "log_price"
     parts = []
     for batch in make_loader(dataset, batch_size, shuffle=False):
         out = model({k: v.to(device) for k, v in batch.items()})
-        columns = {"predicted_price": out["predicted_price"], **{k: out["breakdown"][k] for k in BREAKDOWN_COLUMNS}}
+        terms = {k: out["breakdown"][k].double() for k in BREAKDOWN_COLUMNS}
+        if multiplicative:
+            terms = {k: torch.exp(v) for k, v in terms.items()}
+        columns = {"predicted_price": out["predicted_price"], **terms}
         parts.append(pd.DataFrame({k: v.flatten().double().cpu().numpy() for k, v in columns.items()}))
     return pd.concat(parts, ignore_index=True)
 

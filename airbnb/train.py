@@ -14,12 +14,14 @@ test split that training and model selection never touch (evaluation reports on 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import math
+import random
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -36,7 +38,9 @@ from .etl import ensure_default_table
 from .features import FeatureProcessor
 from .io import atomic_path, file_sha256, write_json
 from .log import get_logger, setup_logging
-from .model import AXES, AdditiveAxisModel
+from .model import AXES, DEFAULT_EMBEDDING_DIMS, DEFAULT_HIDDEN, TARGETS, AdditiveAxisModel, EnsembleModel
+from .schedule import SCHEDULES, EarlyStopping, LRSchedule, parse_phases
+from .tracking import start_tracking
 from .predict import ARTIFACT_FORMAT, predict_dataset
 from .schema import validate_table
 
@@ -45,7 +49,8 @@ log = get_logger(__name__)
 SPLIT_RANDOM_STATE = 42
 SMOKE_ROWS = 1000
 ARTIFACTS = {"model": "best_model.pth", "processor": "feature_processor.joblib", "config": "model_config.json",
-             "history": "history.csv", "splits": "splits.parquet"}
+             "history": "history.csv", "splits": "splits.parquet", "checkpoint": "checkpoint.pt"}
+PRECISIONS = ("fp32", "bf16", "fp16")
 
 
 def _opt(default, help: str, **kw):
@@ -62,7 +67,7 @@ class TrainConfig:
     amenities_model_name: str = _opt(DEFAULT_MODEL, "sentence transformer: name, or a local directory")
     epochs: int = _opt(10, "training epochs")
     batch_size: int = _opt(64, "batch size for training and validation")
-    learning_rate: float = _opt(1e-3, "Adam learning rate")
+    learning_rate: float = _opt(1e-3, "Adam learning rate (the peak of a schedule)")
     test_size: float = _opt(0.2, "share of listings for validation")
     smoke_test: bool = _opt(False, f"first {SMOKE_ROWS} rows, one epoch: a quick end-to-end check")
     seed: int = _opt(42, "seed for weights and batch order (the split always uses random_state=42)")
@@ -70,13 +75,55 @@ class TrainConfig:
     amenities_encoding: str = _opt(DEFAULT_ENCODING, "'bag_sum' (sum of per-amenity embeddings: the axis is a "
                                    "sum of per-amenity dollar values), 'bag' (their normalised mean) or 'sentence' "
                                    "(SPEC §4 text, slow cold)", choices=ENCODINGS)
+    target: str = _opt("price", "'price' (dollar MSE, additive dollar breakdown) or 'log_price' (MSE of log "
+                       "price, breakdown = base price x one factor per axis)", choices=TARGETS)
     weight_decay: float = _opt(0.0, "Adam weight decay")
+    # model size (SPEC §5 defaults)
+    location_hidden: int = _opt(DEFAULT_HIDDEN["location"], "hidden width of the location network")
+    size_capacity_hidden: int = _opt(DEFAULT_HIDDEN["size_capacity"], "hidden width of the size & capacity network")
+    quality_reputation_hidden: int = _opt(DEFAULT_HIDDEN["quality_reputation"],
+                                          "hidden width of the quality & reputation network")
+    amenities_hidden: int = _opt(DEFAULT_HIDDEN["amenities"], "hidden width of the amenities network "
+                                 "(0: one Linear layer, as SPEC §5)")
+    seasonality_hidden: int = _opt(DEFAULT_HIDDEN["seasonality"], "hidden width of the seasonality network")
+    neighbourhood_embedding_dim: int = _opt(DEFAULT_EMBEDDING_DIMS["neighbourhood_cleansed"],
+                                            "neighbourhood embedding width")
+    property_type_embedding_dim: int = _opt(DEFAULT_EMBEDDING_DIMS["property_type"], "property type embedding width")
+    count_embedding_dim: int = _opt(DEFAULT_EMBEDDING_DIMS["bedrooms"], "bedrooms/beds/bathrooms embedding width")
+    # schedule and stopping
+    lr_schedule: str = _opt("constant", "'constant', 'cosine' (warm-up then cosine decay) or 'phased'",
+                            choices=SCHEDULES)
+    warmup_epochs: float = _opt(0.0, "linear warm-up length in epochs (constant and cosine schedules)")
+    lr_phases: str = _opt("", "phased schedule as epoch:lr pairs, e.g. '0:0.001,5:0.0003'")
+    early_stopping_patience: int = _opt(0, "stop after this many epochs without improvement (0: off)")
+    early_stopping_min_delta: float = _opt(0.0, "improvement smaller than this does not count")
+    # compute
+    precision: str = _opt("fp32", "'fp32', 'bf16' (CPU or GPU autocast) or 'fp16' (CUDA only)", choices=PRECISIONS)
+    grad_accumulation: int = _opt(1, "micro-batches per optimizer step (effective batch = batch_size x this)")
+    num_workers: int = _opt(0, "DataLoader worker processes (0: batches are gathered in-process, fastest here)")
+    pin_memory: bool = _opt(False, "pin batch memory (helps CUDA transfers only)")
+    prefetch_factor: int = _opt(2, "batches each worker prepares ahead (with num_workers > 0)")
+    threads: int = _opt(0, "torch CPU threads (0: torch's default; 1 is faster on a busy machine)")
     device: str = _opt("auto", "'auto' (cuda when available), 'cpu' or 'cuda'")
-    cache_dir: str | None = _opt(None, "embedding cache folder (default $AIRBNB_CACHE_DIR or ~/.cache/airbnb-price)")
+    # runs
+    resume: str = _opt("", "checkpoint.pt (or its output dir) to continue training exactly where it stopped")
+    ensemble_size: int = _opt(1, "train this many members (seeds seed, seed+1, ...) and average them")
+    tracking: bool = _opt(False, "log params, per-epoch metrics and artifacts to MLflow")
+    tracking_uri: str = _opt("", "MLflow tracking URI (default: a local store in <output_dir>/mlruns)")
+    experiment_name: str = _opt("airbnb-price", "MLflow experiment")
+    cache_dir: str = _opt("", "embedding cache folder (default $AIRBNB_CACHE_DIR or ~/.cache/airbnb-price)")
     progress: bool = _opt(True, "show progress bars")
 
     def __post_init__(self):
-        for name in ("epochs", "batch_size"):
+        for name in ("epochs", "batch_size", "grad_accumulation", "ensemble_size", "prefetch_factor"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("num_workers", "threads", "early_stopping_patience", "warmup_epochs", "weight_decay",
+                     "early_stopping_min_delta", "amenities_hidden"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        for name in ("location_hidden", "size_capacity_hidden", "quality_reputation_hidden", "seasonality_hidden",
+                     "neighbourhood_embedding_dim", "property_type_embedding_dim", "count_embedding_dim"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not 0 < self.test_size < 1:
@@ -86,8 +133,28 @@ class TrainConfig:
                              f"got {self.holdout_size} and {self.test_size}")
         if self.learning_rate <= 0:
             raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
-        if self.amenities_encoding not in ENCODINGS:
-            raise ValueError(f"amenities_encoding must be one of {ENCODINGS}, got {self.amenities_encoding!r}")
+        for name, allowed in (("amenities_encoding", ENCODINGS), ("target", TARGETS), ("lr_schedule", SCHEDULES),
+                              ("precision", PRECISIONS)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        if self.lr_schedule == "phased":
+            parse_phases(self.lr_phases)
+
+    @property
+    def epochs_to_run(self) -> int:
+        return 1 if self.smoke_test else self.epochs
+
+    def model_kwargs(self) -> dict:
+        """The AdditiveAxisModel options this config sets."""
+        return {
+            "embedding_dims": {"neighbourhood_cleansed": self.neighbourhood_embedding_dim,
+                               "property_type": self.property_type_embedding_dim,
+                               **{k: self.count_embedding_dim for k in ("bedrooms", "beds", "bathrooms_numeric")}},
+            "hidden": {"location": self.location_hidden, "size_capacity": self.size_capacity_hidden,
+                       "quality_reputation": self.quality_reputation_hidden, "amenities": self.amenities_hidden,
+                       "seasonality": self.seasonality_hidden},
+            "target": self.target,
+        }
 
 
 @dataclass
@@ -147,6 +214,9 @@ def split_listings(listing_ids: pd.Series, test_size: float, holdout_size: float
 
 
 def pick_device(name: str) -> torch.device:
+    """'auto' means CUDA when available; an explicit 'cuda' without a GPU is an error."""
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' requested but no CUDA device is available")
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
@@ -158,21 +228,67 @@ def to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str,
 
 # --------------------------------------------------------------------------- loops
 
-def weighted_mse(outputs: dict, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+def target_of(model, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """(prediction, target) in the space the loss is taken in: dollars, or log dollars."""
+    outputs = model(batch)
+    if model.config.target == "log_price":
+        return outputs["predicted_log_price"].float(), torch.log(batch["target_price"])
+    return outputs["predicted_price"].float(), batch["target_price"]
+
+
+def weighted_mse(prediction: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """SPEC §6: per-row squared error times the occupancy weight, averaged over the batch."""
-    raw = nn.functional.mse_loss(outputs["predicted_price"], batch["target_price"], reduction="none")
-    return (raw * batch["estimated_occupancy_rate"]).mean()
+    raw = nn.functional.mse_loss(prediction, target, reduction="none")
+    return (raw * weight).mean()
 
 
-def train_one_epoch(model, loader, optimizer, device, progress: bool = False) -> float:
+def autocast(precision: str, device: torch.device):
+    """Mixed precision context; fp16 needs CUDA (CPU autocast supports bf16)."""
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    if precision == "fp16" and device.type != "cuda":
+        raise ValueError("precision 'fp16' needs a CUDA device; use 'bf16' on a CPU")
+    return torch.autocast(device.type, dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
+
+
+@dataclass
+class LoopState:
+    """Everything a checkpoint must restore to continue a run exactly."""
+
+    epoch: int = 0  # epochs completed
+    global_step: int = 0  # optimizer steps taken
+    history: list = field(default_factory=list)
+    best_val_loss: float = math.inf
+    best_epoch: int = 0
+    stopper: EarlyStopping = field(default_factory=EarlyStopping)
+
+
+def train_one_epoch(model, loader, optimizer, device, progress: bool = False, *, schedule=None, state=None,
+                    precision: str = "fp32", accumulation: int = 1, scaler=None) -> float:
+    """One pass over ``loader``; ``accumulation`` micro-batches make one optimizer step."""
     model.train()
-    total, rows = 0.0, 0
-    for batch in tqdm(loader, desc="train", unit="batch", leave=False, disable=not progress, mininterval=1):
+    total, rows, n_batches = 0.0, 0, len(loader)
+    optimizer.zero_grad(set_to_none=True)
+    for i, batch in enumerate(tqdm(loader, desc="train", unit="batch", leave=False, disable=not progress,
+                                   mininterval=1)):
         batch = to_device(batch, device)
-        optimizer.zero_grad(set_to_none=True)
-        loss = weighted_mse(model(batch), batch)
-        loss.backward()
-        optimizer.step()
+        with autocast(precision, device):
+            prediction, target = target_of(model, batch)
+        loss = weighted_mse(prediction, target, batch["estimated_occupancy_rate"])
+        scaled = loss / accumulation
+        (scaler.scale(scaled) if scaler else scaled).backward()
+        if (i + 1) % accumulation == 0 or i + 1 == n_batches:
+            if schedule is not None:
+                for group in optimizer.param_groups:
+                    group["lr"] = schedule(state.global_step)
+            if scaler:
+                scaler.step(optimizer)
+                scaler.update()
+            else:
+                optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            if state is not None:
+                state.global_step += 1
         n = len(batch["target_price"])
         total += loss.item() * n
         rows += n
@@ -181,27 +297,40 @@ def train_one_epoch(model, loader, optimizer, device, progress: bool = False) ->
 
 @torch.no_grad()
 def evaluate(model, loader, device) -> dict[str, float]:
-    """Validation loss (same weighted MSE as training) plus readable metrics."""
+    """Validation loss (same weighted MSE as training, in the target's space) plus dollar metrics."""
     model.eval()
-    preds, targets, weights = [], [], []
+    preds, targets, weights, losses = [], [], [], []
     for batch in loader:
         batch = to_device(batch, device)
-        preds.append(model(batch)["predicted_price"])
+        prediction, target = target_of(model, batch)
+        losses.append((prediction - target) ** 2 * batch["estimated_occupancy_rate"])
+        preds.append(model(batch)["predicted_price"] if model.config.target == "log_price" else prediction)
         targets.append(batch["target_price"])
         weights.append(batch["estimated_occupancy_rate"])
     pred, target, weight = (torch.cat(t).double().flatten().cpu() for t in (preds, targets, weights))
-    loss = float(((pred - target) ** 2 * weight).mean())
     ss_res = float(((target - pred) ** 2 * weight).sum())
     ss_tot = float(((target - (target * weight).sum() / weight.sum()) ** 2 * weight).sum())
-    return {"val_loss": loss, "val_rmse": math.sqrt(float(((pred - target) ** 2).mean())),
+    return {"val_loss": float(torch.cat(losses).double().mean()),
+            "val_rmse": math.sqrt(float(((pred - target) ** 2).mean())),
             "val_r2_weighted": 1 - ss_res / ss_tot if ss_tot > 0 else float("nan"),
             "val_mape_weighted": float(((pred - target).abs() / target * weight).sum() / weight.sum())}
 
 
 # --------------------------------------------------------------------------- orchestration
 
-def prepare(config: TrainConfig):
-    """Table, split, fitted processor and datasets (shared by training and its callers)."""
+@dataclass
+class Prepared:
+    """Data shared by every member of a run: table, split, fitted processor, datasets."""
+
+    table: pd.DataFrame
+    splits: pd.Series
+    processor: FeatureProcessor
+    datasets: dict[str, AirbnbDataset]
+    embedder: AmenityEmbedder
+
+
+def prepare(config: TrainConfig) -> Prepared:
+    """Table, split, fitted processor and datasets (computed once per run, even for ensembles)."""
     df = load_table(config.data_path)
     if config.smoke_test:
         df = df.iloc[:SMOKE_ROWS]
@@ -214,81 +343,210 @@ def prepare(config: TrainConfig):
     datasets = {name: AirbnbDataset(processor.transform(df[splits == name]), embedder=embedder)
                 for name in ("train", "validation")}
     log.info("amenity texts: %d encoded, %d from the cache", embedder.n_encoded, embedder.n_cache_hits)
-    return df, splits, processor, datasets, embedder
+    return Prepared(df, splits, processor, datasets, embedder)
 
 
-def train(config: TrainConfig) -> TrainResult:
-    """Train per the config; returns the model (best epoch's weights) and its history."""
+def build_model(config: TrainConfig, data: Prepared) -> AdditiveAxisModel:
+    model = AdditiveAxisModel(data.processor.vocab_sizes, amenity_dim=data.datasets["train"].amenity_table.shape[1],
+                              location_dim=data.processor.location.dim, **config.model_kwargs())
+    rows = data.table[data.splits == "train"]
+    values = np.log(rows["target_price"]) if config.target == "log_price" else rows["target_price"]
+    model.set_target_scale(np.average(values, weights=rows["estimated_occupancy_rate"]), values.std())
+    return model
+
+
+def make_schedule(config: TrainConfig, steps_per_epoch: int) -> LRSchedule:
+    return LRSchedule(config.lr_schedule, config.learning_rate, steps_per_epoch * config.epochs_to_run,
+                      steps_per_epoch, round(config.warmup_epochs * steps_per_epoch),
+                      tuple(parse_phases(config.lr_phases)) if config.lr_schedule == "phased" else ())
+
+
+def train(config: TrainConfig, callbacks: Sequence[Callable[[int, dict], None]] = ()) -> TrainResult:
+    """Train per the config; returns the model (best epoch's weights, or the averaged ensemble).
+
+    Each callback is called as ``callback(epoch, metrics)`` after every validation pass (a tuner
+    prunes by raising there).
+    """
     started = time.perf_counter()
-    torch.manual_seed(config.seed)
-    np.random.seed(config.seed)
-    device = pick_device(config.device)
+    if config.threads:
+        torch.set_num_threads(config.threads)
     out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    epochs = 1 if config.smoke_test else config.epochs
+    data = prepare(config)
+    counts = data.splits.value_counts().to_dict()
+    log.info("rows: %s (listings: %s)", counts, data.table.groupby(data.splits)["listing_id"].nunique().to_dict())
+    data.processor.save(out / ARTIFACTS["processor"])
+    _write_parquet(pd.DataFrame({"listing_id": data.table["listing_id"], "year_month": data.table["year_month"],
+                                 "split": data.splits}), out / ARTIFACTS["splits"])
+    with start_tracking(config, out) as tracker:
+        callbacks = [*callbacks, tracker.log_epoch]
+        if config.ensemble_size == 1:
+            model, state = train_member(config, data, out, callbacks)
+            members = None
+        else:
+            model, state, members = train_ensemble(config, data, out, callbacks)
+        write_json(out / ARTIFACTS["config"], {
+            "format_version": ARTIFACT_FORMAT,
+            "package_version": __version__,
+            "model": model.config.to_dict(),
+            "amenities_model_name": config.amenities_model_name,
+            "amenities_encoding": config.amenities_encoding,
+            "embeddings": {"dim": data.embedder.dim, "encoded": data.embedder.n_encoded,
+                           "from_cache": data.embedder.n_cache_hits},
+            "train_config": asdict(config),
+            "epochs_run": state.epoch,
+            "best_epoch": state.best_epoch,
+            "best_val_loss": state.best_val_loss,
+            "ensemble": members,
+            "rows": counts,
+            "data": {"path": str(config.data_path), "sha256": file_sha256(config.data_path) if Path(
+                config.data_path).is_file() else None, "rows_used": len(data.table)},
+            "seconds": round(time.perf_counter() - started, 2),
+        })
+        tracker.finish(out, state)
+    log.info("best epoch %d (val_loss %.4g); artifacts in %s", state.best_epoch, state.best_val_loss, out)
+    return TrainResult(out, pd.DataFrame(state.history), state.best_epoch, state.best_val_loss, model,
+                       data.processor, data.splits, data.table, data.datasets)
 
-    df, splits, processor, datasets, embedder = prepare(config)
-    counts = splits.value_counts().to_dict()
-    log.info("rows: %s (listings: %s) on %s", counts, df.groupby(splits)["listing_id"].nunique().to_dict(), device)
-    processor.save(out / ARTIFACTS["processor"])
-    _write_parquet(pd.DataFrame({"listing_id": df["listing_id"], "year_month": df["year_month"], "split": splits}),
-                   out / ARTIFACTS["splits"])
 
-    model = AdditiveAxisModel(processor.vocab_sizes, amenity_dim=datasets["train"].amenity_table.shape[1],
-                              location_dim=processor.location.dim)
-    train_rows = df[splits == "train"]
-    model.set_target_scale(np.average(train_rows["target_price"], weights=train_rows["estimated_occupancy_rate"]),
-                           train_rows["target_price"].std())
-    model.to(device)
+def train_member(config: TrainConfig, data: Prepared, out: Path,
+                 callbacks: Sequence[Callable[[int, dict], None]] = ()) -> tuple[AdditiveAxisModel, LoopState]:
+    """One model: epochs with validation, best checkpoint, a full checkpoint every epoch, resume."""
+    device = pick_device(config.device)
+    torch.manual_seed(config.seed)
+    np.random.seed(config.seed)
+    random.seed(config.seed)
+    model = build_model(config, data).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay,
                                  fused=True)  # one kernel for all parameters: the step dominates small batches
-    train_loader = make_loader(datasets["train"], config.batch_size, shuffle=True, seed=config.seed)
-    val_loader = make_loader(datasets["validation"], config.batch_size, shuffle=False)
-
-    history, best_loss, best_epoch = [], float("inf"), 0
-    for epoch in range(1, epochs + 1):
+    scaler = torch.amp.GradScaler(device.type) if config.precision == "fp16" else None
+    loader_options = {"num_workers": config.num_workers, "pin_memory": config.pin_memory,
+                      **({"prefetch_factor": config.prefetch_factor, "persistent_workers": False}
+                         if config.num_workers else {})}
+    val_loader = make_loader(data.datasets["validation"], config.batch_size, shuffle=False, **loader_options)
+    steps_per_epoch = math.ceil(math.ceil(len(data.datasets["train"]) / config.batch_size) / config.grad_accumulation)
+    schedule = make_schedule(config, steps_per_epoch)
+    state = LoopState(stopper=EarlyStopping(config.early_stopping_patience, config.early_stopping_min_delta))
+    if config.resume:
+        state = load_checkpoint(config, model, optimizer, scaler)
+    epochs = config.epochs_to_run
+    while state.epoch < epochs:
+        epoch = state.epoch + 1
         t0 = time.perf_counter()
-        train_loss = train_one_epoch(model, train_loader, optimizer, device, config.progress)
+        # a fresh generator per epoch: the batch order depends only on (seed, epoch), so a resumed
+        # run shuffles exactly as an uninterrupted one
+        loader = make_loader(data.datasets["train"], config.batch_size, shuffle=True,
+                             seed=config.seed * 100_003 + epoch, **loader_options)
+        train_loss = train_one_epoch(model, loader, optimizer, device, config.progress, schedule=schedule,
+                                     state=state, precision=config.precision,
+                                     accumulation=config.grad_accumulation, scaler=scaler)
         metrics = evaluate(model, val_loader, device)
-        history.append({"epoch": epoch, "train_loss": train_loss, **metrics,
-                        "seconds": round(time.perf_counter() - t0, 3)})
-        improved = metrics["val_loss"] < best_loss
+        state.epoch = epoch
+        state.history.append({"epoch": epoch, "train_loss": train_loss, **metrics,
+                              "lr": optimizer.param_groups[0]["lr"], "seconds": round(time.perf_counter() - t0, 3)})
+        improved = metrics["val_loss"] < state.best_val_loss
         if improved:
-            best_loss, best_epoch = metrics["val_loss"], epoch
+            state.best_val_loss, state.best_epoch = metrics["val_loss"], epoch
             _save_state(model, out / ARTIFACTS["model"])
-        _write_csv(pd.DataFrame(history), out / ARTIFACTS["history"])
-        log.info("epoch %d/%d  train_loss %.1f  val_loss %.1f  val_rmse %.2f  val_R2(w) %.3f  %s(%.1fs)",
+        stop = state.stopper.step(metrics["val_loss"])
+        save_checkpoint(out / ARTIFACTS["checkpoint"], config, model, optimizer, scaler, state)
+        _write_csv(pd.DataFrame(state.history), out / ARTIFACTS["history"])
+        log.info("epoch %d/%d  train_loss %.4g  val_loss %.4g  val_rmse %.2f  val_R2(w) %.3f  %s(%.1fs)",
                  epoch, epochs, train_loss, metrics["val_loss"], metrics["val_rmse"],
-                 metrics["val_r2_weighted"], "* best " if improved else "", history[-1]["seconds"])
-
+                 metrics["val_r2_weighted"], "* best " if improved else "", state.history[-1]["seconds"])
+        for callback in callbacks:
+            callback(epoch, state.history[-1])
+        if stop:
+            log.info("early stopping: no improvement > %g for %d epochs", config.early_stopping_min_delta,
+                     config.early_stopping_patience)
+            break
     model.load_state_dict(torch.load(out / ARTIFACTS["model"], map_location=device, weights_only=True))
-    center_on_training_rows(model, datasets["train"], device)
+    center_on_training_rows(model, data.datasets["train"], device)
     _save_state(model, out / ARTIFACTS["model"])
-    write_json(out / ARTIFACTS["config"], {
-        "format_version": ARTIFACT_FORMAT,
-        "package_version": __version__,
-        "model": model.config.to_dict(),
-        "amenities_model_name": config.amenities_model_name,
-        "amenities_encoding": config.amenities_encoding,
-        "embeddings": {"dim": embedder.dim, "encoded": embedder.n_encoded, "from_cache": embedder.n_cache_hits},
-        "train_config": asdict(config),
-        "epochs_run": epochs,
-        "best_epoch": best_epoch,
-        "best_val_loss": best_loss,
-        "rows": counts,
-        "data": {"path": str(config.data_path), "sha256": file_sha256(config.data_path) if Path(
-            config.data_path).is_file() else None, "rows_used": len(df)},
-        "seconds": round(time.perf_counter() - started, 2),
-    })
-    log.info("best epoch %d (val_loss %.1f); artifacts in %s", best_epoch, best_loss, out)
-    return TrainResult(out, pd.DataFrame(history), best_epoch, best_loss, model, processor, splits, df, datasets)
+    return model, state
+
+
+def train_ensemble(config: TrainConfig, data: Prepared, out: Path, callbacks) -> tuple[EnsembleModel, LoopState, list]:
+    """K members with seeds seed..seed+K-1 on the same split and features; their average is the model."""
+    members, summaries = [], []
+    for k in range(config.ensemble_size):
+        member_dir = out / "members" / str(k)
+        member_config = dataclasses.replace(config, seed=config.seed + k, output_dir=str(member_dir),
+                                            ensemble_size=1, resume="")
+        log.info("ensemble member %d/%d (seed %d)", k + 1, config.ensemble_size, member_config.seed)
+        model, state = train_member(member_config, data, member_dir, callbacks)
+        members.append(model)
+        summaries.append({"dir": f"members/{k}", "seed": member_config.seed, "best_epoch": state.best_epoch,
+                          "best_val_loss": state.best_val_loss, "epochs_run": state.epoch})
+    ensemble = EnsembleModel(members)
+    device = pick_device(config.device)
+    metrics = evaluate(ensemble, make_loader(data.datasets["validation"], config.batch_size, shuffle=False), device)
+    write_json(out / "ensemble.json", {"members": summaries, "ensemble_validation": metrics})
+    log.info("ensemble of %d: val_loss %.4g (members: %s)", len(members), metrics["val_loss"],
+             ", ".join(f"{m['best_val_loss']:.4g}" for m in summaries))
+    state = LoopState(epoch=max(m["epochs_run"] for m in summaries), best_val_loss=metrics["val_loss"],
+                      history=[{"epoch": 0, **metrics}])
+    return ensemble, state, summaries
 
 
 def center_on_training_rows(model: AdditiveAxisModel, dataset: AirbnbDataset, device) -> None:
     """Make each axis read relative to the (occupancy-weighted) average training listing-month."""
-    parts = predict_dataset(model, dataset, device=device)
-    weights = dataset.tensors["estimated_occupancy_rate"].flatten().numpy()
-    model.center_axes({axis: float(np.average(parts[axis], weights=weights)) for axis in AXES})
+    sums = dict.fromkeys(AXES, 0.0)
+    total = 0.0
+    model.eval()
+    with torch.no_grad():
+        for batch in make_loader(dataset, 8192, shuffle=False):
+            batch = to_device(batch, device)
+            weight = batch["estimated_occupancy_rate"]
+            breakdown = model(batch)["breakdown"]
+            for axis in AXES:
+                sums[axis] += float((breakdown[axis] * weight).sum())
+            total += float(weight.sum())
+    model.center_axes({axis: value / total for axis, value in sums.items()})
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+def save_checkpoint(path: Path, config: TrainConfig, model, optimizer, scaler, state: LoopState) -> None:
+    """Everything needed to continue exactly, written atomically (a kill loses at most one epoch)."""
+    with atomic_path(path) as tmp:
+        torch.save({
+            "format_version": ARTIFACT_FORMAT, "config": asdict(config), "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict() if scaler else None,
+            "state": {**asdict(state), "stopper": asdict(state.stopper)},
+            "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()},
+        }, tmp)
+
+
+# Settings a resumed run may change (more epochs, more patience, other logging); the rest must match.
+RESUMABLE_CHANGES = {"epochs", "output_dir", "resume", "progress", "early_stopping_patience", "tracking",
+                     "tracking_uri", "experiment_name", "num_workers", "pin_memory", "prefetch_factor", "threads",
+                     "cache_dir", "device"}
+
+
+def load_checkpoint(config: TrainConfig, model, optimizer, scaler) -> LoopState:
+    path = Path(config.resume)
+    path = path / ARTIFACTS["checkpoint"] if path.is_dir() else path
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint to resume not found: {path}")
+    saved = torch.load(path, map_location="cpu", weights_only=False)
+    changed = sorted(k for k, v in saved["config"].items() if k not in RESUMABLE_CHANGES and asdict(config)[k] != v)
+    if changed:
+        raise ValueError(f"cannot resume {path}: {', '.join(changed)} differ from the checkpoint's run "
+                         f"(only {sorted(RESUMABLE_CHANGES)} may change)")
+    model.load_state_dict(saved["model"])
+    optimizer.load_state_dict(saved["optimizer"])
+    if scaler and saved["scaler"]:
+        scaler.load_state_dict(saved["scaler"])
+    torch.set_rng_state(saved["rng"]["torch"])
+    np.random.set_state(saved["rng"]["numpy"])
+    random.setstate(saved["rng"]["python"])
+    raw = saved["state"]
+    state = LoopState(**{**raw, "stopper": EarlyStopping(**{**raw["stopper"],
+                                                             "patience": config.early_stopping_patience})})
+    log.info("resumed %s after epoch %d (step %d, best val_loss %.4g)", path, state.epoch, state.global_step,
+             state.best_val_loss)
+    return state
 
 
 def _save_state(model: nn.Module, path: Path) -> None:
