@@ -474,6 +474,11 @@ class Evaluation:
     predictor: PricePredictor
     data: dict
 
+    @property
+    def multiplicative(self) -> bool:
+        """Log-price model: the breakdown is a base price and one factor per axis."""
+        return self.predictor.config["model"]["target"] == "log_price"
+
     def explained(self) -> pd.DataFrame:
         """Rows with their predictions and dollar breakdown (the raw amenity list, whose name the
         amenities axis takes, is left out)."""

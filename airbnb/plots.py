@@ -42,10 +42,22 @@ def learning_curves(history: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def breakdown_bars(frame: pd.DataFrame, labels: list[str] | None = None) -> plt.Figure:
+def dollar_steps(frame: pd.DataFrame) -> pd.DataFrame:
+    """A log-price breakdown (base price, one factor per axis) as dollar steps applied in axis order."""
+    from .model import AXES
+
+    out, level = frame.copy(), frame["bias"].astype(float)
+    for axis in AXES:
+        out[axis] = level * (frame[axis] - 1.0)
+        level = level * frame[axis]
+    return out
+
+
+def breakdown_bars(frame: pd.DataFrame, labels: list[str] | None = None, multiplicative: bool = False) -> plt.Figure:
     """One horizontal bar per listing, split into bias + axis contributions (negatives to the left)."""
     from .predict import BREAKDOWN_COLUMNS
 
+    frame = dollar_steps(frame) if multiplicative else frame
     labels = labels or [str(i) for i in frame.index]
     fig, ax = plt.subplots(figsize=(10, 0.6 * len(frame) + 1.5))
     y = np.arange(len(frame))
@@ -97,10 +109,15 @@ def axis_distributions(frame: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def waterfall(row: pd.Series, title: str = "") -> plt.Figure:
-    """Bias, then each axis's step up or down, ending at the predicted price."""
+def waterfall(row: pd.Series, title: str = "", multiplicative: bool = False) -> plt.Figure:
+    """Bias, then each axis's step up or down, ending at the predicted price.
+
+    For log-price models (``multiplicative``) the bias is the base price and each axis a factor;
+    the steps are the dollar changes of applying the factors in axis order.
+    """
     from .predict import BREAKDOWN_COLUMNS
 
+    row = dollar_steps(row.to_frame().T).iloc[0] if multiplicative else row
     fig, ax = plt.subplots(figsize=(8, 3.6))
     level = 0.0
     for i, column in enumerate(BREAKDOWN_COLUMNS):

@@ -29,14 +29,13 @@ from .etl import (BATHROOM_COLUMNS, ESSENTIAL_COLUMNS, OPTIONAL_LISTING_COLUMNS,
 from .features import FeatureProcessor
 from .io import atomic_path, read_json
 from .log import get_logger, setup_logging
-from .model import AXES, AdditiveAxisModel
+from .model import AXES, AdditiveAxisModel, EnsembleModel
 from .schema import cast_like_table
 
 log = get_logger(__name__)
 
 BREAKDOWN_COLUMNS = ["bias", *AXES]
 ARTIFACT_FORMAT = 1  # bump when artifacts change incompatibly; older ones are refused clearly
-ARTIFACT_FILES = ("best_model.pth", "feature_processor.joblib", "model_config.json")
 # A listing to price needs the model inputs, not the price, the scrape date or the id.
 PREDICT_COLUMNS = [c for c in REQUIRED_LISTING_COLUMNS if c not in ("id", "last_scraped", "price")]
 
@@ -72,7 +71,7 @@ def predict_dataset(model: AdditiveAxisModel, dataset: AirbnbDataset, batch_size
 class PricePredictor:
     """A trained model with its feature processor and embedder, loaded from an artifacts directory."""
 
-    model: AdditiveAxisModel
+    model: AdditiveAxisModel | EnsembleModel
     processor: FeatureProcessor
     embedder: AmenityEmbedder
     config: dict
@@ -81,17 +80,25 @@ class PricePredictor:
     def load(cls, artifacts_dir: str | Path, cache_dir: str | Path | None = None,
              progress: bool = False) -> "PricePredictor":
         folder = Path(artifacts_dir)
-        missing = [name for name in ARTIFACT_FILES if not (folder / name).is_file()]
+        config_path = folder / "model_config.json"
+        config = read_json(config_path) if config_path.is_file() else {}
+        members = [folder / m["dir"] for m in config.get("ensemble") or []]
+        weights = [m / "best_model.pth" for m in members] or [folder / "best_model.pth"]
+        missing = [str(p.relative_to(folder)) for p in [config_path, folder / "feature_processor.joblib", *weights]
+                   if not p.is_file()]
         if missing:
             raise ArtifactsError(f"{folder}: missing {', '.join(missing)} (train with python -m airbnb.train)")
-        config = read_json(folder / "model_config.json")
         if config.get("format_version") != ARTIFACT_FORMAT:
             raise ArtifactsError(
                 f"{folder / 'model_config.json'}: artifacts format {config.get('format_version')!r} from airbnb "
                 f"{config.get('package_version')} is not compatible with this version ({__version__}, format "
                 f"{ARTIFACT_FORMAT}); retrain the model")
-        model = AdditiveAxisModel.from_config(config["model"])
-        model.load_state_dict(torch.load(folder / "best_model.pth", map_location="cpu", weights_only=True))
+        models = []
+        for path in weights:
+            model = AdditiveAxisModel.from_config(config["model"])
+            model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+            models.append(model)
+        model = EnsembleModel(models) if members else models[0]
         model.eval()
         embedder = AmenityEmbedder(config["amenities_model_name"], config["amenities_encoding"], cache_dir,
                                    progress=progress)

@@ -95,6 +95,8 @@ def run(params_path: str | Path, run_dir: str | Path | None = None, stages: Sequ
     params.setdefault("output_dir", str(run_dir / "artifacts"))
     params.setdefault("artifacts_dir", params["output_dir"])
     params.setdefault("metrics_path", str(run_dir / "metrics.json"))
+    if params.get("tracking"):
+        params.setdefault("tracking_uri", str(run_dir / "mlruns"))  # embedded MLflow store beside the record
     per_stage = split_params(params, stages)
     if run_dir.exists():
         shutil.rmtree(run_dir)

@@ -12,14 +12,17 @@ SCHEDULES = ("constant", "cosine", "phased")
 
 
 def parse_phases(text: str) -> list[tuple[int, float]]:
-    """``"0:1e-3,5:3e-4"`` -> [(0, 0.001), (5, 0.0003)]: from epoch 0 use 1e-3, from epoch 5 3e-4."""
+    """``"1:1e-3,5:3e-4"`` -> [(1, 0.001), (5, 0.0003)]: epochs 1-4 use 1e-3, from epoch 5 on 3e-4.
+
+    Epochs count from 1, as in the training log and ``history.csv``.
+    """
     try:
         pairs = sorted((int(epoch), float(lr)) for epoch, lr in
                        (item.split(":") for item in text.replace(" ", "").split(",") if item))
     except ValueError as exc:
-        raise ValueError(f"lr_phases must look like '0:0.001,5:0.0003' (epoch:learning rate pairs), got {text!r}") from exc
-    if not pairs or pairs[0][0] != 0:
-        raise ValueError(f"lr_phases must start at epoch 0, got {text!r}")
+        raise ValueError(f"lr_phases must look like '1:0.001,5:0.0003' (epoch:learning rate pairs), got {text!r}") from exc
+    if not pairs or pairs[0][0] != 1:
+        raise ValueError(f"lr_phases must start at epoch 1, got {text!r}")
     if any(lr <= 0 for _, lr in pairs):
         raise ValueError(f"lr_phases learning rates must be > 0, got {text!r}")
     return pairs
@@ -31,7 +34,7 @@ class LRSchedule:
 
     - ``constant``: ``base_lr`` throughout (after the optional warm-up);
     - ``cosine``: linear warm-up over ``warmup_steps``, then cosine decay to 0 at ``total_steps``;
-    - ``phased``: piecewise constant, ``phases`` are (first epoch, lr) pairs (0-based epochs).
+    - ``phased``: piecewise constant, ``phases`` are (first epoch, lr) pairs (epochs from 1).
     """
 
     kind: str
@@ -47,7 +50,7 @@ class LRSchedule:
 
     def __call__(self, step: int) -> float:
         if self.kind == "phased":
-            epoch = step // max(self.steps_per_epoch, 1)
+            epoch = step // max(self.steps_per_epoch, 1) + 1
             return [lr for first, lr in self.phases if first <= epoch][-1]
         if step < self.warmup_steps:
             return self.base_lr * (step + 1) / self.warmup_steps

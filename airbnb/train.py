@@ -94,7 +94,7 @@ class TrainConfig:
     lr_schedule: str = _opt("constant", "'constant', 'cosine' (warm-up then cosine decay) or 'phased'",
                             choices=SCHEDULES)
     warmup_epochs: float = _opt(0.0, "linear warm-up length in epochs (constant and cosine schedules)")
-    lr_phases: str = _opt("", "phased schedule as epoch:lr pairs, e.g. '0:0.001,5:0.0003'")
+    lr_phases: str = _opt("", "phased schedule as epoch:lr pairs from epoch 1, e.g. '1:0.001,5:0.0003'")
     early_stopping_patience: int = _opt(0, "stop after this many epochs without improvement (0: off)")
     early_stopping_min_delta: float = _opt(0.0, "improvement smaller than this does not count")
     # compute
@@ -564,7 +564,13 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
         frame.to_parquet(tmp, index=False)
 
 
-# --------------------------------------------------------------------------- CLI
+# --------------------------------------------------------------------------- CLI and notebook
+
+def config_from_parameters(namespace: dict) -> TrainConfig:
+    """A TrainConfig from a notebook's parameters (the names it shares with TrainConfig)."""
+    names = [f.name for f in dataclasses.fields(TrainConfig)]
+    return TrainConfig(**{name: namespace[name] for name in names if name in namespace})
+
 
 def build_parser(config_cls=TrainConfig) -> argparse.ArgumentParser:
     """``--kebab-case`` flags generated from the config dataclass: its defaults are the only ones."""

@@ -84,3 +84,16 @@ def test_params_files_name_only_known_parameters(name):
     params = runner.load_params(REPO / "params" / name)
     shares = runner.split_params(params, runner.STAGES)
     assert set().union(*map(set, shares.values())) | runner.RUN_KEYS >= set(params)
+
+
+def test_train_notebook_parameters_are_the_train_config():
+    """One place for each default: the notebook's parameters mirror TrainConfig's fields and defaults."""
+    import ast
+    import dataclasses
+
+    from airbnb.train import TrainConfig
+
+    declared = pm.inspect_notebook(str(REPO / "notebooks" / "train.ipynb"))
+    fields = {f.name: f.default for f in dataclasses.fields(TrainConfig) if f.name != "progress"}
+    assert set(declared) == set(fields)
+    assert {name: ast.literal_eval(p["default"]) for name, p in declared.items()} == fields

@@ -1,0 +1,505 @@
+"""Hyperparameter search with Optuna, and promotion of the best model to a champion directory.
+
+    python -m airbnb.tune --data-path table.parquet --n-trials 20 --epochs 5 \\
+        --study-dir tuning/ --champion-dir champion/ --champion-threshold 2500
+
+Every trial is an ordinary training run (``airbnb.train.train``) with the settings of
+``SEARCH_SPACE`` sampled by a seeded TPE sampler, written to ``<study_dir>/trials/<number>``. A
+median pruner stops trials whose validation loss lags the others' at the same epoch. The study
+lives in ``<study_dir>/study.db`` (SQLite), so running again with the same ``study_dir`` and
+``study_name`` continues it.
+
+Outputs in ``study_dir`` (written atomically): ``trials.csv`` (one row per trial, rewritten after
+each trial) and ``best_params.yaml`` (the best trial's settings as flat params-file keys, which are
+``TrainConfig`` field names). The best trial's artifacts are copied to ``champion_dir`` with a
+``champion.json`` only when its metric beats ``champion_threshold`` and the champion already there
+(if it was judged on the same metric and validation rows).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import matplotlib.pyplot as plt
+from matplotlib.ticker import LogFormatterSciNotation, MaxNLocator
+import optuna
+import pandas as pd
+import yaml
+from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.trial import FrozenTrial, TrialState
+
+from . import train
+from .config import DEFAULT_TABLE_PATH
+from .io import atomic_dir, atomic_path, read_json, write_json
+from .log import get_logger, setup_logging
+
+log = get_logger(__name__)
+
+# The search space, in one place: TrainConfig field -> distribution. Every other training setting
+# comes from the base config. amenities_hidden stays at the base value (0 by default): a hidden
+# layer would end "the amenities axis is a sum of per-amenity dollar values" (embeddings.py).
+SEARCH_SPACE: dict[str, BaseDistribution] = {
+    "learning_rate": FloatDistribution(1e-4, 1e-2, log=True),
+    "batch_size": CategoricalDistribution((64, 128, 256, 512)),
+    "weight_decay": FloatDistribution(1e-7, 1e-2, log=True),  # sampled only when WEIGHT_DECAY_SWITCH is on
+    "location_hidden": IntDistribution(8, 128, log=True),
+    "size_capacity_hidden": IntDistribution(8, 128, log=True),
+    "quality_reputation_hidden": IntDistribution(8, 128, log=True),
+    "seasonality_hidden": IntDistribution(4, 64, log=True),
+    "neighbourhood_embedding_dim": IntDistribution(4, 32, log=True),
+    "property_type_embedding_dim": IntDistribution(2, 16, log=True),
+    "count_embedding_dim": IntDistribution(2, 8, log=True),
+}
+# A categorical switch in front of weight decay: "none at all" (0) gets a real share of the trials,
+# which a log-uniform range cannot give it.
+WEIGHT_DECAY_SWITCH = "use_weight_decay"
+# Metrics a study can optimise (the validation metrics train() reports) and their direction.
+METRICS = {"val_loss": "minimize", "val_rmse": "minimize", "val_mape_weighted": "minimize",
+           "val_r2_weighted": "maximize"}
+# Base settings a trial cannot take from the base config: the tuner owns them.
+TUNER_OWNED = {"output_dir", "progress", "resume", "ensemble_size"}
+CHAMPION_FILE = "champion.json"
+OUTPUTS = {"trials": "trials.csv", "best_params": "best_params.yaml", "storage": "study.db", "trials_dir": "trials"}
+
+
+def _opt(default, help: str, **kw):
+    return field(default=default, metadata={"help": help, **kw})
+
+
+@dataclass
+class TuneConfig:
+    """A study: base training settings, budget, pruning, where it lives, and the champion rule."""
+
+    base: train.TrainConfig = field(default_factory=lambda: train.TrainConfig(epochs=5),
+                                    metadata={"help": "training settings every trial starts from"})
+    n_trials: int = _opt(20, "trials to run in this session (a continued study adds them)")
+    timeout: float = _opt(0.0, "stop starting new trials after this many seconds (0: no limit)")
+    study_dir: str = _opt("tuning", "where study.db, trials/<n>/, trials.csv and best_params.yaml go")
+    study_name: str = _opt("airbnb-price", "study name inside study.db")
+    metric: str = _opt("val_loss", "validation metric to optimise (val_r2_weighted is maximised, the others "
+                       "minimised)", choices=tuple(METRICS))
+    pruner_startup_trials: int = _opt(5, "trials that always finish before any trial may be pruned")
+    pruner_warmup_epochs: int = _opt(1, "epochs every trial completes before it may be pruned")
+    champion_dir: str = _opt("champion", "where the best trial's artifacts are promoted ('': never promote)")
+    champion_threshold: float | None = _opt(None, "promote only if the best metric beats this value (None: no "
+                                            "absolute bar; the current champion must still be beaten)")
+    seed: int = _opt(42, "TPE sampler seed (the CLI and the notebook also use it as every trial's training seed)")
+
+    def __post_init__(self):
+        if self.n_trials < 1:
+            raise ValueError(f"n_trials must be >= 1, got {self.n_trials}")
+        for name in ("timeout", "pruner_startup_trials", "pruner_warmup_epochs"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.metric not in METRICS:
+            raise ValueError(f"metric must be one of {tuple(METRICS)}, got {self.metric!r}")
+        if not self.study_name:
+            raise ValueError("study_name must not be empty")
+        if self.base.resume or self.base.ensemble_size != 1:
+            raise ValueError("tune single models from scratch: the base config must not set resume or "
+                             "ensemble_size (train an ensemble with best_params.yaml afterwards)")
+
+    @property
+    def direction(self) -> str:
+        return METRICS[self.metric]
+
+    @property
+    def storage_url(self) -> str:
+        return f"sqlite:///{(Path(self.study_dir) / OUTPUTS['storage']).resolve()}"
+
+
+@dataclass
+class Promotion:
+    """Whether the best trial became the champion, and why (the sentence that is logged)."""
+
+    promoted: bool
+    reason: str
+
+
+@dataclass
+class TuneResult:
+    study: optuna.Study
+    trials: pd.DataFrame  # trials.csv: one row per trial of the study, earlier sessions included
+    best_params: dict | None  # TrainConfig fields of the best trial (None: no trial completed)
+    promotion: Promotion
+    study_dir: Path
+
+    @property
+    def promoted(self) -> bool:
+        return self.promotion.promoted
+
+
+# --------------------------------------------------------------------------- trials
+
+class TrialDiverged(RuntimeError):
+    """A trial's validation metric is not finite; the study records it as failed and goes on."""
+
+
+@dataclass
+class PruningCallback:
+    """``train()`` callback: reports each validation pass to Optuna and stops hopeless trials.
+
+    Raising ``optuna.TrialPruned`` inside ``train()`` ends that run at once (train() lets callback
+    exceptions propagate); the epochs seen so far stay in ``history`` for the trials table.
+    """
+
+    trial: optuna.Trial
+    metric: str = "val_loss"
+    history: list[dict] = field(default_factory=list)
+
+    def __call__(self, epoch: int, metrics: dict) -> None:
+        self.history.append({"epoch": epoch, **metrics})
+        value = metrics[self.metric]
+        if not math.isfinite(value):
+            raise TrialDiverged(f"{self.metric} is {value} at epoch {epoch}")
+        self.trial.report(value, epoch)
+        if self.trial.should_prune():
+            raise optuna.TrialPruned(f"pruned at epoch {epoch} ({self.metric} {value:.4g})")
+
+
+def suggest(trial: optuna.Trial, name: str, dist: BaseDistribution):
+    """Sample ``name`` from ``dist`` with the public ``suggest_*`` API."""
+    if isinstance(dist, CategoricalDistribution):
+        return trial.suggest_categorical(name, dist.choices)
+    if isinstance(dist, IntDistribution):
+        return trial.suggest_int(name, dist.low, dist.high, step=dist.step, log=dist.log)
+    return trial.suggest_float(name, dist.low, dist.high, step=dist.step, log=dist.log)
+
+
+def sample_train_params(trial: optuna.Trial) -> dict:
+    """TrainConfig overrides for one trial (weight decay is 0 unless its switch is on)."""
+    params = {}
+    for name, dist in SEARCH_SPACE.items():
+        if name == "weight_decay" and not trial.suggest_categorical(WEIGHT_DECAY_SWITCH, (False, True)):
+            params[name] = 0.0
+        else:
+            params[name] = suggest(trial, name, dist)
+    return params
+
+
+def trial_dir(config: TuneConfig, number: int) -> Path:
+    return Path(config.study_dir) / OUTPUTS["trials_dir"] / str(number)
+
+
+def make_objective(config: TuneConfig) -> Callable[[optuna.Trial], float]:
+    """The function a study optimises: train with the trial's settings, return the metric.
+
+    The value is the metric at the epoch whose weights train() kept (the best val_loss), so it
+    describes the artifacts in the trial directory.
+    """
+    def objective(trial: optuna.Trial) -> float:
+        params = sample_train_params(trial)
+        out = trial_dir(config, trial.number)
+        shutil.rmtree(out, ignore_errors=True)  # trial numbers are unique per study: anything here is stale
+        trial.set_user_attr("train_params", params)
+        trial.set_user_attr("output_dir", str(out))
+        callback = PruningCallback(trial, config.metric)
+        try:
+            train.train(dataclasses.replace(config.base, **params, output_dir=str(out), progress=False),
+                        callbacks=[callback])
+        finally:
+            _record_epochs(trial, callback.history)
+        return best_row(callback.history)[config.metric]
+
+    return objective
+
+
+def best_row(history: list[dict]) -> dict:
+    """The epoch train() keeps: lowest val_loss (its best_model.pth)."""
+    return min(history, key=lambda row: row["val_loss"])
+
+
+def _record_epochs(trial: optuna.Trial, history: list[dict]) -> None:
+    trial.set_user_attr("epochs_run", len(history))
+    if history:
+        trial.set_user_attr("best_epoch", best_row(history)["epoch"])
+
+
+# --------------------------------------------------------------------------- study
+
+def open_study(config: TuneConfig) -> optuna.Study:
+    """Create the study, or load it to continue; a study keeps the metric it started with.
+
+    The sampler seed is offset by the number of earlier trials, so a continued study does not
+    replay its first session's random start-up configurations.
+    """
+    Path(config.study_dir).mkdir(parents=True, exist_ok=True)
+    existing = optuna.create_study(storage=config.storage_url, study_name=config.study_name,
+                                   direction=config.direction, load_if_exists=True)
+    recorded = existing.user_attrs.get("metric")
+    if recorded is None:
+        existing.set_user_attr("metric", config.metric)
+        existing.set_user_attr("base", asdict(config.base))
+    elif recorded != config.metric:
+        raise ValueError(f"study {config.study_name!r} in {config.study_dir} optimises {recorded}, not "
+                         f"{config.metric}: use that metric, or another study_name or study_dir")
+    else:
+        _warn_changed_base(existing.user_attrs.get("base", {}), asdict(config.base))
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=config.pruner_startup_trials,
+                                         n_warmup_steps=config.pruner_warmup_epochs + 1)
+    return optuna.load_study(study_name=config.study_name, storage=config.storage_url, pruner=pruner,
+                             sampler=optuna.samplers.TPESampler(seed=config.seed + len(existing.trials)))
+
+
+def _warn_changed_base(recorded: dict, current: dict) -> None:
+    """Values of trials trained under other base settings (epochs, data...) may not compare."""
+    changed = sorted(k for k, v in current.items()
+                     if k not in TUNER_OWNED | set(SEARCH_SPACE) and k in recorded and recorded[k] != v)
+    if changed:
+        log.warning("continuing a study whose base settings differ in %s: earlier trials may not compare",
+                    ", ".join(changed))
+
+
+def trials_table(study: optuna.Study) -> pd.DataFrame:
+    """One row per trial: number, state, value, best epoch, epochs run, duration and the settings."""
+    return pd.DataFrame([_trial_row(t) for t in study.trials],
+                        columns=["number", "state", "value", "best_epoch", "epochs_run", "duration_s",
+                                 *SEARCH_SPACE])
+
+
+def _trial_row(trial: FrozenTrial) -> dict:
+    return {"number": trial.number, "state": trial.state.name, "value": trial.value,
+            "best_epoch": trial.user_attrs.get("best_epoch"), "epochs_run": trial.user_attrs.get("epochs_run"),
+            "duration_s": round(trial.duration.total_seconds(), 2) if trial.duration else None,
+            **trial.user_attrs.get("train_params", {})}
+
+
+def write_trials(study: optuna.Study, path: Path) -> pd.DataFrame:
+    table = trials_table(study)
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False)
+    return table
+
+
+def completed(study: optuna.Study) -> list[FrozenTrial]:
+    return study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+
+
+def write_best_params(study: optuna.Study, config: TuneConfig, path: Path) -> dict | None:
+    """best_params.yaml: flat TrainConfig-named keys, as params files and train.ipynb take them."""
+    if not completed(study):
+        return None
+    best = study.best_trial
+    params = best.user_attrs["train_params"]
+    header = (f"# Best of study {config.study_name!r} ({config.study_dir}): trial {best.number}, "
+              f"{config.metric} {best.value:.6g}\n"
+              f"# found with {config.base.epochs_to_run} epoch(s) per trial on {config.base.data_path}; "
+              f"merge these keys into a params file\n")
+    with atomic_path(path) as tmp:
+        tmp.write_text(header + yaml.safe_dump(params, sort_keys=False))
+    return params
+
+
+def _log_trial(study: optuna.Study, trial: FrozenTrial) -> None:
+    value = f"{trial.value:.4g}" if trial.value is not None else "-"
+    best = f"{study.best_value:.4g} (trial {study.best_trial.number})" if completed(study) else "-"
+    log.info("trial %d %s: value %s after %s epoch(s); best so far %s", trial.number, trial.state.name, value,
+             trial.user_attrs.get("epochs_run", 0), best)
+
+
+# --------------------------------------------------------------------------- champion
+
+def promote(config: TuneConfig, study: optuna.Study) -> Promotion:
+    """Copy the best trial to ``champion_dir`` if it beats the threshold and the current champion."""
+    decision = _decide(config, study)
+    if decision.promoted:
+        best = study.best_trial
+        source = Path(best.user_attrs["output_dir"])
+        with atomic_dir(config.champion_dir) as stage:
+            shutil.copytree(source, stage, dirs_exist_ok=True)
+            write_json(stage / CHAMPION_FILE, {
+                "metric": config.metric, "direction": config.direction, "value": best.value,
+                "trial": best.number, "study_name": config.study_name, "study_dir": str(config.study_dir),
+                "source": str(source), "params": best.user_attrs["train_params"],
+                "validation": _validation_key(source), "threshold": config.champion_threshold,
+                "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            })
+    log.info("champion: %s", decision.reason)
+    return decision
+
+
+def _decide(config: TuneConfig, study: optuna.Study) -> Promotion:
+    """The promotion rule; the reason names the numbers compared."""
+    if not config.champion_dir:
+        return Promotion(False, "no champion_dir: promotion is off")
+    if not completed(study):
+        return Promotion(False, "no trial completed")
+    best = study.best_trial
+    value, metric = best.value, config.metric
+    source = Path(best.user_attrs["output_dir"])
+    if not (source / train.ARTIFACTS["config"]).is_file():
+        return Promotion(False, f"the artifacts of trial {best.number} are not in {source} any more")
+    if config.champion_threshold is not None and not _beats(value, config.champion_threshold, config.direction):
+        return Promotion(False, f"best {metric} {value:.6g} (trial {best.number}) does not beat the threshold "
+                                f"{config.champion_threshold:.6g}")
+    target = Path(config.champion_dir)
+    current = target / CHAMPION_FILE
+    if current.is_file():
+        champion = read_json(current)
+        if champion["metric"] != metric or champion.get("validation") != _validation_key(source):
+            return Promotion(False, f"the champion in {target} was judged on another metric or other validation "
+                                    f"rows ({champion['metric']}); its value does not compare: use another "
+                                    "champion_dir")
+        if not _beats(value, champion["value"], config.direction):
+            return Promotion(False, f"best {metric} {value:.6g} (trial {best.number}) does not beat the "
+                                    f"champion's {champion['value']:.6g} in {target}")
+    elif target.exists() and any(target.iterdir()):
+        return Promotion(False, f"{target} exists without {CHAMPION_FILE}: not replacing a folder that is not "
+                                "a champion")
+    return Promotion(True, f"trial {best.number} ({metric} {value:.6g}) promoted to {target}")
+
+
+def _beats(value: float, other: float, direction: str) -> bool:
+    return value < other if direction == "minimize" else value > other
+
+
+def _validation_key(artifacts: Path) -> dict:
+    """What makes two validation metrics comparable: the same table bytes and split sizes."""
+    saved = read_json(artifacts / train.ARTIFACTS["config"])
+    return {"data_sha256": saved["data"]["sha256"], "rows": saved["rows"]}
+
+
+# --------------------------------------------------------------------------- tune
+
+def tune(config: TuneConfig) -> TuneResult:
+    """Run ``n_trials`` more trials (or until ``timeout``), write the outputs, maybe promote.
+
+    Optuna's own per-trial log lines are silenced (a shorter one is logged here instead).
+    """
+    _check_data(config.base.data_path)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = open_study(config)
+    out = Path(config.study_dir)
+    log.info("study %r in %s: %d earlier trial(s); running %d more (%s %s, %d epoch(s) each)", config.study_name,
+             out, len(study.trials), config.n_trials, config.direction, config.metric, config.base.epochs_to_run)
+
+    def after_trial(study: optuna.Study, trial: FrozenTrial) -> None:
+        write_trials(study, out / OUTPUTS["trials"])
+        _log_trial(study, trial)
+
+    study.optimize(make_objective(config), n_trials=config.n_trials, timeout=config.timeout or None,
+                   catch=(TrialDiverged,), callbacks=[after_trial])
+    trials = write_trials(study, out / OUTPUTS["trials"])
+    best_params = write_best_params(study, config, out / OUTPUTS["best_params"])
+    return TuneResult(study, trials, best_params, promote(config, study), out)
+
+
+def _check_data(path: str) -> None:
+    """Fail before the study records a failed trial (the default table is built on first use)."""
+    if not Path(path).is_file() and Path(path) != DEFAULT_TABLE_PATH:
+        raise FileNotFoundError(f"data file not found: {path} (build one with python -m airbnb.etl)")
+
+
+# --------------------------------------------------------------------------- figures
+
+def plot_history(trials: pd.DataFrame, metric: str = "val_loss", direction: str = "minimize") -> plt.Figure:
+    """Each completed trial's value and the best so far; pruned (grey) and failed (red) trials as lines.
+
+    Losses are drawn on a log axis: a few bad learning rates would otherwise flatten the rest.
+    """
+    fig, ax = plt.subplots(figsize=(10, 3.8))
+    done = trials[trials["state"] == "COMPLETE"]
+    best = done["value"].cummin() if direction == "minimize" else done["value"].cummax()
+    ax.plot(done["number"], done["value"], "o", label="completed trial")
+    ax.step(done["number"], best, where="post", color="tab:orange", label="best so far")
+    for state, color in (("PRUNED", "grey"), ("FAIL", "tab:red")):
+        for i, number in enumerate(trials.loc[trials["state"] == state, "number"]):
+            ax.axvline(number, color=color, linestyle=":", label=f"{state.lower()} trial" if i == 0 else None)
+    if direction == "minimize" and (done["value"] > 0).all():
+        ax.set_yscale("log")
+        ax.yaxis.set_minor_formatter(LogFormatterSciNotation(labelOnlyBase=False, minor_thresholds=(2, 1)))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set(xlabel="trial", ylabel=metric, title=f"Optimisation history ({direction} {metric})")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_slices(trials: pd.DataFrame, metric: str = "val_loss") -> plt.Figure:
+    """Value against each searched setting over its whole range (completed trials, coloured by number)."""
+    done = trials[trials["state"] == "COMPLETE"]
+    names = list(SEARCH_SPACE)
+    cols, rows = 5, math.ceil(len(names) / 5)
+    fig, axes = plt.subplots(rows, cols, figsize=(16, 3 * rows), sharey=True, squeeze=False, layout="constrained")
+    for ax, name in zip(axes.flat, names):
+        points = ax.scatter(done[name], done["value"], c=done["number"], cmap="viridis", s=25,
+                            vmin=0, vmax=max(trials["number"].max(), 1))
+        _set_range(ax, SEARCH_SPACE[name])
+        ax.set_title(name, fontsize=10)
+    for ax in axes[:, 0]:
+        ax.set_ylabel(metric)
+    for ax in list(axes.flat)[len(names):]:
+        ax.remove()
+    fig.colorbar(points, ax=axes, label="trial", shrink=0.8)
+    return fig
+
+
+def _set_range(ax: plt.Axes, dist: BaseDistribution) -> None:
+    """The x axis spans the searched range, log-scaled where sampling is (weight decay: 0 and its range)."""
+    if isinstance(dist, CategoricalDistribution):
+        low, high = min(dist.choices), max(dist.choices)
+        ax.set_xscale("log", base=2)
+    elif dist is SEARCH_SPACE["weight_decay"]:
+        low, high = 0, dist.high
+        ax.set_xscale("symlog", linthresh=dist.low)
+    else:
+        low, high = dist.low, dist.high
+        if dist.log:
+            ax.set_xscale("log", base=2 if isinstance(dist, IntDistribution) else 10)
+    ax.set_xlim(low * 0.9 if low > 0 else -dist.low, high * 1.1)
+
+
+# --------------------------------------------------------------------------- CLI
+
+def _add_flags(parser, config_cls, skip: set[str]) -> None:
+    """``--kebab-case`` flags from a config dataclass (as train.build_parser does), minus ``skip``."""
+    for f in dataclasses.fields(config_cls):
+        if f.name in skip:
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        extra = {k: v for k, v in f.metadata.items() if k != "help"}
+        if str(f.type) == "bool":
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default,
+                                help=f.metadata["help"])
+        else:
+            kind = {"int": int, "float": float, "float | None": float}.get(str(f.type), str)
+            parser.add_argument(flag, type=kind, default=f.default, help=f.metadata["help"], **extra)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Tuning flags, then the base training flags of every trial (the searched ones are not flags)."""
+    parser = argparse.ArgumentParser(prog="python -m airbnb.tune", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    tune_fields = {f.name for f in dataclasses.fields(TuneConfig)}
+    _add_flags(parser.add_argument_group("study"), TuneConfig, skip={"base"})
+    group = parser.add_argument_group("training settings of every trial")
+    _add_flags(group, train.TrainConfig, skip=TUNER_OWNED | set(SEARCH_SPACE) | tune_fields)
+    parser.set_defaults(epochs=TuneConfig().base.epochs)
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> TuneConfig:
+    """One ``--seed`` seeds the sampler and every trial's training."""
+    values = vars(args)
+    own = {f.name for f in dataclasses.fields(TuneConfig)} - {"base"}
+    base = train.TrainConfig(**{k: v for k, v in values.items() if k not in own}, seed=args.seed, progress=False)
+    return TuneConfig(base=base, **{k: values[k] for k in own})
+
+
+def main(argv: Sequence[str] | None = None) -> TuneResult:
+    args = build_parser().parse_args(argv)
+    setup_logging()
+    try:
+        return tune(config_from_args(args))
+    except (FileNotFoundError, ValueError) as exc:
+        raise SystemExit(f"error: {exc}") from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,172 @@
+"""Training-module capabilities: resume, early stopping, schedules, precision, accumulation,
+ensembles, MLflow tracking and the log-price target (each keeps the exact breakdown identity)."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from airbnb import train
+from airbnb.dataset import make_loader
+from airbnb.model import AXES
+from airbnb.predict import PricePredictor, predict_dataset
+from airbnb.schedule import EarlyStopping, LRSchedule, parse_phases
+
+
+def config(table, out, **kw):
+    return train.TrainConfig(data_path=str(table), output_dir=str(out), progress=False, **kw)
+
+
+def checkpoint_model(folder):
+    return torch.load(folder / "checkpoint.pt", weights_only=False)["model"]
+
+
+# --------------------------------------------------------------------------- resume
+
+def test_resume_equals_uninterrupted_training(small_table, tmp_path):
+    train.train(config(small_table, tmp_path / "straight", epochs=4))
+    train.train(config(small_table, tmp_path / "split", epochs=2))
+    resumed = train.train(config(small_table, tmp_path / "split", epochs=4, resume=str(tmp_path / "split")))
+    a, b = checkpoint_model(tmp_path / "straight"), checkpoint_model(tmp_path / "split")
+    for name in a:
+        assert torch.equal(a[name], b[name]), name
+    assert list(resumed.history["epoch"]) == [1, 2, 3, 4]
+
+
+def test_killed_mid_epoch_loses_only_that_epoch(small_table, tmp_path, monkeypatch):
+    train.train(config(small_table, tmp_path / "straight", epochs=3))
+    real, calls = train.train_one_epoch, {"n": 0}
+
+    def dies_in_epoch_3(*args, **kw):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt("killed")
+        return real(*args, **kw)
+
+    monkeypatch.setattr(train, "train_one_epoch", dies_in_epoch_3)
+    with pytest.raises(KeyboardInterrupt):
+        train.train(config(small_table, tmp_path / "killed", epochs=3))
+    assert torch.load(tmp_path / "killed" / "checkpoint.pt", weights_only=False)["state"]["epoch"] == 2
+    monkeypatch.setattr(train, "train_one_epoch", real)
+    train.train(config(small_table, tmp_path / "killed", epochs=3, resume=str(tmp_path / "killed" / "checkpoint.pt")))
+    a, b = checkpoint_model(tmp_path / "straight"), checkpoint_model(tmp_path / "killed")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_resume_refuses_a_different_run(small_table, tmp_path):
+    train.train(config(small_table, tmp_path / "a", epochs=1))
+    with pytest.raises(ValueError, match="learning_rate"):
+        train.train(config(small_table, tmp_path / "a", epochs=2, learning_rate=0.01, resume=str(tmp_path / "a")))
+
+
+# --------------------------------------------------------------------------- early stopping and schedules
+
+def test_early_stopping_on_a_crafted_curve():
+    stopper = EarlyStopping(patience=2, min_delta=0.05)
+    curve = [10.0, 8.0, 8.5, 7.99, 8.2]  # 7.99 is not 0.05 better than 8.0
+    stops = [stopper.step(loss) for loss in curve]
+    assert stops == [False, False, False, True, True][: len(curve)] and stops.index(True) == 3
+    assert EarlyStopping(patience=0).step(99.0) is False
+
+
+def test_training_stops_at_the_expected_epoch(small_table, tmp_path, monkeypatch):
+    losses = iter([5.0, 4.0, 4.5, 4.2, 3.0, 2.0])
+    real = train.evaluate
+    monkeypatch.setattr(train, "evaluate", lambda *a, **k: {**real(*a, **k), "val_loss": next(losses)})
+    result = train.train(config(small_table, tmp_path, epochs=6, early_stopping_patience=2))
+    assert list(result.history["epoch"]) == [1, 2, 3, 4]
+    assert result.best_epoch == 2
+
+
+def test_cosine_schedule_warms_up_then_decays():
+    schedule = LRSchedule("cosine", 1e-3, total_steps=100, steps_per_epoch=10, warmup_steps=10)
+    assert schedule(0) == pytest.approx(1e-4) and schedule(9) == pytest.approx(1e-3)
+    assert schedule(55) == pytest.approx(0.5e-3) and schedule(99) < 1e-5
+
+
+def test_phased_schedule(small_table, tmp_path):
+    assert parse_phases("1:1e-3, 3:1e-4") == [(1, 1e-3), (3, 1e-4)]
+    with pytest.raises(ValueError, match="epoch 1"):
+        parse_phases("2:1e-3")
+    result = train.train(config(small_table, tmp_path, epochs=3, lr_schedule="phased", lr_phases="1:0.002,2:0.0005"))
+    assert list(result.history["lr"]) == [0.002, 0.0005, 0.0005]
+
+
+# --------------------------------------------------------------------------- precision and accumulation
+
+def test_bf16_run_trains(small_table, tmp_path):
+    result = train.train(config(small_table, tmp_path, epochs=3, precision="bf16"))
+    assert np.isfinite(result.history["val_loss"]).all()
+    assert result.history["val_loss"].iloc[-1] < result.history["val_loss"].iloc[0]
+
+
+def test_fp16_on_cpu_is_a_clear_error(small_table, tmp_path):
+    with pytest.raises(ValueError, match="fp16.*CUDA"):
+        train.train(config(small_table, tmp_path, epochs=1, precision="fp16", device="cpu"))
+
+
+def test_accumulating_4x16_equals_one_batch_of_64(small_table, tmp_path):
+    data = train.prepare(config(small_table, tmp_path))
+    base = config(small_table, tmp_path)
+    subset = torch.utils.data.Subset(data.datasets["train"], range(64))
+
+    def one_step(batch_size, accumulation):
+        torch.manual_seed(0)
+        model = train.build_model(base, data)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+        loader = make_loader(subset, batch_size, shuffle=False)
+        train.train_one_epoch(model, loader, optimizer, torch.device("cpu"), accumulation=accumulation)
+        return model.state_dict()
+
+    whole, accumulated = one_step(64, 1), one_step(16, 4)
+    for name in whole:
+        torch.testing.assert_close(whole[name], accumulated[name], rtol=1e-4, atol=1e-6, msg=name)
+
+
+# --------------------------------------------------------------------------- ensembles
+
+def test_ensemble_averages_members_and_keeps_the_identity(small_table, tmp_path):
+    result = train.train(config(small_table, tmp_path, epochs=2, ensemble_size=3))
+    meta = json.loads((tmp_path / "ensemble.json").read_text())
+    assert [m["seed"] for m in meta["members"]] == [42, 43, 44]
+    assert all(math.isfinite(m["best_val_loss"]) for m in meta["members"])
+    predictor = PricePredictor.load(tmp_path)
+    rows = result.table[result.splits == "validation"].iloc[:40]
+    got = predictor.predict_table(rows)
+    np.testing.assert_allclose(got[["bias", *AXES]].sum(axis=1), got["recommended_price"], atol=1e-3)
+    batch = result.datasets["validation"].__getitems__(range(40))
+    members = torch.stack([m(batch)["predicted_price"] for m in predictor.model.members]).mean(dim=0)
+    np.testing.assert_allclose(got["recommended_price"], members.detach().flatten().numpy(), rtol=1e-5)
+
+
+# --------------------------------------------------------------------------- tracking
+
+def test_mlflow_store_holds_params_and_metrics(small_table, tmp_path):
+    from mlflow.tracking import MlflowClient
+
+    train.train(config(small_table, tmp_path, epochs=2, tracking=True, experiment_name="t"))
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
+    (run,) = client.search_runs([client.get_experiment_by_name("t").experiment_id])
+    assert run.info.status == "FINISHED" and run.data.params["epochs"] == "2"
+    assert [m.step for m in client.get_metric_history(run.info.run_id, "val_loss")] == [1, 2]
+    assert {a.path for a in client.list_artifacts(run.info.run_id)} >= {"best_model.pth", "model_config.json"}
+    assert run.data.tags["airbnb.target"] == "price"
+
+
+# --------------------------------------------------------------------------- log-price target
+
+def test_log_target_identity(small_table, tmp_path):
+    result = train.train(config(small_table, tmp_path, epochs=2, target="log_price"))
+    batch = result.datasets["validation"].__getitems__(range(32))
+    out = result.model(batch)
+    parts = out["breakdown"]
+    torch.testing.assert_close(out["predicted_log_price"], parts["bias"] + sum(parts[a] for a in AXES))
+    torch.testing.assert_close(out["predicted_price"], torch.exp(out["predicted_log_price"]))
+    frame = predict_dataset(result.model, result.datasets["validation"])
+    product = frame["bias"] * np.prod([frame[a] for a in AXES], axis=0)
+    np.testing.assert_allclose(product, frame["predicted_price"], rtol=1e-5)
+    assert frame["bias"].between(20, 1000).all(), "the bias is a base price in dollars"
+    assert 0.9 < result.history["val_r2_weighted"].max() or result.history["val_loss"].iloc[-1] < 1.0
