@@ -31,6 +31,7 @@ from torch import nn
 from tqdm import tqdm
 
 from . import __version__
+from .cli import add_config_flags, option
 from .config import DEFAULT_ARTIFACTS_DIR, DEFAULT_TABLE_PATH
 from .dataset import AirbnbDataset, make_loader
 from .embeddings import DEFAULT_ENCODING, DEFAULT_MODEL, ENCODINGS, AmenityEmbedder
@@ -53,66 +54,62 @@ ARTIFACTS = {"model": "best_model.pth", "processor": "feature_processor.joblib",
 PRECISIONS = ("fp32", "bf16", "fp16")
 
 
-def _opt(default, help: str, **kw):
-    return field(default=default, metadata={"help": help, **kw})
-
-
 @dataclass
 class TrainConfig:
     """Training settings; CLI flags (``--kebab-case``) and notebook parameters use these names."""
 
-    data_path: str = _opt(str(DEFAULT_TABLE_PATH), "modeling table (Parquet); the default one is built "
+    data_path: str = option(str(DEFAULT_TABLE_PATH), "modeling table (Parquet); the default one is built "
                           "from the synthetic city when missing")
-    output_dir: str = _opt(str(DEFAULT_ARTIFACTS_DIR), "where artifacts are written")
-    amenities_model_name: str = _opt(DEFAULT_MODEL, "sentence transformer: name, or a local directory")
-    epochs: int = _opt(10, "training epochs")
-    batch_size: int = _opt(64, "batch size for training and validation")
-    learning_rate: float = _opt(1e-3, "Adam learning rate (the peak of a schedule)")
-    test_size: float = _opt(0.2, "share of listings for validation")
-    smoke_test: bool = _opt(False, f"first {SMOKE_ROWS} rows, one epoch: a quick end-to-end check")
-    seed: int = _opt(42, "seed for weights and batch order (the split always uses random_state=42)")
-    holdout_size: float = _opt(0.1, "share of listings held out as the test split (never trained on)")
-    amenities_encoding: str = _opt(DEFAULT_ENCODING, "'bag_sum' (sum of per-amenity embeddings: the axis is a "
+    output_dir: str = option(str(DEFAULT_ARTIFACTS_DIR), "where artifacts are written")
+    amenities_model_name: str = option(DEFAULT_MODEL, "sentence transformer: name, or a local directory")
+    epochs: int = option(10, "training epochs")
+    batch_size: int = option(64, "batch size for training and validation")
+    learning_rate: float = option(1e-3, "Adam learning rate (the peak of a schedule)")
+    test_size: float = option(0.2, "share of listings for validation")
+    smoke_test: bool = option(False, f"first {SMOKE_ROWS} rows, one epoch: a quick end-to-end check")
+    seed: int = option(42, "seed for weights and batch order (the split always uses random_state=42)")
+    holdout_size: float = option(0.1, "share of listings held out as the test split (never trained on)")
+    amenities_encoding: str = option(DEFAULT_ENCODING, "'bag_sum' (sum of per-amenity embeddings: the axis is a "
                                    "sum of per-amenity dollar values), 'bag' (their normalised mean) or 'sentence' "
                                    "(SPEC §4 text, slow cold)", choices=ENCODINGS)
-    target: str = _opt("price", "'price' (dollar MSE, additive dollar breakdown) or 'log_price' (MSE of log "
+    target: str = option("price", "'price' (dollar MSE, additive dollar breakdown) or 'log_price' (MSE of log "
                        "price, breakdown = base price x one factor per axis)", choices=TARGETS)
-    weight_decay: float = _opt(0.0, "Adam weight decay")
+    weight_decay: float = option(0.0, "Adam weight decay")
     # model size (SPEC §5 defaults)
-    location_hidden: int = _opt(DEFAULT_HIDDEN["location"], "hidden width of the location network")
-    size_capacity_hidden: int = _opt(DEFAULT_HIDDEN["size_capacity"], "hidden width of the size & capacity network")
-    quality_reputation_hidden: int = _opt(DEFAULT_HIDDEN["quality_reputation"],
+    location_hidden: int = option(DEFAULT_HIDDEN["location"], "hidden width of the location network")
+    size_capacity_hidden: int = option(DEFAULT_HIDDEN["size_capacity"], "hidden width of the size & capacity network")
+    quality_reputation_hidden: int = option(DEFAULT_HIDDEN["quality_reputation"],
                                           "hidden width of the quality & reputation network")
-    amenities_hidden: int = _opt(DEFAULT_HIDDEN["amenities"], "hidden width of the amenities network "
+    amenities_hidden: int = option(DEFAULT_HIDDEN["amenities"], "hidden width of the amenities network "
                                  "(0: one Linear layer, as SPEC §5)")
-    seasonality_hidden: int = _opt(DEFAULT_HIDDEN["seasonality"], "hidden width of the seasonality network")
-    neighbourhood_embedding_dim: int = _opt(DEFAULT_EMBEDDING_DIMS["neighbourhood_cleansed"],
+    seasonality_hidden: int = option(DEFAULT_HIDDEN["seasonality"], "hidden width of the seasonality network")
+    neighbourhood_embedding_dim: int = option(DEFAULT_EMBEDDING_DIMS["neighbourhood_cleansed"],
                                             "neighbourhood embedding width")
-    property_type_embedding_dim: int = _opt(DEFAULT_EMBEDDING_DIMS["property_type"], "property type embedding width")
-    count_embedding_dim: int = _opt(DEFAULT_EMBEDDING_DIMS["bedrooms"], "bedrooms/beds/bathrooms embedding width")
+    property_type_embedding_dim: int = option(DEFAULT_EMBEDDING_DIMS["property_type"], "property type embedding width")
+    count_embedding_dim: int = option(DEFAULT_EMBEDDING_DIMS["bedrooms"], "bedrooms/beds/bathrooms embedding width")
     # schedule and stopping
-    lr_schedule: str = _opt("constant", "'constant', 'cosine' (warm-up then cosine decay) or 'phased'",
+    lr_schedule: str = option("constant", "'constant', 'cosine' (warm-up then cosine decay) or 'phased'",
                             choices=SCHEDULES)
-    warmup_epochs: float = _opt(0.0, "linear warm-up length in epochs (constant and cosine schedules)")
-    lr_phases: str = _opt("", "phased schedule as epoch:lr pairs from epoch 1, e.g. '1:0.001,5:0.0003'")
-    early_stopping_patience: int = _opt(0, "stop after this many epochs without improvement (0: off)")
-    early_stopping_min_delta: float = _opt(0.0, "improvement smaller than this does not count")
+    warmup_epochs: float = option(0.0, "linear warm-up length in epochs (constant and cosine schedules)")
+    lr_phases: str = option("", "phased schedule as epoch:lr pairs from epoch 1, e.g. '1:0.001,5:0.0003'")
+    early_stopping_patience: int = option(0, "stop after this many epochs without improvement (0: off)")
+    early_stopping_min_delta: float = option(0.0, "improvement smaller than this does not count")
     # compute
-    precision: str = _opt("fp32", "'fp32', 'bf16' (CPU or GPU autocast) or 'fp16' (CUDA only)", choices=PRECISIONS)
-    grad_accumulation: int = _opt(1, "micro-batches per optimizer step (effective batch = batch_size x this)")
-    num_workers: int = _opt(0, "DataLoader worker processes (0: batches are gathered in-process, fastest here)")
-    pin_memory: bool = _opt(False, "pin batch memory (helps CUDA transfers only)")
-    prefetch_factor: int = _opt(2, "batches each worker prepares ahead (with num_workers > 0)")
-    threads: int = _opt(0, "torch CPU threads (0: torch's default; 1 is faster on a busy machine)")
-    device: str = _opt("auto", "'auto' (cuda when available), 'cpu' or 'cuda'")
+    precision: str = option("fp32", "'fp32', 'bf16' (CPU or GPU autocast) or 'fp16' (CUDA only)", choices=PRECISIONS)
+    grad_accumulation: int = option(1, "micro-batches per optimizer step (effective batch = batch_size x this)")
+    num_workers: int = option(0, "DataLoader worker processes (0: batches are gathered in-process, fastest here)")
+    pin_memory: bool = option(False, "pin batch memory (helps CUDA transfers only)")
+    prefetch_factor: int = option(2, "batches each worker prepares ahead (with num_workers > 0)")
+    threads: int = option(0, "torch CPU threads (0: torch's default; 1 is faster on a busy machine)")
+    device: str = option("auto", "'auto' (cuda when available), 'cpu' or 'cuda'")
     # runs
-    resume: str = _opt("", "checkpoint.pt (or its output dir) to continue training exactly where it stopped")
-    ensemble_size: int = _opt(1, "train this many members (seeds seed, seed+1, ...) and average them")
-    tracking: bool = _opt(False, "log params, per-epoch metrics and artifacts to MLflow")
-    tracking_uri: str = _opt("", "MLflow tracking URI (default: a local store in <output_dir>/mlruns)")
-    experiment_name: str = _opt("airbnb-price", "MLflow experiment")
-    cache_dir: str = _opt("", "embedding cache folder (default $AIRBNB_CACHE_DIR or ~/.cache/airbnb-price)")
-    progress: bool = _opt(True, "show progress bars")
+    resume: str = option("", "checkpoint.pt (or its output dir) to continue training exactly where it stopped")
+    ensemble_size: int = option(1, "train this many members (seeds seed, seed+1, ...) and average them")
+    tracking: bool = option(False, "log params, per-epoch metrics and artifacts to MLflow")
+    tracking_uri: str = option("", "MLflow tracking URI (default: a local store in <output_dir>/mlruns)")
+    experiment_name: str = option("airbnb-price", "MLflow experiment")
+    cache_dir: str = option("", "embedding cache folder (default $AIRBNB_CACHE_DIR or ~/.cache/airbnb-price)")
+    progress: bool = option(True, "show progress bars")
 
     def __post_init__(self):
         for name in ("epochs", "batch_size", "grad_accumulation", "ensemble_size", "prefetch_factor"):
@@ -361,18 +358,20 @@ def make_schedule(config: TrainConfig, steps_per_epoch: int) -> LRSchedule:
                       tuple(parse_phases(config.lr_phases)) if config.lr_schedule == "phased" else ())
 
 
-def train(config: TrainConfig, callbacks: Sequence[Callable[[int, dict], None]] = ()) -> TrainResult:
+def train(config: TrainConfig, callbacks: Sequence[Callable[[int, dict], None]] = (),
+          data: Prepared | None = None) -> TrainResult:
     """Train per the config; returns the model (best epoch's weights, or the averaged ensemble).
 
     Each callback is called as ``callback(epoch, metrics)`` after every validation pass (a tuner
-    prunes by raising there).
+    prunes by raising there). ``data`` is :func:`prepare`'s result for this config's data
+    settings, when a caller trains several models on the same data.
     """
     started = time.perf_counter()
     if config.threads:
         torch.set_num_threads(config.threads)
     out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    data = prepare(config)
+    data = data or prepare(config)
     counts = data.splits.value_counts().to_dict()
     log.info("rows: %s (listings: %s)", counts, data.table.groupby(data.splits)["listing_id"].nunique().to_dict())
     data.processor.save(out / ARTIFACTS["processor"])
@@ -572,19 +571,11 @@ def config_from_parameters(namespace: dict) -> TrainConfig:
     return TrainConfig(**{name: namespace[name] for name in names if name in namespace})
 
 
-def build_parser(config_cls=TrainConfig) -> argparse.ArgumentParser:
-    """``--kebab-case`` flags generated from the config dataclass: its defaults are the only ones."""
+def build_parser() -> argparse.ArgumentParser:
+    """``--kebab-case`` flags generated from TrainConfig: its defaults are the only ones."""
     parser = argparse.ArgumentParser(prog="python -m airbnb.train", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    for f in dataclasses.fields(config_cls):
-        flag = "--" + f.name.replace("_", "-")
-        kw = {k: v for k, v in f.metadata.items() if k != "help"}
-        if f.type in ("bool", bool):
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default,
-                                help=f.metadata["help"])
-        else:
-            kind = {"int": int, "float": float}.get(str(f.type), str)
-            parser.add_argument(flag, type=kind, default=f.default, help=f.metadata["help"], **kw)
+    add_config_flags(parser, TrainConfig)
     return parser
 
 

@@ -35,6 +35,7 @@ from optuna.distributions import BaseDistribution, CategoricalDistribution, Floa
 from optuna.trial import FrozenTrial, TrialState
 
 from . import train
+from .cli import add_config_flags, option
 from .config import DEFAULT_TABLE_PATH
 from .io import atomic_dir, atomic_path, read_json, write_json
 from .log import get_logger, setup_logging
@@ -62,34 +63,32 @@ WEIGHT_DECAY_SWITCH = "use_weight_decay"
 # Metrics a study can optimise (the validation metrics train() reports) and their direction.
 METRICS = {"val_loss": "minimize", "val_rmse": "minimize", "val_mape_weighted": "minimize",
            "val_r2_weighted": "maximize"}
-# Base settings a trial cannot take from the base config: the tuner owns them.
+# Base settings that are not the user's to set for a trial: the tuner sets output_dir and progress
+# itself, and a trial is one model trained from scratch (no resume, no ensemble).
 TUNER_OWNED = {"output_dir", "progress", "resume", "ensemble_size"}
 CHAMPION_FILE = "champion.json"
 OUTPUTS = {"trials": "trials.csv", "best_params": "best_params.yaml", "storage": "study.db", "trials_dir": "trials"}
-
-
-def _opt(default, help: str, **kw):
-    return field(default=default, metadata={"help": help, **kw})
 
 
 @dataclass
 class TuneConfig:
     """A study: base training settings, budget, pruning, where it lives, and the champion rule."""
 
+    # 5 epochs per trial: enough to rank settings at a fraction of a full run's cost
     base: train.TrainConfig = field(default_factory=lambda: train.TrainConfig(epochs=5),
                                     metadata={"help": "training settings every trial starts from"})
-    n_trials: int = _opt(20, "trials to run in this session (a continued study adds them)")
-    timeout: float = _opt(0.0, "stop starting new trials after this many seconds (0: no limit)")
-    study_dir: str = _opt("tuning", "where study.db, trials/<n>/, trials.csv and best_params.yaml go")
-    study_name: str = _opt("airbnb-price", "study name inside study.db")
-    metric: str = _opt("val_loss", "validation metric to optimise (val_r2_weighted is maximised, the others "
+    n_trials: int = option(20, "trials to run in this session (a continued study adds them)")
+    timeout: float = option(0.0, "stop starting new trials after this many seconds (0: no limit)")
+    study_dir: str = option("tuning", "where study.db, trials/<n>/, trials.csv and best_params.yaml go")
+    study_name: str = option("airbnb-price", "study name inside study.db")
+    metric: str = option("val_loss", "validation metric to optimise (val_r2_weighted is maximised, the others "
                        "minimised)", choices=tuple(METRICS))
-    pruner_startup_trials: int = _opt(5, "trials that always finish before any trial may be pruned")
-    pruner_warmup_epochs: int = _opt(1, "epochs every trial completes before it may be pruned")
-    champion_dir: str = _opt("champion", "where the best trial's artifacts are promoted ('': never promote)")
-    champion_threshold: float | None = _opt(None, "promote only if the best metric beats this value (None: no "
+    pruner_startup_trials: int = option(5, "trials that always finish before any trial may be pruned")
+    pruner_warmup_epochs: int = option(1, "epochs every trial completes before it may be pruned")
+    champion_dir: str = option("champion", "where the best trial's artifacts are promoted ('': never promote)")
+    champion_threshold: float | None = option(None, "promote only if the best metric beats this value (None: no "
                                             "absolute bar; the current champion must still be beaten)")
-    seed: int = _opt(42, "TPE sampler seed (the CLI and the notebook also use it as every trial's training seed)")
+    seed: int = option(42, "TPE sampler seed (the CLI and the notebook also use it as every trial's training seed)")
 
     def __post_init__(self):
         if self.n_trials < 1:
@@ -187,11 +186,12 @@ def trial_dir(config: TuneConfig, number: int) -> Path:
     return Path(config.study_dir) / OUTPUTS["trials_dir"] / str(number)
 
 
-def make_objective(config: TuneConfig) -> Callable[[optuna.Trial], float]:
+def make_objective(config: TuneConfig, data: train.Prepared | None = None) -> Callable[[optuna.Trial], float]:
     """The function a study optimises: train with the trial's settings, return the metric.
 
     The value is the metric at the epoch whose weights train() kept (the best val_loss), so it
-    describes the artifacts in the trial directory.
+    describes the artifacts in the trial directory. ``data`` (the table, split, processor and
+    datasets, which no searched setting changes) is prepared once and shared by every trial.
     """
     def objective(trial: optuna.Trial) -> float:
         params = sample_train_params(trial)
@@ -202,7 +202,7 @@ def make_objective(config: TuneConfig) -> Callable[[optuna.Trial], float]:
         callback = PruningCallback(trial, config.metric)
         try:
             train.train(dataclasses.replace(config.base, **params, output_dir=str(out), progress=False),
-                        callbacks=[callback])
+                        callbacks=[callback], data=data)
         finally:
             _record_epochs(trial, callback.history)
         return best_row(callback.history)[config.metric]
@@ -383,7 +383,8 @@ def tune(config: TuneConfig) -> TuneResult:
         write_trials(study, out / OUTPUTS["trials"])
         _log_trial(study, trial)
 
-    study.optimize(make_objective(config), n_trials=config.n_trials, timeout=config.timeout or None,
+    data = train.prepare(dataclasses.replace(config.base, progress=False))
+    study.optimize(make_objective(config, data), n_trials=config.n_trials, timeout=config.timeout or None,
                    catch=(TrialDiverged,), callbacks=[after_trial])
     trials = write_trials(study, out / OUTPUTS["trials"])
     best_params = write_best_params(study, config, out / OUTPUTS["best_params"])
@@ -457,29 +458,14 @@ def _set_range(ax: plt.Axes, dist: BaseDistribution) -> None:
 
 # --------------------------------------------------------------------------- CLI
 
-def _add_flags(parser, config_cls, skip: set[str]) -> None:
-    """``--kebab-case`` flags from a config dataclass (as train.build_parser does), minus ``skip``."""
-    for f in dataclasses.fields(config_cls):
-        if f.name in skip:
-            continue
-        flag = "--" + f.name.replace("_", "-")
-        extra = {k: v for k, v in f.metadata.items() if k != "help"}
-        if str(f.type) == "bool":
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default,
-                                help=f.metadata["help"])
-        else:
-            kind = {"int": int, "float": float, "float | None": float}.get(str(f.type), str)
-            parser.add_argument(flag, type=kind, default=f.default, help=f.metadata["help"], **extra)
-
-
 def build_parser() -> argparse.ArgumentParser:
     """Tuning flags, then the base training flags of every trial (the searched ones are not flags)."""
     parser = argparse.ArgumentParser(prog="python -m airbnb.tune", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     tune_fields = {f.name for f in dataclasses.fields(TuneConfig)}
-    _add_flags(parser.add_argument_group("study"), TuneConfig, skip={"base"})
+    add_config_flags(parser.add_argument_group("study"), TuneConfig, skip={"base"})
     group = parser.add_argument_group("training settings of every trial")
-    _add_flags(group, train.TrainConfig, skip=TUNER_OWNED | set(SEARCH_SPACE) | tune_fields)
+    add_config_flags(group, train.TrainConfig, skip=TUNER_OWNED | set(SEARCH_SPACE) | tune_fields)
     parser.set_defaults(epochs=TuneConfig().base.epochs)
     return parser
 

@@ -534,8 +534,40 @@ def bench_checkpoint(work: Path) -> str:
     ])
 
 
+def bench_tuning(work: Path) -> str:
+    """Optuna trials per minute on the smoke city (default table, smoke_test trials)."""
+    if not (REPO / DEFAULT_TABLE).is_file():
+        subprocess.run([sys.executable, "-m", "airbnb.etl"], cwd=REPO, check=True, capture_output=True)
+    rows = []
+    for threads in (0, 1):
+        res = measure(f"""
+            import dataclasses, tempfile
+            from airbnb import train, tune
+            base = train.TrainConfig(data_path={str(REPO / DEFAULT_TABLE)!r}, smoke_test=True, threads={threads})
+            config = tune.TuneConfig(base=base, n_trials=20, study_dir=tempfile.mkdtemp(), champion_dir="")
+            t = time.perf_counter()
+            outcome = tune.tune(config)
+            result["tune_s"] = time.perf_counter() - t
+            result["trials"] = len(outcome.trials)
+        """)
+        rows.append(f"| {'torch default (2)' if threads == 0 else threads} | {res['trials']} | {fmt_s(res['tune_s'])} "
+                    f"| {60 * res['trials'] / res['tune_s']:.0f} |")
+    return "\n".join([
+        "## Hyperparameter search throughput (`airbnb.tune`)",
+        "",
+        "A 20-trial Optuna study (TPE, median pruning) on the default synthetic city with `smoke_test=True` "
+        "trials (first 1,000 rows, one epoch each), embeddings cached; the table is prepared once and shared "
+        "by all trials. Wall time of `tune.tune` (study, trials, trials.csv, best_params.yaml).",
+        "",
+        "| torch threads | trials | wall | trials per minute |",
+        "|---|---|---|---|",
+        *rows,
+    ])
+
+
 SECTIONS = {"etl": bench_etl, "embeddings": bench_embeddings, "training": bench_training,
-            "literal": bench_literal, "smoke_notebook": bench_smoke_notebook, "checkpoint": bench_checkpoint}
+            "literal": bench_literal, "smoke_notebook": bench_smoke_notebook, "checkpoint": bench_checkpoint,
+            "tuning": bench_tuning}
 
 
 # --------------------------------------------------------------------------- BENCHMARKS.md
