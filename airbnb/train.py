@@ -4,8 +4,9 @@
 
 Artifacts in ``--output-dir``: ``best_model.pth`` (state dict of the best validation epoch),
 ``feature_processor.joblib``, ``model_config.json`` (how to rebuild and use the model),
-``history.csv`` (per-epoch losses and metrics) and ``splits.parquet`` (listing -> split).
-Each is written atomically.
+``history.csv`` (per-epoch losses and metrics), ``splits.parquet`` (listing -> split) and
+``checkpoint.pt`` (everything ``--resume`` needs); ensembles add ``members/<k>/`` and
+``ensemble.json``. Each file is written atomically.
 
 The split is by listing (``random_state=42``): all months of a listing land in one split, so
 validation never sees a listing it trained on. A ``holdout_size`` share of listings forms a
