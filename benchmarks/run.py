@@ -352,7 +352,7 @@ def bench_training(work: Path) -> str:
         f"| `AirbnbDataset` (embeddings from the cache) | {fmt_s(res['dataset_s'])} |",
         f"| **total (fit + transform + dataset)** | **{fmt_s(prep)}** |",
         "",
-        f"| batch size | steps per epoch | epoch wall (each epoch) | rows/s | 1 thread: epoch wall | 1 thread: rows/s |",
+        "| batch size | steps per epoch | epoch wall (each epoch) | rows/s | 1 thread: epoch wall | 1 thread: rows/s |",
         "|---|---|---|---|---|---|",
         *epoch_rows,
         "",

@@ -95,7 +95,7 @@ def test_review_window_hand_computed(tmp_path):
         (2, "2024-06-01"),                                          # only old reviews -> weight 0
         (3, "2024-11-30"), (3, "2024-11-01"),                       # Dec -> Jan year change; Dec empty
     ])
-    table, summary = etl.build_table([tmp_path / "*" / "listings.csv"], reviews, etl.EtlConfig(0.5, 3.0))
+    table, summary = etl.build_table(listings, reviews, etl.EtlConfig(0.5, 3.0))
     got = table.to_pandas().set_index(["listing_id", "year_month"])["reviews_in_last_90_days"].to_dict()
     assert got == {(1, "2024-11"): 3, (1, "2025-01"): 3, (3, "2025-01"): 2}
     weights = table.to_pandas().set_index(["listing_id", "year_month"])["estimated_occupancy_rate"]

@@ -13,7 +13,7 @@ import papermill as pm
 import pytest
 import torch
 
-from airbnb import etl, train
+from airbnb import train
 from airbnb.features import FeatureError
 from airbnb.model import AXES
 from airbnb.schema import TableError
