@@ -15,6 +15,7 @@ import pandas as pd
 from sklearn.preprocessing import StandardScaler
 
 from . import __version__
+from .embeddings import parse_amenities
 from .etl import fit_fill_values
 from .io import atomic_path
 from .schema import BATHROOM_TYPES, BOOL_COLUMNS, RATE_COLUMNS, REVIEW_SCORE_COLUMNS, ROOM_TYPES
@@ -65,6 +66,49 @@ class LocationEncoding:
         parts = [cyclical(np.asarray(coord, np.float64)[:, None] * scales, base).reshape(len(coord), -1)
                  for coord, base in ((latitude, 180.0), (longitude, 360.0))]
         return np.concatenate(parts, axis=1).astype(np.float32)
+
+
+@dataclass
+class AmenityVocabulary:
+    """The frequent amenities of the training rows, as multi-hot columns (most frequent first).
+
+    An amenity counts when at least ``min_share`` of the training rows (and ``min_count`` rows)
+    list it; at most ``max_size`` are kept. Rarer amenities carry too little data to price on their
+    own (the sentence-transformer embedding still sees them). Each distinct amenity list is parsed
+    once, so a year of monthly snapshots costs one parse per listing.
+    """
+
+    min_share: float = 0.01
+    min_count: int = 5
+    max_size: int = 256
+    names: list[str] = field(default_factory=list)
+
+    def fit(self, amenities: pd.Series) -> "AmenityVocabulary":
+        codes, lists = _distinct_lists(amenities)
+        rows_per_list = np.bincount(codes, minlength=len(lists))
+        counts: dict[str, int] = {}
+        for items, n in zip(lists, rows_per_list):
+            for item in set(items):
+                counts[item] = counts.get(item, 0) + int(n)
+        threshold = max(self.min_count, self.min_share * len(codes))
+        frequent = sorted((item for item, n in counts.items() if n >= threshold), key=lambda a: (-counts[a], a))
+        self.names = frequent[:self.max_size]
+        return self
+
+    def transform(self, amenities: pd.Series) -> np.ndarray:
+        """(rows, len(names)) uint8: 1 where the row lists the amenity."""
+        codes, lists = _distinct_lists(amenities)
+        index = {name: j for j, name in enumerate(self.names)}
+        table = np.zeros((len(lists), len(self.names)), dtype=np.uint8)
+        for i, items in enumerate(lists):
+            table[i, [index[a] for a in set(items) if a in index]] = 1
+        return table[codes]
+
+
+def _distinct_lists(amenities: pd.Series) -> tuple[np.ndarray, list[list[str]]]:
+    """Row codes into the distinct raw amenity strings, and each distinct string parsed once."""
+    codes, uniques = pd.factorize(pd.Series(amenities, dtype=object).fillna("").to_numpy())
+    return codes, [parse_amenities(text) for text in uniques]
 
 
 @dataclass
