@@ -2,18 +2,50 @@
 
 Why it exists: the project needs default data that (1) needs no download, (2) exercises the ETL
 with the same file layout, formats and dirt as real Inside Airbnb dumps, and (3) carries the
-*true* per-axis price contributions, so tests can check that the additive model recovers them.
+*true* per-axis price contributions, so tests can check what a model recovers.
 
-The price of listing ``i`` in the snapshot of month ``t`` is
+Every axis starts from a *dollar term*: a known function of the columns the model sees, *as
+they are written* (a blanked ``bedrooms`` counts as the median, an ``N/A`` rate as the mean, a
+listing without reviews gets the mean review scores: what the ETL's imputation hands the model);
+``FORMULAS`` spells them out. ``CityConfig.price_model`` says how the terms make the price.
+
+``"multiplicative"`` (the default) -- prices are a product of factors, as in real markets:
+
+    log(price) = log(bias) + location + size_capacity + quality_reputation + amenities
+                 + seasonality + noise
+
+``bias`` is the base price in dollars (``BASE_PRICE``, the price of a *reference listing*: an
+entire rental unit for two with one bedroom, one bed and one bath whose dollar terms are
+``REFERENCE_TERMS``), each axis column is that axis's *log* factor (``exp(axis)`` is the factor)
+and ``noise`` is the log noise. An axis's factor is the additive city's relative price change
+from moving that axis alone away from the reference listing,
+``exp(axis) = max(1 + (dollar term - REFERENCE_TERMS[axis]) / BASE_PRICE, FACTOR_FLOOR)``, so the
+two cities agree at the reference listing and use the same economics, but in the multiplicative
+city a good location is worth more dollars for a big unit than for a shared room. In the
+default city (5,000 listings, seed 42) the factors span: location x0.75-x1.46 (Manhattan's
+median price is about twice the Bronx's), size x0.39 (shared rooms) to x5.0 at the 99th
+percentile (large entire homes; x8.7 at the top), quality x0.85-x1.12 between the 5th and 95th
+percentiles (a left tail down to x0.5 for poorly reviewed listings), amenities x0.84-x1.32
+(5th-95th), seasonality x0.89-x1.11. The log noise is a Student-t with ``NOISE_T_DF`` (4)
+degrees of freedom scaled to a standard deviation of ``noise_level``, split into a per-listing
+and a per-listing-month part by ``noise_persistence`` as before. Prices come out heavy-tailed
+like real Inside Airbnb dumps: median $130, mean $177, skewness 3.3, the 99th percentile 6.2x
+the median and the maximum 14x; log prices have sd 0.63 and skewness 0.6 (additive city: median
+$139, skewness 2.5, 99th percentile 4.7x, maximum 9x, log skewness 0.0).
+
+Why multiplicative is the default: real nightly prices are multiplicative and heavy-tailed
+(Albany's 2024-11 and Newark's 2025-09 dumps: price skewness 7.3 and 15.7, 99th percentile 3.8x
+and 7.0x the median, log-price skewness 0.6 and 0.55, log sd 0.5 and 0.7). An additive-dollar
+city would flatter an additive-dollar model: the figures measured on the default data should be
+honest about real data. ``"additive"`` is the original city, byte for byte (same files for the
+same config):
 
     price = bias + location + size_capacity + quality_reputation + amenities + seasonality + noise
 
-where every term except ``noise`` is a known function of the columns the model sees, *as they are
-written* (a blanked ``bedrooms`` counts as the median, an ``N/A`` rate as the mean, a listing
-without reviews gets the mean review scores: what the ETL's imputation hands the model).
-``noise`` is heteroscedastic and absorbs the clip at ``min_price``, so the terms always sum to
-``price`` exactly. Bookings fall when a listing is overpriced (``noise > 0``); reviews are a
-binomial thinning of bookings, which is the relation the ETL's occupancy weight inverts.
+with every term in dollars and a heteroscedastic Gaussian noise. In both models ``noise``
+absorbs the clip at ``min_price``, so the terms always give ``price`` exactly; the manifest
+(``city.json``) records ``price_model`` and the formulas of its mode. Bookings fall when a listing is overpriced (``noise > 0``); reviews are a binomial
+thinning of bookings, which is the relation the ETL's occupancy weight inverts.
 
 Time runs in *periods*: period ``t`` starts at the scrape date ``d_t`` (early in month ``t``)
 and ends at ``d_{t+1}``. The price scraped on ``d_t`` is in force for that period, and the
@@ -83,6 +115,10 @@ COLUMN_SETS: dict[str, tuple[str, ...]] = {"2024": LISTINGS_COLUMNS_2024,
 REVIEWS_COLUMNS = ("listing_id", "id", "date", "reviewer_id", "reviewer_name", "comments")
 
 AXES = ("location", "size_capacity", "quality_reputation", "amenities", "seasonality")
+PRICE_MODELS = ("additive", "multiplicative")
+# One row per listing-month. Additive city: bias, the axes and noise are dollars summing to price.
+# Multiplicative city: bias is the base price in dollars, the axes and noise are log factors and
+# log(bias) + axes + noise = log(price). city.json's "price_model" says which.
 GROUND_TRUTH_SCHEMA = pa.schema([
     ("listing_id", pa.int64()), ("year_month", pa.string()), ("snapshot_date", pa.date32()),
     ("bias", pa.float64()), *[(axis, pa.float64()) for axis in AXES], ("noise", pa.float64()),
@@ -131,6 +167,30 @@ FORMULAS = {
                  "noise / clean_price)); bookings ~ Poisson(occupancy*days/avg_length_of_stay); "
                  "reviews ~ Binomial(bookings, review_rate)",
 }
+
+# The multiplicative city (see the module docstring). Its reference listing is an entire rental
+# unit for 2 guests (1 bedroom, 1 bed, 1 bath; size term $30) with a location term of $10, a
+# quality term of $15 and amenities worth $30 (all about the default city's medians), in a month
+# without seasonal effect; it costs BASE_PRICE in both cities.
+REFERENCE_TERMS = {"location": 10.0, "size_capacity": 30.0, "quality_reputation": 15.0,
+                   "amenities": 30.0, "seasonality": 0.0}
+BASE_PRICE = BIAS + sum(REFERENCE_TERMS.values())  # $133
+FACTOR_FLOOR = 0.1  # no axis factor below x0.1 (never reached by the default city)
+NOISE_T_DF = 4.0  # degrees of freedom of the Student-t log noise
+MULTIPLICATIVE_FORMULAS = {
+    "price": "max(bias * exp(location + size_capacity + quality_reputation + amenities + "
+             "seasonality + raw_noise), min_price); noise = log(price) - log(bias) - (all axes)",
+    "bias": f"{BASE_PRICE} (dollars: the reference listing's price)",
+    **{axis: f"log(max(1 + ({axis}_dollars - {REFERENCE_TERMS[axis]}) / {BASE_PRICE}, "
+             f"{FACTOR_FLOOR}))" for axis in AXES},
+    **{f"{axis}_dollars": FORMULAS[axis] for axis in AXES},
+    "raw_noise": f"noise_level * (sqrt(rho)*t_listing + sqrt(1-rho)*t_listing_month), t ~ "
+                 f"Student-t with {NOISE_T_DF:g} degrees of freedom scaled to unit variance",
+    "occupancy": "min(0.95, base_demand * seasonal_demand[month] * exp(-price_elasticity * "
+                 "(exp(noise) - 1))); bookings ~ Poisson(occupancy*days/avg_length_of_stay); "
+                 "reviews ~ Binomial(bookings, review_rate)",
+}
+FORMULAS_BY_MODEL = {"additive": FORMULAS, "multiplicative": MULTIPLICATIVE_FORMULAS}
 
 BOROUGHS = ("Manhattan", "Brooklyn", "Queens", "Bronx", "Staten Island")
 BOROUGH_SHARE = (0.42, 0.38, 0.15, 0.04, 0.01)
@@ -614,15 +674,18 @@ class CityConfig:
     avg_length_of_stay: float = 3.0  # nights per booking
     monthly_churn: float = 0.02  # share of listings leaving (and of new listings joining) per month
     missed_scrape_rate: float = 0.005  # chance an active listing is absent from one snapshot
-    noise_level: float = 0.10  # sd of the price noise as a fraction of the clean price
+    price_model: str = "multiplicative"  # or "additive" (the original city); see the module doc
+    noise_level: float = 0.10  # sd of the price noise as a fraction of the clean price (log sd)
     noise_persistence: float = 0.7  # share of noise variance that is a fixed per-listing offset
-    price_elasticity: float = 3.0  # occupancy *= exp(-elasticity * noise / clean price)
+    price_elasticity: float = 3.0  # occupancy *= exp(-elasticity * (price / clean price - 1))
     min_price: float = 25.0  # prices are clipped here (the noise term absorbs the clip)
     blank_price_rate: float = 0.01  # listing-months whose price is written empty
     zero_price_rate: float = 0.001  # listing-months whose price is written "$0.00"
     gzip_level: int = 1  # fast; the files are re-read far more often than written
 
     def __post_init__(self) -> None:
+        if self.price_model not in PRICE_MODELS:
+            raise ValueError(f"price_model must be one of {list(PRICE_MODELS)}, got {self.price_model!r}")
         if self.column_set not in COLUMN_SETS:
             raise ValueError(f"column_set must be one of {sorted(COLUMN_SETS)}, got {self.column_set!r}")
         if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", self.start_month):
@@ -655,7 +718,7 @@ def generate_city(out_dir: str | os.PathLike, config: CityConfig = CityConfig(),
     city = _build_city(config, timeline, rng)
     with atomic_dir(out_dir) as stage:
         listing_paths, ground_truth, appeared = [], [], np.zeros(city.n, bool)
-        simulation = _Simulation(city, timeline, config, rng["simulation"])
+        simulation = _Simulation(city, timeline, config, rng["simulation"], rng["noise"])
         for snap in tqdm(simulation, total=config.n_months, disable=not progress,
                          desc="snapshots", unit="snapshot"):
             path = stage / snap.folder / "listings.csv.gz"
@@ -695,7 +758,8 @@ def ensure_city(out_dir: str | os.PathLike, config: CityConfig = CityConfig(),
 def _streams(seed: int) -> dict[str, np.random.Generator]:
     """Independent generators per concern, so changing one part does not reshuffle the others."""
     names = ("timeline", "population", "hosts", "places", "units", "amenities", "scores",
-             "text", "simulation", "snapshots", "reviews")
+             "text", "simulation", "snapshots", "reviews", "noise")
+    # spawn() keys child i by i alone, so appending a stream leaves the earlier ones unchanged.
     children = np.random.SeedSequence(seed).spawn(len(names))
     return {name: np.random.default_rng(s) for name, s in zip(names, children)}
 
@@ -777,7 +841,7 @@ class _City:
     room: np.ndarray  # index into ROOM_TYPES
     borough: np.ndarray
     base_demand: np.ndarray
-    noise_z: np.ndarray  # persistent part of the price noise
+    noise_z: np.ndarray  # persistent part of the price noise (unit sd; Student-t if multiplicative)
     location: np.ndarray  # the static price terms
     size_capacity: np.ndarray
     amenities: np.ndarray
@@ -819,7 +883,7 @@ def _build_city(config: CityConfig, timeline: _Timeline, rng: dict[str, np.rando
         n=n, id=ids, created=created, first_snap=first_snap, exit_snap=exit_snap,
         host=hosts.of_listing, room=units.room, borough=borough,
         base_demand=_base_demand(n, rng["population"]),
-        noise_z=rng["population"].standard_normal(n),
+        noise_z=_noise_draws(rng["population"].standard_normal(n), config, rng["noise"]),
         location=_location_term(nbhd, lat, lon),
         size_capacity=_size_capacity_term(units, fallbacks),
         amenities=amen_value,
@@ -1129,6 +1193,19 @@ def _size_capacity_term(units: _Units, fallbacks: dict) -> np.ndarray:
             - 10.0 * shared)
 
 
+def _log_factor(axis: str, dollars: np.ndarray) -> np.ndarray:
+    """The multiplicative city's log term of ``axis`` from the additive city's dollar term."""
+    return np.log(np.maximum(1.0 + (dollars - REFERENCE_TERMS[axis]) / BASE_PRICE, FACTOR_FLOOR))
+
+
+def _noise_draws(z: np.ndarray, config: CityConfig, rng: np.random.Generator) -> np.ndarray:
+    """Unit-variance noise from standard normals ``z``: ``z`` itself in the additive city, a
+    Student-t with ``NOISE_T_DF`` degrees of freedom (z / sqrt(chi2/df), rescaled) otherwise."""
+    if config.price_model == "additive":
+        return z
+    return z * np.sqrt((NOISE_T_DF - 2.0) / rng.chisquare(NOISE_T_DF, len(z)))
+
+
 def _host_quality(hosts: _Hosts, fallbacks: dict) -> np.ndarray:
     """The host part of quality_reputation (per host)."""
     def seen(rate: np.ndarray, name: str) -> np.ndarray:
@@ -1226,8 +1303,9 @@ class _Simulation:
     """
 
     def __init__(self, city: _City, timeline: _Timeline, config: CityConfig,
-                 rng: np.random.Generator) -> None:
+                 rng: np.random.Generator, noise_rng: np.random.Generator) -> None:
         self.city, self.timeline, self.config, self.rng = city, timeline, config, rng
+        self.noise_rng = noise_rng  # the Student-t mixing draws (multiplicative city only)
         self.log = _ReviewLog(city.n)
         self.nights: list[np.ndarray] = []  # nights booked per period
 
@@ -1245,7 +1323,11 @@ class _Simulation:
                 self._book(k, day, int(days[p + 1]), month, terms)
 
     def _price_terms(self, month: int, ltm: np.ndarray) -> dict[str, np.ndarray]:
-        """The true price terms of every listing for a period (inactive ones included; unused)."""
+        """The true price terms of every listing for a period (inactive ones included; unused).
+
+        Dollars in the additive city; the multiplicative city turns the same dollar terms into
+        log factors (``_multiplicative``).
+        """
         city, cfg = self.city, self.config
         quality = np.where(self.log.total > 0, city.quality_with_scores,
                            city.quality_without_scores) + 4.0 * np.log1p(ltm)
@@ -1253,20 +1335,41 @@ class _Simulation:
                  "size_capacity": city.size_capacity, "quality_reputation": quality,
                  "amenities": city.amenities,
                  "seasonality": np.full(city.n, SEASONAL_EFFECT[month - 1])}
-        clean = sum(terms.values())
         rho = cfg.noise_persistence
+        if cfg.price_model == "multiplicative":
+            return self._multiplicative(terms, rho)
+        clean = sum(terms.values())
         z = np.sqrt(rho) * city.noise_z + np.sqrt(1 - rho) * self.rng.standard_normal(city.n)
         price = np.maximum(clean + cfg.noise_level * np.abs(clean) * z, cfg.min_price)
         terms["noise"] = price - clean  # absorbs the clip, so the terms always sum to price
         terms["price"] = price
         return terms
 
+    def _multiplicative(self, dollars: dict[str, np.ndarray], rho: float) -> dict[str, np.ndarray]:
+        """Log factors from the dollar terms, a base price, and heavy-tailed log noise."""
+        city, cfg = self.city, self.config
+        terms = {"bias": np.full(city.n, BASE_PRICE),
+                 **{axis: _log_factor(axis, dollars[axis]) for axis in AXES}}
+        log_clean = np.log(BASE_PRICE) + sum(terms[axis] for axis in AXES)
+        monthly = _noise_draws(self.rng.standard_normal(city.n), cfg, self.noise_rng)
+        z = np.sqrt(rho) * city.noise_z + np.sqrt(1 - rho) * monthly
+        price = np.maximum(np.exp(log_clean + cfg.noise_level * z), cfg.min_price)
+        terms["noise"] = np.log(price) - log_clean  # absorbs the clip: the log identity is exact
+        terms["price"] = price
+        return terms
+
+    def _overpricing(self, terms: dict[str, np.ndarray]) -> np.ndarray:
+        """(price - clean price) / clean price: > 0 when the noise pushed the price up."""
+        if self.config.price_model == "multiplicative":
+            return np.expm1(terms["noise"])
+        clean = terms["price"] - terms["noise"]
+        return terms["noise"] / np.maximum(clean, self.config.min_price)
+
     def _book(self, k: int, lo: int, hi: int, month: int, terms: dict[str, np.ndarray]) -> None:
         """Bookings and reviews of the period (lo, hi]: overpriced listings are booked less."""
         city, cfg = self.city, self.config
         active = (city.created <= lo) & (k < city.exit_snap)
-        clean = terms["price"] - terms["noise"]
-        overpricing = terms["noise"] / np.maximum(clean, cfg.min_price)
+        overpricing = self._overpricing(terms)
         occupancy = np.minimum(0.95, city.base_demand * SEASONAL_DEMAND[month - 1]
                                * np.exp(-cfg.price_elasticity * overpricing))
         bookings = self.rng.poisson(occupancy * active * (hi - lo) / cfg.avg_length_of_stay)
@@ -1609,8 +1712,9 @@ def _write_manifest(stage: Path, city: _City, config: CityConfig, listing_paths:
         "config": asdict(config),
         "snapshots": [p.parent.name for p in listing_paths],
         "rows": rows,
-        "formulas": FORMULAS,
-        "bias": BIAS,
+        "price_model": config.price_model,
+        "formulas": FORMULAS_BY_MODEL[config.price_model],
+        "bias": BIAS if config.price_model == "additive" else BASE_PRICE,
         "seasonal_effects": {str(m + 1): v for m, v in enumerate(SEASONAL_EFFECT)},
         "seasonal_demand": {str(m + 1): v for m, v in enumerate(SEASONAL_DEMAND)},
         "room_type_effects": dict(zip(ROOM_TYPES, ROOM_EFFECT)),
@@ -1623,6 +1727,9 @@ def _write_manifest(stage: Path, city: _City, config: CityConfig, listing_paths:
         "amenity_values": city.amenity_values,
         "files": [{"path": p.relative_to(stage).as_posix(), "sha256": file_sha256(p)} for p in files],
     }
+    if config.price_model == "multiplicative":
+        manifest.update({"base_price": BASE_PRICE, "reference_terms": REFERENCE_TERMS,
+                         "factor_floor": FACTOR_FLOOR, "noise_t_df": NOISE_T_DF})
     write_json(stage / "city.json", manifest)
 
 
@@ -1636,9 +1743,9 @@ def summarize(files: CityFiles, seconds: float | None = None) -> str:
     took = f" in {seconds:.1f} s" if seconds is not None else ""
     return (f"Wrote a synthetic city to {files.root}{took}: {len(files.listings)} monthly snapshots "
             f"({manifest['snapshots'][0]} .. {manifest['snapshots'][-1]}, column set "
-            f"{cfg['column_set']}) with {rows['listings']:,} listing-month rows of "
-            f"{rows['distinct_listings']:,} distinct listings, {rows['reviews']:,} reviews in "
-            f"{files.reviews.name}, per-axis price truth in {files.ground_truth.name} and the "
+            f"{cfg['column_set']}, {manifest['price_model']} prices) with {rows['listings']:,} "
+            f"listing-month rows of {rows['distinct_listings']:,} distinct listings, "
+            f"{rows['reviews']:,} reviews in {files.reviews.name}, per-axis price truth in {files.ground_truth.name} and the "
             f"manifest in {files.manifest.name} (seed {cfg['seed']}).")
 
 
@@ -1659,12 +1766,15 @@ def main(argv: Sequence[str] | None = None) -> CityFiles:
                         help="probability that a stay leaves a review")
     parser.add_argument("--avg-length-of-stay", type=float, default=defaults.avg_length_of_stay,
                         help="nights per booking")
+    parser.add_argument("--price-model", choices=PRICE_MODELS, default=defaults.price_model,
+                        help="multiplicative (log-additive factors, heavy-tailed; default) or "
+                             "additive (dollar terms, the original city)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     args = parser.parse_args(argv)
     config = CityConfig(n_listings=args.listings, n_months=args.months, start_month=args.start_month,
                         history_months=args.history_months, seed=args.seed,
                         column_set=args.column_set, review_rate=args.review_rate,
-                        avg_length_of_stay=args.avg_length_of_stay)
+                        avg_length_of_stay=args.avg_length_of_stay, price_model=args.price_model)
     started = time.perf_counter()
     files = generate_city(args.out, config, progress=not args.no_progress)
     print(summarize(files, time.perf_counter() - started))

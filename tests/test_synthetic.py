@@ -1,21 +1,42 @@
 """The synthetic city: reproducible bytes, the real file formats, a ground truth that adds up and
-agrees with the files, review statistics consistent with reviews.csv.gz, and atomic output."""
+agrees with the files (additive dollars or multiplicative log factors), a heavy-tailed price
+distribution, review statistics consistent with reviews.csv.gz, and atomic output."""
 from __future__ import annotations
 
+import hashlib
 import json
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from airbnb import synthetic
 from airbnb.io import file_sha256
-from airbnb.synthetic import (AXES, LISTINGS_COLUMNS_2024, LISTINGS_COLUMNS_2025, CityConfig,
-                              generate_city)
+from airbnb.synthetic import (AXES, LISTINGS_COLUMNS_2024, LISTINGS_COLUMNS_2025, PRICE_MODELS,
+                              CityConfig, ensure_city, generate_city)
 
 from conftest import ALBANY, NYC_SAMPLE, require_shared
 
-SMALL = CityConfig(n_listings=300, n_months=4, seed=7)
+SMALL = CityConfig(n_listings=300, n_months=4, seed=7)  # the default price model: multiplicative
+SMALL_ADDITIVE = replace(SMALL, price_model="additive")
+CONFIGS = {"multiplicative": SMALL, "additive": SMALL_ADDITIVE}
+
+# Pins the additive city's bytes: SHA-256 of SMALL_ADDITIVE's files, computed with the generator
+# as it was before the price_model option existed (commit 814e0c3, where SMALL was additive).
+# city.json necessarily changed (it records price_model), so it is pinned by the SHA-256 of its
+# content without price_model and package_version (json.dumps(..., sort_keys=True)). The Parquet
+# file's bytes also depend on the pinned pyarrow version (its footer names the writer).
+ADDITIVE_SMALL_SHA256 = {
+    "2025-01-05/listings.csv.gz": "0f0e8fcb496dff35cb04d7501ea7b35363dbb0440a49fb4592a84fb7d2fb9ac8",
+    "2025-02-01/listings.csv.gz": "8ff4b7ce7573b761e8c5404c975d51dd14e11f0f5add138d0d1cb54bd9d46187",
+    "2025-03-03/listings.csv.gz": "dd96a8c5510419910986f390ec96bd2ada8875aed1dd9d8eb69b2dcf421e53bf",
+    "2025-04-04/listings.csv.gz": "bdb6fdb09c637dd4671b1380b10258c2739ebf7c2d38827b0de2dfcc1a6cbe8f",
+    "ground_truth.parquet": "ca7dafda2592d80ddb8b8b4c0fa04cc010b57c4ac0d3c0cd0966a014bd4664fb",
+    "reviews.csv.gz": "084cb6afce3df6cf3958eaf5f2fdfcb898ce9b0865810a903d97e0825199100f",
+}
+ADDITIVE_SMALL_MANIFEST_SHA256 = "900e7e0d3e7144ba906a71d510c2c5fa400a2a2cbe2050b28fda823e5d2cb14b"
 
 
 def tree_hashes(root) -> dict[str, str]:
@@ -38,13 +59,33 @@ def city(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def additive_city(tmp_path_factory):
+    return generate_city(tmp_path_factory.mktemp("additive") / "nyc", SMALL_ADDITIVE, progress=False)
+
+
+@pytest.fixture(scope="module")
 def listings(city) -> pd.DataFrame:
     return read_listings(city.listings)
 
 
 @pytest.fixture(scope="module")
+def additive_listings(additive_city) -> pd.DataFrame:
+    return read_listings(additive_city.listings)
+
+
+@pytest.fixture(scope="module")
 def truth(city) -> pd.DataFrame:
     return pd.read_parquet(city.ground_truth)
+
+
+@pytest.fixture(scope="module")
+def additive_truth(additive_city) -> pd.DataFrame:
+    return pd.read_parquet(additive_city.ground_truth)
+
+
+def of_model(request, name: str, price_model: str):
+    """The ``name`` fixture (city, listings, truth) of the city with ``price_model``."""
+    return request.getfixturevalue(name if price_model == "multiplicative" else f"additive_{name}")
 
 
 @pytest.fixture(scope="module")
@@ -54,10 +95,43 @@ def reviews(city) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- reproducibility
 
-def test_same_seed_gives_identical_files(city, tmp_path):
-    again = generate_city(tmp_path / "again", SMALL, progress=False)
+@pytest.mark.parametrize("price_model", PRICE_MODELS)
+def test_same_seed_gives_identical_files(request, tmp_path, price_model):
+    city = of_model(request, "city", price_model)
+    again = generate_city(tmp_path / "again", CONFIGS[price_model], progress=False)
     assert tree_hashes(again.root) == tree_hashes(city.root)
     assert len(tree_hashes(city.root)) == SMALL.n_months + 3
+
+
+def test_default_price_model_is_multiplicative(city):
+    assert CityConfig().price_model == "multiplicative" == SMALL.price_model
+    manifest = json.loads(city.manifest.read_text())
+    assert manifest["price_model"] == manifest["config"]["price_model"] == "multiplicative"
+    assert manifest["formulas"] == synthetic.MULTIPLICATIVE_FORMULAS
+    assert manifest["bias"] == manifest["base_price"] == synthetic.BASE_PRICE
+
+
+def test_additive_city_is_byte_identical_to_the_original_generator(additive_city):
+    hashes = tree_hashes(additive_city.root)
+    assert {k: v for k, v in hashes.items() if k != "city.json"} == ADDITIVE_SMALL_SHA256
+    manifest = json.loads(additive_city.manifest.read_text())
+    assert manifest.pop("price_model") == manifest["config"].pop("price_model") == "additive"
+    assert manifest["formulas"] == synthetic.FORMULAS and manifest["bias"] == synthetic.BIAS
+    manifest.pop("package_version")
+    digest = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()
+    assert digest == ADDITIVE_SMALL_MANIFEST_SHA256
+
+
+def test_price_models_share_the_city_but_not_the_prices(listings, additive_listings):
+    """Same seed: the same listings; only prices (and what reacts to them: bookings, reviews) differ."""
+    static = ["neighbourhood_cleansed", "latitude", "room_type", "accommodates", "amenities",
+              "host_id", "description"]
+    keys = ["id", "last_scraped"]
+    joined = listings.merge(additive_listings, on=keys, suffixes=("", "_additive"))
+    assert len(joined) > 0.95 * len(listings)
+    for column in static:
+        assert (joined[column] == joined[f"{column}_additive"]).all(), column
+    assert (joined["price"] != joined["price_additive"]).mean() > 0.9
 
 
 def test_different_seed_gives_different_data(city, tmp_path):
@@ -167,7 +241,9 @@ def test_ground_truth_aligns_with_listing_rows(listings, truth):
     assert truth["listing_id"].dtype == np.int64
 
 
-def test_ground_truth_components_sum_to_price(truth):
+def test_ground_truth_components_sum_to_price(additive_truth):
+    """Additive city: every term is dollars and they add up to the price."""
+    truth = additive_truth
     total = truth[["bias", *AXES, "noise"]].sum(axis=1)
     np.testing.assert_allclose(total, truth["price"], rtol=0, atol=1e-9)
     assert truth["price"].min() >= SMALL.min_price
@@ -176,7 +252,31 @@ def test_ground_truth_components_sum_to_price(truth):
     assert abs(truth["noise"].mean()) < 0.05 * truth["price"].mean()
 
 
-def test_written_price_parses_back_to_the_truth(listings, truth):
+def test_ground_truth_log_terms_sum_to_log_price(truth):
+    """Multiplicative city: log(bias) + the axes' log factors + log noise = log(price), exactly."""
+    total = np.log(truth["bias"]) + truth[list(AXES)].sum(axis=1) + truth["noise"]
+    np.testing.assert_allclose(total, np.log(truth["price"]), rtol=0, atol=1e-9)
+    assert (truth["bias"] == synthetic.BASE_PRICE).all()
+    assert truth["price"].min() >= SMALL.min_price
+    assert truth["seasonality"].nunique() == SMALL.n_months
+    assert truth.groupby("listing_id")["location"].nunique().max() == 1
+    assert abs(truth["noise"].mean()) < 0.02 and 0.07 < truth["noise"].std() < 0.13
+
+
+def test_min_price_clip_is_absorbed_by_the_noise(tmp_path):
+    files = generate_city(tmp_path / "clip", CityConfig(n_listings=200, n_months=1, seed=3,
+                                                         min_price=100.0), progress=False)
+    truth = pd.read_parquet(files.ground_truth)
+    clipped = truth["price"] == 100.0
+    assert 0.2 < clipped.mean() < 0.8
+    total = np.log(truth["bias"]) + truth[list(AXES)].sum(axis=1) + truth["noise"]
+    np.testing.assert_allclose(total, np.log(truth["price"]), rtol=0, atol=1e-9)
+    assert (truth.loc[clipped, "noise"] > 0).mean() > 0.9  # cheap listings were lifted to the floor
+
+
+@pytest.mark.parametrize("price_model", PRICE_MODELS)
+def test_written_price_parses_back_to_the_truth(request, price_model):
+    listings, truth = of_model(request, "listings", price_model), of_model(request, "truth", price_model)
     parsed = parse_price(listings["price"])
     shown = truth["written_price"].notna().to_numpy()
     assert (np.abs(parsed[shown] - truth["price"][shown]) <= 0.5 + 1e-9).all()
@@ -185,10 +285,21 @@ def test_written_price_parses_back_to_the_truth(listings, truth):
     assert dirty.isin(["", "$0.00"]).all() and len(dirty) > 0
 
 
-def test_price_levels_are_nyc_like(tmp_path):
-    files = generate_city(tmp_path / "levels", CityConfig(n_listings=3000, n_months=2, seed=11),
-                          progress=False)
-    frame = read_listings(files.listings)
+@pytest.fixture(scope="module")
+def big_cities(tmp_path_factory) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
+    """A 3,000-listing, 2-month city per price model: (listings, ground truth)."""
+    root = tmp_path_factory.mktemp("levels")
+    out = {}
+    for model in PRICE_MODELS:
+        files = generate_city(root / model, CityConfig(n_listings=3000, n_months=2, seed=11,
+                                                       price_model=model), progress=False)
+        out[model] = read_listings(files.listings), pd.read_parquet(files.ground_truth)
+    return out
+
+
+@pytest.mark.parametrize("price_model", PRICE_MODELS)
+def test_price_levels_are_nyc_like(big_cities, price_model):
+    frame, _ = big_cities[price_model]
     price = parse_price(frame["price"])
     by_room = price.groupby(frame["room_type"]).median()
     assert 100 <= price.median() <= 200
@@ -196,29 +307,64 @@ def test_price_levels_are_nyc_like(tmp_path):
     assert price.max() >= 1000 and frame["price"].str.contains(",").any()  # "$1,250.00"
     by_borough = price.groupby(frame["neighbourhood_group_cleansed"]).median()
     assert by_borough["Manhattan"] > by_borough["Brooklyn"] > by_borough["Bronx"]
+    assert 1.6 < by_borough["Manhattan"] / by_borough["Bronx"] < 2.8
 
 
-def test_truth_is_the_documented_function_of_the_written_columns(city, listings, truth):
-    """Recompute every axis from the CSV text and city.json alone, as the model will see it."""
-    manifest = json.loads(city.manifest.read_text())
+def test_multiplicative_prices_are_heavy_tailed(big_cities, truth):
+    """Like real Inside Airbnb dumps: a long right tail in dollars, log prices near symmetric."""
+    for price in (big_cities["multiplicative"][1]["price"], truth["price"]):
+        assert stats.skew(price) > 2
+        assert price.quantile(0.99) > 4 * price.median() and price.max() > 7 * price.median()
+        assert 0 < stats.skew(np.log(price)) < 1  # roughly symmetric, slightly right-skewed
+        assert 0.5 < np.log(price).std() < 0.8
+    additive = big_cities["additive"][1]["price"]
+    multiplicative = big_cities["multiplicative"][1]["price"]
+    assert stats.skew(multiplicative) > stats.skew(additive)
+    assert stats.skew(np.log(multiplicative)) > stats.skew(np.log(additive)) + 0.3
+    # Student-t log noise: beyond 3 and 4 sd a Gaussian leaves 0.27% and 0.006% of the rows
+    noise = big_cities["multiplicative"][1]["noise"]
+    assert (noise.abs() > 3 * noise.std()).mean() > 0.006 and (noise.abs() > 4 * noise.std()).mean() > 0.001
+
+
+def test_multiplicative_factors_are_in_plausible_ranges(big_cities):
+    frame, truth = big_cities["multiplicative"]
+    factor = np.exp(truth[list(AXES)])
+    room = frame["room_type"].to_numpy()
+    bedrooms = pd.to_numeric(frame["bedrooms"], errors="coerce").to_numpy()
+
+    def between(values, lo, hi):
+        return lo <= values.min() and values.max() <= hi
+
+    location = factor["location"]
+    assert between(location, 0.6, 1.8) and location.quantile(0.95) / location.quantile(0.05) > 1.5
+    size = factor["size_capacity"]
+    assert between(size, 0.3, 12) and size.quantile(0.99) > 3
+    assert size[room == "Shared room"].median() < 0.6 < 0.9 < size[room == "Entire home/apt"].median()
+    assert size[(room == "Entire home/apt") & (bedrooms >= 3)].median() > 2
+    assert between(factor["quality_reputation"].quantile([0.05, 0.95]), 0.8, 1.2)
+    assert factor["quality_reputation"].min() > 0.3
+    assert between(factor["amenities"].quantile([0.05, 0.95]), 0.75, 1.35)
+    assert between(factor["seasonality"], 0.85, 1.15)
+    assert between(factor.median(), 0.85, 1.15)  # a typical listing is near the reference listing
+
+
+def dollar_terms(manifest: dict, listings: pd.DataFrame) -> dict[str, pd.Series]:
+    """Every axis's dollar term recomputed from the CSV text and city.json, as the model sees it."""
     fallback = manifest["imputation_fallbacks"]
 
     def number(column: str, fill: float) -> pd.Series:
         return pd.to_numeric(listings[column], errors="coerce").fillna(fill)
 
-    amenities = listings["amenities"].map(
-        lambda text: sum(manifest["amenity_values"][a] for a in json.loads(text)))
-    np.testing.assert_allclose(amenities, truth["amenities"], atol=1e-9)
-
-    season = listings["last_scraped"].str[5:7].astype(int).astype(str).map(manifest["seasonal_effects"])
-    np.testing.assert_allclose(season, truth["seasonality"])
+    out = {"amenities": listings["amenities"].map(
+        lambda text: sum(manifest["amenity_values"][a] for a in json.loads(text)))}
+    out["seasonality"] = listings["last_scraped"].str[5:7].astype(int).astype(str).map(
+        manifest["seasonal_effects"])
 
     table = pd.DataFrame(manifest["neighbourhoods"]).set_index("name")
     lat, lon = number("latitude", np.nan), number("longitude", np.nan)
     km = np.hypot((lat - synthetic.MIDTOWN[0]) * 111.0, (lon - synthetic.MIDTOWN[1]) * 84.3)
-    location = table["effect"].reindex(listings["neighbourhood_cleansed"]).to_numpy() \
+    out["location"] = table["effect"].reindex(listings["neighbourhood_cleansed"]).to_numpy() \
         + 45 * np.exp(-km / 6) - 10
-    np.testing.assert_allclose(location, truth["location"], atol=1e-9)
 
     text = listings["bathrooms_text"]
     baths = pd.to_numeric(text.str.extract(r"(\d+\.?\d*)")[0], errors="coerce")
@@ -227,12 +373,12 @@ def test_truth_is_the_documented_function_of_the_written_columns(city, listings,
     bedrooms, beds = number("bedrooms", fallback["bedrooms"]), number("beds", fallback["beds"])
     room = listings["room_type"]
     whole = room.isin(["Entire home/apt", "Hotel room"])
-    size = (room.map(manifest["room_type_effects"])
-            + listings["property_type"].map(manifest["property_type_effects"])
-            + np.where(whole, 12, 6) * (listings["accommodates"].astype(int) - 2) + 4 * (beds - 1)
-            + np.where(whole, 35 * (bedrooms - 1) + 15 * np.maximum(bedrooms - 1, 0) ** 2, 0)
-            + np.where(room == "Entire home/apt", 25 * (baths - 1), 0) - 10 * shared)
-    np.testing.assert_allclose(size, truth["size_capacity"], atol=1e-9)
+    out["size_capacity"] = (
+        room.map(manifest["room_type_effects"])
+        + listings["property_type"].map(manifest["property_type_effects"])
+        + np.where(whole, 12, 6) * (listings["accommodates"].astype(int) - 2) + 4 * (beds - 1)
+        + np.where(whole, 35 * (bedrooms - 1) + 15 * np.maximum(bedrooms - 1, 0) ** 2, 0)
+        + np.where(room == "Entire home/apt", 25 * (baths - 1), 0) - 10 * shared)
 
     quality = sum(w * (number(c, fallback[c]) - 4.75) for c, w in manifest["review_score_weights"].items())
     for column, pivot, weight in (("host_response_rate", 0.95, 15), ("host_acceptance_rate", 0.90, 10)):
@@ -241,7 +387,40 @@ def test_truth_is_the_documented_function_of_the_written_columns(city, listings,
     quality += (8 * (listings["host_is_superhost"] == "t") + 4 * (listings["host_identity_verified"] == "t")
                 - 5 * (listings["instant_bookable"] == "t")
                 + 4 * np.log1p(listings["number_of_reviews_ltm"].astype(int)))
-    np.testing.assert_allclose(quality, truth["quality_reputation"], atol=1e-9)
+    out["quality_reputation"] = quality
+    return out
+
+
+def test_truth_is_the_documented_function_of_the_written_columns(additive_city, additive_listings,
+                                                                 additive_truth):
+    """Additive city: recompute every axis in dollars from the CSV text and city.json alone."""
+    manifest = json.loads(additive_city.manifest.read_text())
+    for axis, dollars in dollar_terms(manifest, additive_listings).items():
+        np.testing.assert_allclose(dollars, additive_truth[axis], rtol=1e-12, atol=1e-9, err_msg=axis)
+    assert (additive_truth["bias"] == manifest["bias"]).all()
+
+
+def test_log_truth_is_the_documented_function_of_the_written_columns(city, listings, truth):
+    """Multiplicative city: log(max(1 + (dollars - reference) / base price, floor)) per axis."""
+    manifest = json.loads(city.manifest.read_text())
+    base, floor, reference = manifest["base_price"], manifest["factor_floor"], manifest["reference_terms"]
+    assert set(reference) == set(AXES) and base == manifest["bias"] == 48 + sum(reference.values())
+    for axis, dollars in dollar_terms(manifest, listings).items():
+        expected = np.log(np.maximum(1 + (dollars - reference[axis]) / base, floor))
+        np.testing.assert_allclose(expected, truth[axis], rtol=1e-12, atol=1e-9, err_msg=axis)
+        assert manifest["formulas"][f"{axis}_dollars"] == synthetic.FORMULAS[axis]
+    assert (truth["bias"] == base).all()
+
+
+@pytest.mark.parametrize("price_model", PRICE_MODELS)
+def test_overpriced_listings_are_booked_less(big_cities, price_model):
+    """noise > 0 means overpriced in both models: the most overpriced fifth books fewer nights."""
+    listings, truth = big_cities[price_model]
+    last = (listings["last_scraped"] == listings["last_scraped"].max()).to_numpy()
+    nights = listings.loc[last, "estimated_occupancy_l365d"].astype(int).to_numpy()
+    noise = truth.loc[last, "noise"].to_numpy()
+    overpriced, underpriced = noise > np.quantile(noise, 0.8), noise < np.quantile(noise, 0.2)
+    assert nights[overpriced].mean() < 0.85 * nights[underpriced].mean()
 
 
 # --------------------------------------------------------------------------- reviews
@@ -336,16 +515,37 @@ def test_regenerating_replaces_the_output(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["city"]
 
 
-def test_cli_writes_and_summarises(tmp_path, capsys):
+def test_ensure_city_regenerates_only_when_the_config_changes(tmp_path, monkeypatch):
+    out = tmp_path / "city"
+    config = CityConfig(n_listings=60, n_months=1, seed=1, price_model="additive")
+    ensure_city(out, config, progress=False)
+    before = tree_hashes(out)
+    other = replace(config, price_model="multiplicative")
+    ensure_city(out, other, progress=False)
+    assert json.loads((out / "city.json").read_text())["price_model"] == "multiplicative"
+    assert tree_hashes(out)["ground_truth.parquet"] != before["ground_truth.parquet"]
+    monkeypatch.setattr(synthetic, "generate_city", lambda *a, **k: pytest.fail("regenerated"))
+    files = ensure_city(out, other, progress=False)
+    assert files.ground_truth.is_file() and len(files.listings) == 1
+
+
+@pytest.mark.parametrize("price_model", [None, *PRICE_MODELS])
+def test_cli_writes_and_summarises(tmp_path, capsys, price_model):
+    flag = [] if price_model is None else ["--price-model", price_model]
     files = synthetic.main(["--out", str(tmp_path / "cli"), "--listings", "80", "--months", "2",
                             "--start-month", "2024-11", "--seed", "5", "--column-set", "2024",
-                            "--no-progress"])
+                            "--no-progress", *flag])
     assert [p.parent.name[:7] for p in files.listings] == ["2024-11", "2024-12"]
     out = capsys.readouterr().out
     assert "2 monthly snapshots" in out and "reviews" in out and str(tmp_path / "cli") in out
+    expected = price_model or "multiplicative"
+    assert f"{expected} prices" in out
+    assert json.loads(files.manifest.read_text())["config"]["price_model"] == expected
 
 
 def test_config_rejects_bad_values():
+    with pytest.raises(ValueError, match="price_model"):
+        CityConfig(price_model="log")
     with pytest.raises(ValueError, match="column_set"):
         CityConfig(column_set="2023")
     with pytest.raises(ValueError, match="start_month"):
