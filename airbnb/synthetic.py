@@ -44,7 +44,9 @@ same config):
 
 with every term in dollars and a heteroscedastic Gaussian noise. In both models ``noise``
 absorbs the clip at ``min_price``, so the terms always give ``price`` exactly; the manifest
-(``city.json``) records ``price_model`` and the formulas of its mode. Bookings fall when a listing is overpriced (``noise > 0``); reviews are a binomial
+(``city.json``) records ``price_model`` and the formulas of its mode, and
+:func:`truth_in_dollars` turns either ground truth into dollar contributions that add up to the
+price. Bookings fall when a listing is overpriced (``noise > 0``); reviews are a binomial
 thinning of bookings, which is the relation the ETL's occupancy weight inverts.
 
 Time runs in *periods*: period ``t`` starts at the scrape date ``d_t`` (early in month ``t``)
@@ -118,7 +120,8 @@ AXES = ("location", "size_capacity", "quality_reputation", "amenities", "seasona
 PRICE_MODELS = ("additive", "multiplicative")
 # One row per listing-month. Additive city: bias, the axes and noise are dollars summing to price.
 # Multiplicative city: bias is the base price in dollars, the axes and noise are log factors and
-# log(bias) + axes + noise = log(price). city.json's "price_model" says which.
+# log(bias) + axes + noise = log(price). city.json's "price_model" says which; truth_in_dollars()
+# gives dollar contributions for either.
 GROUND_TRUTH_SCHEMA = pa.schema([
     ("listing_id", pa.int64()), ("year_month", pa.string()), ("snapshot_date", pa.date32()),
     ("bias", pa.float64()), *[(axis, pa.float64()) for axis in AXES], ("noise", pa.float64()),
@@ -1204,6 +1207,30 @@ def _noise_draws(z: np.ndarray, config: CityConfig, rng: np.random.Generator) ->
     if config.price_model == "additive":
         return z
     return z * np.sqrt((NOISE_T_DF - 2.0) / rng.chisquare(NOISE_T_DF, len(z)))
+
+
+def truth_in_dollars(truth, price_model: str):
+    """A copy of a ground-truth frame with every term in dollars, adding up to ``price``.
+
+    Additive truth is already in dollars (returned as a copy). Multiplicative truth
+    (``log(bias) + axes + noise = log(price)``) is split with the logarithmic-mean (LMDI)
+    weights: term_k * (price - bias) / log(price / bias), i.e. ``price - bias`` shared in
+    proportion to each term's log factor. Exact, order-free, and at price == bias the weight is
+    ``bias``. ``price_model`` is the city's ``city.json["price_model"]``.
+    """
+    if price_model not in PRICE_MODELS:
+        raise ValueError(f"price_model must be one of {list(PRICE_MODELS)}, got {price_model!r}")
+    out = truth.copy()
+    if price_model == "additive":
+        return out
+    terms = [*AXES, "noise"]
+    total = out[terms].sum(axis=1).to_numpy()
+    bias = out["bias"].to_numpy()
+    small = np.abs(total) < 1e-12
+    weight = np.where(small, bias, bias * np.expm1(total) / np.where(small, 1.0, total))
+    for term in terms:
+        out[term] = out[term].to_numpy() * weight
+    return out
 
 
 def _host_quality(hosts: _Hosts, fallbacks: dict) -> np.ndarray:

@@ -15,7 +15,7 @@ from scipy import stats
 from airbnb import synthetic
 from airbnb.io import file_sha256
 from airbnb.synthetic import (AXES, LISTINGS_COLUMNS_2024, LISTINGS_COLUMNS_2025, PRICE_MODELS,
-                              CityConfig, ensure_city, generate_city)
+                              CityConfig, ensure_city, generate_city, truth_in_dollars)
 
 from conftest import ALBANY, NYC_SAMPLE, require_shared
 
@@ -410,6 +410,26 @@ def test_log_truth_is_the_documented_function_of_the_written_columns(city, listi
         np.testing.assert_allclose(expected, truth[axis], rtol=1e-12, atol=1e-9, err_msg=axis)
         assert manifest["formulas"][f"{axis}_dollars"] == synthetic.FORMULAS[axis]
     assert (truth["bias"] == base).all()
+
+
+@pytest.mark.parametrize("price_model", PRICE_MODELS)
+def test_truth_in_dollars_adds_up_to_the_price(request, price_model):
+    truth = of_model(request, "truth", price_model)
+    dollars = truth_in_dollars(truth, price_model)
+    assert dollars is not truth and list(dollars.columns) == list(truth.columns)
+    np.testing.assert_allclose(dollars[["bias", *AXES, "noise"]].sum(axis=1), truth["price"],
+                               rtol=1e-12, atol=1e-6)
+    if price_model == "additive":
+        pd.testing.assert_frame_equal(dollars, truth)
+    else:
+        assert (np.sign(dollars[list(AXES)]) == np.sign(truth[list(AXES)])).all().all()
+        # a term's dollars are its log factor times the logarithmic mean of price and bias
+        weight = (truth["price"] - truth["bias"]) / np.log(truth["price"] / truth["bias"])
+        np.testing.assert_allclose(dollars["location"], truth["location"] * weight, rtol=1e-9)
+    at_base = truth.iloc[:1].assign(**{a: 0.0 for a in [*AXES, "noise"]}, price=truth["bias"].iloc[0])
+    assert truth_in_dollars(at_base, price_model)[[*AXES, "noise"]].eq(0).all().all()
+    with pytest.raises(ValueError, match="price_model"):
+        truth_in_dollars(truth, "log")
 
 
 @pytest.mark.parametrize("price_model", PRICE_MODELS)
