@@ -204,6 +204,19 @@ def test_baseline_order():
     assert list(BASELINES) == ["lightgbm", "hist_gradient_boosting", "ridge", "weighted_mean"]
 
 
+def test_boosters_use_the_standard_configuration(fitted):
+    assert LightGBMBaseline(seed=7).params == {
+        "objective": "regression", "learning_rate": 0.05, "num_leaves": 31, "min_data_in_leaf": 20,
+        "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1, "seed": 7,
+        "num_threads": available_cores(), "verbose": -1}
+    assert LightGBMBaseline().max_rounds == 5000
+    hist = fitted.models["hist_gradient_boosting"].model_.get_params()
+    assert {k: hist[k] for k in ("loss", "learning_rate", "max_iter", "early_stopping", "n_iter_no_change",
+                                 "categorical_features")} == {
+        "loss": "squared_error", "learning_rate": 0.05, "max_iter": 2000, "early_stopping": True,
+        "n_iter_no_change": 50, "categorical_features": "from_dtype"}
+
+
 def test_default_threads_are_every_available_core():
     assert LightGBMBaseline().params["num_threads"] == available_cores() >= 1
     assert HistGradientBoostingBaseline().num_threads == available_cores()
