@@ -1,48 +1,45 @@
-"""Evaluation: price metrics (occupancy-weighted and not), per-bucket tables, and baselines.
+"""Evaluation: price metrics (occupancy-weighted and not), per-bucket tables, baselines, and
+grouped cross-validation.
 
 Metrics answer "how far off is the recommended price", so they are in dollars (MAE, RMSE), in
 relative terms (MAPE, RMSE of log price) and as explained variance (R²). Each is reported twice:
 weighted by the occupancy estimate, the weight the model is trained with (SPEC §3.2), so listings
 with demonstrated demand count more, and unweighted, how a random listing fares.
 
-Baselines put the neural model's numbers in context. They are fitted on the identical split,
-inputs (:meth:`FeatureProcessor.transform` output plus the dataset's amenity embeddings, see
-:func:`design_matrix`) and sample weights:
+The neural model is compared with the strongest standard learners (:mod:`airbnb.baselines`:
+LightGBM, HistGradientBoosting and ridge on log price, and the weighted mean), fitted on the very
+same training rows with the same occupancy weights, early-stopped on the same validation rows,
+and scored on the same held-out rows.
 
-- ``weighted_mean``: one price for everyone; any model must beat it.
-- ``ridge``: a linear model of the same inputs, the natural lower bound for an additive model.
-- ``hist_gradient_boosting``: an uninterpretable, strong tabular learner; the gap to it is what
-  the additive, explainable structure costs.
+A small city's test split is a few dozen listings, so one split is noise: :func:`cross_validate`
+repeats training and scoring over K folds grouped by listing and reports mean ± sd.
 
-LightGBM is not a dependency: scikit-learn's HistGradientBoosting is the same histogram-based
-algorithm, natively handles categorical columns and sample weights, and fits 427k training rows
-in about 50 s on 2 cores, so another compiled dependency would buy little for a baseline.
+    python -m airbnb.evaluate --artifacts runs/default/artifacts          # the run's test split
+    python -m airbnb.evaluate --artifacts runs/default/artifacts --cv 5   # and 5-fold CV of its config
+    python -m airbnb.evaluate --data-path table.parquet --cv 5            # CV of the default config
 """
 from __future__ import annotations
 
+import argparse
+import dataclasses
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
-from sklearn.compose import ColumnTransformer
-from sklearn.decomposition import PCA
-from sklearn.ensemble import HistGradientBoostingRegressor
-from sklearn.linear_model import Ridge
-from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from tqdm import tqdm
 
+from . import train
+from .baselines import BaselineError, FittedBaselines, check_names, fit_baselines
 from .dataset import AirbnbDataset
-from .etl import summary_path
-from .features import ONE_HOT_FEATURES, PASSTHROUGH, VOCAB_FEATURES
+from .etl import EtlError, summary_path
 from .io import file_sha256, read_json, write_json
-from .log import get_logger
-from .predict import PricePredictor
-from .schema import RATE_COLUMNS, REVIEW_SCORE_COLUMNS, TABLE_COLUMNS
-from .train import load_table
+from .log import get_logger, setup_logging
+from .predict import ArtifactsError, PricePredictor, predict_dataset
+from .schema import TABLE_COLUMNS, TableError
 
 log = get_logger(__name__)
 
@@ -188,275 +185,6 @@ def _both(y: np.ndarray, p: np.ndarray, w: np.ndarray) -> dict[str, float]:
     return {f"{m}_{kind}": values[m] for m in METRICS for kind, values in zip(KINDS, (weighted, unweighted))}
 
 
-# --------------------------------------------------------------------------- design matrix
-
-AMENITY_PREFIX = "amenities_embedding_"
-# Processed arrays that become numeric columns, in column order, with names for their sub-columns.
-_NUMERIC_BLOCKS: dict[str, list[str] | None] = {
-    "location_coords_cyclical": None,
-    "accommodates": None,
-    "review_scores": REVIEW_SCORE_COLUMNS,
-    "host_rates": RATE_COLUMNS,
-    "number_of_reviews_ltm_log": None,
-    **{f"{col}_ohe": [f"{col}={value}" for value in values] for col, values in ONE_HOT_FEATURES.items()},
-    "month_cyclical": ["month_sin", "month_cos"],
-}
-
-
-def design_matrix(processed: dict[str, np.ndarray],
-                  amenity_embeddings: np.ndarray) -> tuple[np.ndarray, list[str], list[int]]:
-    """The neural model's inputs as one float32 matrix: ``(X, column names, vocabulary columns)``.
-
-    Columns: the vocabulary indices (0 = ``<UNK>``; their positions are the third value), the
-    numeric and one-hot features, then the amenity embedding (``amenities_embedding_<i>``).
-    ``amenity_embeddings`` is one row per processed row (``dataset_design_matrix`` gathers it
-    from an :class:`AirbnbDataset`). A processed key this function does not know is an error,
-    so a new model input cannot silently be left out of the baselines.
-    """
-    unknown = set(processed) - set(VOCAB_FEATURES) - set(_NUMERIC_BLOCKS) - set(PASSTHROUGH)
-    if unknown:
-        raise ValueError(f"processed has input(s) design_matrix does not know: {sorted(unknown)}")
-    missing = [key for key in [*VOCAB_FEATURES, *_NUMERIC_BLOCKS] if key not in processed]
-    if missing:
-        raise ValueError(f"processed lacks input(s) {missing}: pass FeatureProcessor.transform output")
-    n = len(processed[VOCAB_FEATURES[0]])
-    embeddings = np.asarray(amenity_embeddings, dtype=np.float32)
-    if embeddings.ndim != 2 or len(embeddings) != n:
-        raise ValueError(f"amenity_embeddings must be ({n}, dim), got shape {embeddings.shape}")
-    blocks, names = [], []
-    for key in VOCAB_FEATURES:
-        blocks.append(np.asarray(processed[key]).reshape(n, 1))
-        names.append(key)
-    for key, sub_names in _NUMERIC_BLOCKS.items():
-        block = np.asarray(processed[key], dtype=np.float32).reshape(n, -1)
-        blocks.append(block)
-        names += sub_names or ([key] if block.shape[1] == 1 else [f"{key}_{i}" for i in range(block.shape[1])])
-    blocks.append(embeddings)
-    names += [f"{AMENITY_PREFIX}{i}" for i in range(embeddings.shape[1])]
-    return np.concatenate(blocks, axis=1, dtype=np.float32), names, vocabulary_columns(names)
-
-
-def dataset_design_matrix(dataset) -> tuple[np.ndarray, list[str], list[int]]:
-    """:func:`design_matrix` of an :class:`AirbnbDataset`, with the embeddings the dataset uses."""
-    processed = {key: value.numpy() for key, value in dataset.tensors.items()}
-    embeddings = dataset.amenity_table.numpy()[dataset.amenity_codes.numpy()]
-    return design_matrix(processed, embeddings)
-
-
-def vocabulary_columns(columns: Sequence[str]) -> list[int]:
-    """Positions of the vocabulary-index (categorical) columns."""
-    return [i for i, name in enumerate(columns) if name in VOCAB_FEATURES]
-
-
-def amenity_columns(columns: Sequence[str]) -> list[int]:
-    """Positions of the amenity-embedding columns."""
-    return [i for i, name in enumerate(columns) if name.startswith(AMENITY_PREFIX)]
-
-
-# --------------------------------------------------------------------------- baselines
-
-INTERNAL_VALIDATION = 0.1  # share of training rows (whole listings when groups are given)
-
-
-class Baseline(Protocol):
-    """What every baseline offers; ``groups`` (listing ids) only shape internal validation."""
-
-    name: str
-
-    def fit(self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None,
-            groups: np.ndarray | None = None) -> "Baseline": ...
-
-    def predict(self, X: np.ndarray) -> np.ndarray: ...
-
-
-def internal_split(n: int, groups: np.ndarray | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(fit rows, validation rows) for model selection inside a baseline's ``fit``.
-
-    With ``groups`` (listing ids) whole listings are held out, as in the real split: a listing's
-    other months in the fit rows would make the held-out error optimistic.
-    """
-    if groups is None:
-        return next(ShuffleSplit(1, test_size=INTERNAL_VALIDATION, random_state=seed).split(np.arange(n)))
-    return next(GroupShuffleSplit(1, test_size=INTERNAL_VALIDATION, random_state=seed)
-                .split(np.arange(n), groups=groups))
-
-
-def _target_and_weights(y, sample_weight) -> tuple[np.ndarray, np.ndarray]:
-    """Positional float arrays (a pandas Series would index by label); no weights = equal weights."""
-    y = np.asarray(y, dtype=np.float64)
-    return y, np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-
-
-class WeightedMeanBaseline:
-    """The occupancy-weighted mean training price, predicted for every row."""
-
-    name = "weighted_mean"
-
-    def __init__(self, columns: Sequence[str] = (), seed: int = 42):  # the shared constructor; needs neither
-        self.value_: float | None = None
-
-    def fit(self, X, y, sample_weight=None, groups=None) -> "WeightedMeanBaseline":
-        y, w = _target_and_weights(y, sample_weight)
-        self.value_ = float(np.average(y, weights=w))
-        return self
-
-    def predict(self, X) -> np.ndarray:
-        return np.full(len(X), self.value_)
-
-
-class RidgeBaseline:
-    """Weighted ridge regression on standardised inputs, vocabulary columns one-hot encoded.
-
-    Each vocabulary column gets one indicator per index 0..max seen in training (index 0,
-    ``<UNK>``, is its own column; larger unseen indices encode as all zeros). ``alpha`` is picked
-    from ``ALPHAS`` by weighted MSE on an :func:`internal_split` (whole listings when ``groups``
-    are given), then the model is refitted on all rows. Not RidgeCV: its leave-one-out shortcut
-    leaks between a listing's near-duplicate monthly rows, and on a 275k x 680 design it took
-    about 12 times as long as a plain fit. With far more rows than columns alpha matters little
-    (validation MSE moved < 1% between 0.1 and 1000 on a 390k-row city), so a coarse grid will do;
-    it starts at 10 because smaller alphas leave the float32 normal equations ill-conditioned (each
-    one-hot group sums to the intercept) for no gain.
-    """
-
-    name = "ridge"
-    ALPHAS = (10.0, 100.0, 1000.0)
-
-    def __init__(self, columns: Sequence[str], seed: int = 42):
-        self.categorical = vocabulary_columns(columns)
-        self.seed = seed
-
-    def fit(self, X, y, sample_weight=None, groups=None) -> "RidgeBaseline":
-        y, w = _target_and_weights(y, sample_weight)
-        categories = [np.arange(int(X[:, j].max()) + 1) for j in self.categorical]
-        one_hot = OneHotEncoder(categories=categories, handle_unknown="ignore", sparse_output=False,
-                                dtype=np.float32)
-        self.prepare_ = Pipeline([("encode", ColumnTransformer([("vocab", one_hot, self.categorical)],
-                                                               remainder="passthrough")),
-                                  ("scale", StandardScaler())])
-        Z = self.prepare_.fit_transform(X)
-        self.alpha_ = self._select_alpha(Z, y, w, groups)
-        self.ridge_ = Ridge(alpha=self.alpha_).fit(Z, y, sample_weight=w)
-        return self
-
-    def _select_alpha(self, Z, y, w, groups) -> float:
-        fit_rows, val_rows = internal_split(len(Z), groups, self.seed)
-        scores = {}
-        for alpha in self.ALPHAS:
-            model = Ridge(alpha=alpha).fit(Z[fit_rows], y[fit_rows], sample_weight=w[fit_rows])
-            scores[alpha] = float(np.average((model.predict(Z[val_rows]) - y[val_rows]) ** 2, weights=w[val_rows]))
-        best = min(scores, key=scores.get)
-        log.info("ridge: internal validation MSE by alpha %s -> alpha %g",
-                 {a: round(s, 1) for a, s in scores.items()}, best)
-        return best
-
-    def predict(self, X) -> np.ndarray:
-        return self.ridge_.predict(self.prepare_.transform(X)).astype(np.float64)
-
-
-class HistGradientBoostingBaseline:
-    """scikit-learn's histogram gradient boosting, vocabulary columns as native categoricals.
-
-    The 384-dim amenity embedding is replaced by its first ``amenity_components`` principal
-    components, fitted on (at most ``PCA_ROWS`` of) the training rows. Every split scans every
-    column, so the raw embedding makes up 80% of the work. Measured on a 390k-row synthetic city
-    (275k training rows, 2 cores), weighted validation RMSE / fit time: raw 384 dims 23.5 / 117 s,
-    32 components 23.8 / 45 s, 16 components 24.1 / 22 s, amenities left out 29.8: 32 components
-    keep nearly all of the amenities' signal at a third of the cost (427k rows fit in ~50 s).
-    ``amenity_components=None`` keeps the raw embedding.
-
-    Early stopping watches the weighted loss on an :func:`internal_split` (whole listings when
-    ``groups`` are given). A vocabulary column with more than 255 training values (the
-    histogram's limit) keeps its 254 most frequent; the rest join index 0 (``<UNK>``).
-    """
-
-    name = "hist_gradient_boosting"
-    AMENITY_COMPONENTS = 32
-    PCA_ROWS = 100_000
-    MAX_CATEGORIES = 255
-
-    def __init__(self, columns: Sequence[str], seed: int = 42, amenity_components: int | None = AMENITY_COMPONENTS):
-        self.categorical = vocabulary_columns(columns)
-        self.amenity = amenity_columns(columns)
-        self.amenity_components = amenity_components
-        self.seed = seed
-
-    def fit(self, X, y, sample_weight=None, groups=None) -> "HistGradientBoostingBaseline":
-        y, w = _target_and_weights(y, sample_weight)
-        self.pca_ = self._fit_pca(X)
-        self.dropped_ = self.amenity if self.pca_ is not None else []
-        remaining = np.delete(np.arange(X.shape[1]), self.dropped_)
-        # positions of the vocabulary columns among the remaining ones -> values kept per column
-        self.kept_ = {int(np.flatnonzero(remaining == j)[0]): _most_frequent(X[:, j], self.MAX_CATEGORIES)
-                      for j in self.categorical}
-        Z = self._features(X)
-        fit_rows, val_rows = internal_split(len(X), groups, self.seed)
-        self.model_ = HistGradientBoostingRegressor(
-            learning_rate=0.1, max_iter=500, max_leaf_nodes=31, min_samples_leaf=20, early_stopping=True,
-            n_iter_no_change=20, categorical_features=list(self.kept_), random_state=self.seed)
-        self.model_.fit(Z[fit_rows], y[fit_rows], w[fit_rows],
-                        X_val=Z[val_rows], y_val=y[val_rows], sample_weight_val=w[val_rows])
-        log.info("hist_gradient_boosting: %d columns, %d boosting iterations", Z.shape[1], self.model_.n_iter_)
-        return self
-
-    def _fit_pca(self, X) -> PCA | None:
-        k = self.amenity_components
-        if k is None or not 0 < k < len(self.amenity):
-            return None
-        rows = np.random.default_rng(self.seed).choice(len(X), min(len(X), self.PCA_ROWS), replace=False)
-        return PCA(k, svd_solver="randomized", random_state=self.seed).fit(X[np.sort(rows)][:, self.amenity])
-
-    def _features(self, X) -> np.ndarray:
-        Z = np.delete(X, self.dropped_, axis=1)  # a copy, safe to edit
-        for j, kept in self.kept_.items():
-            Z[:, j] = np.where(np.isin(Z[:, j], kept), Z[:, j], 0)
-        if self.pca_ is None:
-            return Z
-        return np.concatenate([Z, self.pca_.transform(X[:, self.amenity]).astype(np.float32)], axis=1)
-
-    def predict(self, X) -> np.ndarray:
-        return self.model_.predict(self._features(X)).astype(np.float64)
-
-
-def _most_frequent(values: np.ndarray, limit: int) -> np.ndarray:
-    """Every distinct value when there are at most ``limit``; else the ``limit - 1`` most frequent."""
-    uniques, counts = np.unique(values, return_counts=True)
-    if len(uniques) <= limit:
-        return uniques
-    return uniques[np.argsort(-counts, kind="stable")[:limit - 1]]
-
-
-BASELINES: dict[str, type] = {cls.name: cls for cls in
-                              (WeightedMeanBaseline, RidgeBaseline, HistGradientBoostingBaseline)}
-
-
-def fit_baselines(X_train, y_train, w_train, names: Sequence[str] | None = None, seed: int = 42, *,
-                  columns: Sequence[str], groups=None) -> dict[str, Baseline]:
-    """Fit the named baselines (all of :data:`BASELINES` by default) on the training rows.
-
-    ``columns`` are :func:`design_matrix`'s names (they locate the vocabulary and amenity columns);
-    ``groups``, the rows' listing ids, make internal validation hold out whole listings.
-    """
-    names = list(BASELINES) if names is None else list(names)
-    unknown = [n for n in names if n not in BASELINES]
-    if unknown:
-        raise ValueError(f"unknown baseline(s) {unknown}; choose from {list(BASELINES)}")
-    X = np.asarray(X_train, dtype=np.float32)
-    if X.ndim != 2 or X.shape[1] != len(columns):
-        raise ValueError(f"X_train has shape {X.shape} but columns names {len(columns)} columns")
-    y, w = _vector(y_train, "y_train"), _vector(w_train, "w_train")
-    if len(y) != len(X) or len(w) != len(X):
-        raise ValueError(f"X_train, y_train and w_train must have equal rows, got {len(X)}, {len(y)}, {len(w)}")
-    if (w < 0).any() or w.sum() <= 0:
-        raise ValueError("w_train must be >= 0 with a positive sum")
-    groups = None if groups is None else np.asarray(groups)
-    fitted = {}
-    for name in names:
-        started = time.perf_counter()
-        fitted[name] = BASELINES[name](columns=columns, seed=seed).fit(X, y, w, groups=groups)
-        log.info("baseline %s fitted on %d rows in %.1fs", name, len(X), time.perf_counter() - started)
-    return fitted
-
-
 # --------------------------------------------------------------------------- evaluating a run
 
 MODEL_NAME = "additive_axis_model"
@@ -473,10 +201,12 @@ class Evaluation:
     buckets: dict[str, pd.DataFrame]  # the additive model's metrics per bucket
     predictor: PricePredictor
     data: dict
+    baselines: dict  # what each baseline's fit chose (iterations, alpha) and its fit time
+    cv: "CrossValidation | None" = None
 
     @property
     def multiplicative(self) -> bool:
-        """Log-price model: the breakdown is a base price and one factor per axis."""
+        """Log-price model: the dollars are shares of a base price times one factor per axis."""
         return self.predictor.config["model"]["target"] == "log_price"
 
     def explained(self) -> pd.DataFrame:
@@ -500,7 +230,9 @@ class Evaluation:
             "listings": int(self.rows["listing_id"].nunique()),
             "data": self.data,
             "models": self.metrics.to_dict(orient="index"),
+            "baselines": self.baselines,
             "buckets": {name: table.reset_index().to_dict(orient="records") for name, table in self.buckets.items()},
+            **({"cv": self.cv.to_dict()} if self.cv is not None else {}),
         }
 
 
@@ -511,14 +243,14 @@ def evaluate_run(artifacts_dir: str | Path, data_path: str | Path | None = None,
 
     The table is the one the model was trained on (``data_path`` overrides it) and the split is
     the one training recorded in ``splits.parquet``: the baselines train on the very same
-    'train' rows with the same inputs and occupancy weights; the test rows were never used for
-    fitting or model selection.
+    'train' rows with the same occupancy weights and early-stop on the same 'validation' rows;
+    the test rows were never used for fitting or model selection.
     """
     artifacts_dir = Path(artifacts_dir)
     predictor = PricePredictor.load(artifacts_dir, cache_dir)
     data_path = Path(data_path or predictor.config["data"]["path"])
-    table = load_table(data_path).merge(pd.read_parquet(artifacts_dir / "splits.parquet"),
-                                        on=["listing_id", "year_month"], how="inner")
+    table = train.load_table(data_path).merge(pd.read_parquet(artifacts_dir / "splits.parquet"),
+                                              on=["listing_id", "year_month"], how="inner")
     digest = file_sha256(data_path)
     if digest != predictor.config["data"]["sha256"]:
         log.warning("%s changed since training (sha256 differs): the split covers only rows present in both",
@@ -526,14 +258,15 @@ def evaluate_run(artifacts_dir: str | Path, data_path: str | Path | None = None,
     if not (table["split"] == split).any():
         raise ValueError(f"no '{split}' rows in {artifacts_dir / 'splits.parquet'}"
                          + (" (trained with holdout_size=0: use split='validation')" if split == "test" else ""))
-    train_rows, rows = (table[table["split"] == s].drop(columns="split").reset_index(drop=True)
-                        for s in ("train", split))
-
+    parts = {s: table[table["split"] == s].drop(columns="split").reset_index(drop=True)
+             for s in ("train", "validation", split)}
+    rows = parts[split]
     predictions = (predictor.predict_table(rows).drop(columns=["listing_id", "month"])
                    .rename(columns={"recommended_price": "predicted_price"}))
     prices = {MODEL_NAME: predictions["predicted_price"].to_numpy()}
-    if baselines is None or len(baselines):
-        for name, values in _baseline_predictions(predictor, train_rows, rows, baselines, seed).items():
+    fitted = _fit_baselines(parts["train"], parts["validation"], baselines, seed)
+    if fitted is not None:
+        for name, values in fitted.predict(rows).items():
             prices[name] = predictions[f"{name}_price"] = values
     y, w = rows["target_price"].to_numpy(), rows["estimated_occupancy_rate"].to_numpy()
     return Evaluation(
@@ -542,21 +275,16 @@ def evaluate_run(artifacts_dir: str | Path, data_path: str | Path | None = None,
                  for name, values in _buckets(rows, data_path).items()},
         predictor=predictor,
         data={"path": str(data_path), "sha256": digest, "artifacts": str(artifacts_dir)},
+        baselines=fitted.details() if fitted is not None else {},
     )
 
 
-def _baseline_predictions(predictor: PricePredictor, train_rows: pd.DataFrame, rows: pd.DataFrame,
-                          names: Sequence[str] | None, seed: int) -> dict[str, np.ndarray]:
-    """Fit the baselines on the training rows (same processor, embeddings, weights); predict ``rows``."""
-    def matrix(frame):
-        dataset = AirbnbDataset(predictor.processor.transform(frame), embedder=predictor.embedder)
-        return dataset_design_matrix(dataset)
-
-    X_train, columns, _ = matrix(train_rows)
-    fitted = fit_baselines(X_train, train_rows["target_price"], train_rows["estimated_occupancy_rate"], names,
-                           seed, columns=columns, groups=train_rows["listing_id"].to_numpy())
-    X, _, _ = matrix(rows)
-    return {name: model.predict(X) for name, model in fitted.items()}
+def _fit_baselines(train_rows: pd.DataFrame, validation_rows: pd.DataFrame, names: Sequence[str] | None,
+                   seed: int) -> FittedBaselines | None:
+    """The baselines on the run's training rows, early-stopped on its validation rows (None: none asked)."""
+    if names is not None and not len(names):
+        return None
+    return fit_baselines(train_rows, validation_rows if len(validation_rows) else None, names, seed)
 
 
 def _buckets(rows: pd.DataFrame, data_path: Path) -> dict[str, pd.Series]:
@@ -567,8 +295,96 @@ def _buckets(rows: pd.DataFrame, data_path: Path) -> dict[str, pd.Series]:
     if groups:
         buckets["neighbourhood_group_cleansed"] = rows["neighbourhood_cleansed"].map(groups)
     buckets["reviews_last_12_months"] = review_buckets(rows["number_of_reviews_ltm"])
-    buckets["price_decile"] = price_deciles(rows["target_price"])
+    if len(rows) >= 10:
+        buckets["price_decile"] = price_deciles(rows["target_price"])
     return buckets
+
+
+# --------------------------------------------------------------------------- cross-validation
+
+@dataclass
+class CrossValidation:
+    """K folds grouped by listing: every model's test metrics per fold, and their mean and sd."""
+
+    k: int
+    folds: pd.DataFrame  # one row per (fold, model): test rows and metric columns
+    config: dict  # the training configuration cross-validated
+
+    @property
+    def mean(self) -> pd.DataFrame:
+        return self.folds.groupby("model", sort=False)[metric_columns()].mean()
+
+    @property
+    def sd(self) -> pd.DataFrame:
+        return self.folds.groupby("model", sort=False)[metric_columns()].std(ddof=1)
+
+    def summary(self, metrics: Sequence[str] = ("mape_weighted", "rmse_weighted", "r2_weighted")) -> pd.DataFrame:
+        """``mean ± sd`` per model and metric as text (MAPE in percent), best first by the first metric."""
+        mean, sd = self.mean, self.sd
+        cells = {m: [_mean_sd(m, a, b) for a, b in zip(mean[m], sd[m])] for m in metrics}
+        ascending = not metrics[0].startswith("r2")
+        order = mean[metrics[0]].sort_values(ascending=ascending, kind="stable").index
+        return pd.DataFrame(cells, index=mean.index).loc[order]
+
+    def to_dict(self) -> dict:
+        return {"k": self.k, "grouped_by": "listing_id", "config": self.config,
+                "mean": self.mean.to_dict(orient="index"), "sd": self.sd.to_dict(orient="index"),
+                "folds": self.folds.to_dict(orient="records")}
+
+
+def _mean_sd(metric: str, mean: float, sd: float) -> str:
+    if metric.startswith("mape"):
+        return f"{100 * mean:.1f}% ± {100 * sd:.1f}"
+    digits = 3 if metric.startswith(("r2", "rmse_log")) else 1
+    return f"{mean:.{digits}f} ± {sd:.{digits}f}"
+
+
+def cross_validate(config: train.TrainConfig, k: int = 5, table: pd.DataFrame | None = None,
+                   baselines: Sequence[str] | None = None, progress: bool = True) -> CrossValidation:
+    """K-fold cross-validation grouped by listing of the model (trained with ``config``) and the baselines.
+
+    Each fold holds out 1/K of the listings as its test rows; of the rest, ``config.test_size``
+    of all listings validate (early stopping, for the model and the boosters alike) and the
+    others train. The split of the run itself (``holdout_size``) is not used: every listing is
+    tested exactly once.
+    """
+    if not isinstance(k, int) or isinstance(k, bool) or k < 2:
+        raise ValueError(f"cv must be an integer >= 2 (the number of folds), got {k!r}")
+    check_names(baselines)
+    table = (train.load_table(config.data_path) if table is None else table).reset_index(drop=True)
+    folds = train.cv_splits(table["listing_id"], k, config.test_size)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="airbnb-cv-") as work:
+        for fold, splits in enumerate(tqdm(folds, desc="cross-validation folds", unit="fold", disable=not progress)):
+            fold_config = dataclasses.replace(config, output_dir=str(Path(work) / f"fold-{fold}"), progress=False,
+                                              holdout_size=0.0, resume="", tracking=False, smoke_test=False)
+            started = time.perf_counter()
+            data = train.prepare(fold_config, table, splits)
+            result = train.train(fold_config, data=data)
+            parts = {s: table[splits == s].reset_index(drop=True) for s in ("train", "validation", "test")}
+            test = AirbnbDataset(data.processor.transform(parts["test"]), embedder=data.embedder)
+            prices = {MODEL_NAME: predict_dataset(result.model, test)["predicted_price"].to_numpy()}
+            fitted = _fit_baselines(parts["train"], parts["validation"], baselines, config.seed)
+            if fitted is not None:
+                prices.update(fitted.predict(parts["test"]))
+            y, w = parts["test"]["target_price"].to_numpy(), parts["test"]["estimated_occupancy_rate"].to_numpy()
+            scores = metrics_table(y, prices, w)
+            for model, values in scores.iterrows():
+                rows.append({"fold": fold, "model": model, "test_rows": len(y), **values.to_dict()})
+            log.info("fold %d/%d: %d test rows, weighted MAPE %s (%.0fs)", fold + 1, k, len(y),
+                     ", ".join(f"{m} {100 * v:.1f}%" for m, v in scores["mape_weighted"].items()),
+                     time.perf_counter() - started)
+    return CrossValidation(k, pd.DataFrame(rows), dataclasses.asdict(config))
+
+
+def run_config(artifacts_dir: str | Path) -> train.TrainConfig:
+    """The training configuration a run recorded in its ``model_config.json``."""
+    path = Path(artifacts_dir) / train.ARTIFACTS["config"]
+    if not path.is_file():
+        raise ArtifactsError(f"{path} not found: train first (python -m airbnb.train)")
+    saved = read_json(path)["train_config"]
+    known = {f.name for f in dataclasses.fields(train.TrainConfig)}
+    return train.TrainConfig(**{key: value for key, value in saved.items() if key in known})
 
 
 def write_metrics(evaluation: Evaluation, path: str | Path) -> Path:
@@ -576,3 +392,49 @@ def write_metrics(evaluation: Evaluation, path: str | Path) -> Path:
     write_json(path, evaluation.to_dict())
     log.info("wrote %s", path)
     return Path(path)
+
+
+# --------------------------------------------------------------------------- CLI
+
+def main(argv: Sequence[str] | None = None) -> Evaluation | CrossValidation:
+    parser = argparse.ArgumentParser(prog="python -m airbnb.evaluate", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--artifacts", help="artifacts directory of a training run: scores its test split "
+                        "(and with --cv, cross-validates its training configuration)")
+    parser.add_argument("--data-path", help="modeling table (default: the one the run was trained on; "
+                        "required with --cv when there is no --artifacts)")
+    parser.add_argument("--split", default="test", choices=["test", "validation"])
+    parser.add_argument("--cv", type=int, default=0, help="K-fold cross-validation grouped by listing (0: off)")
+    parser.add_argument("--preset", default="default", choices=sorted(train.PRESETS),
+                        help="training configuration to cross-validate without --artifacts")
+    parser.add_argument("--baselines", nargs="*", default=None, help="baselines to fit (default: all)")
+    parser.add_argument("--output", help="metrics JSON to write (default: <artifacts>/metrics.json, "
+                        "or cv_metrics.json beside the table)")
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args(argv)
+    setup_logging()
+    if not args.artifacts and not (args.cv and args.data_path):
+        parser.error("give --artifacts DIR, or --data-path TABLE with --cv K")
+    try:
+        if args.artifacts:
+            evaluation = evaluate_run(args.artifacts, args.data_path, args.split, args.baselines, args.seed)
+            if args.cv:
+                config = dataclasses.replace(run_config(args.artifacts), data_path=str(evaluation.data["path"]))
+                evaluation.cv = cross_validate(config, args.cv, baselines=args.baselines)
+            print(evaluation.metrics.to_string(float_format=lambda v: f"{v:.4f}"))
+            if evaluation.cv is not None:
+                print(f"\n{args.cv}-fold cross-validation (grouped by listing), mean ± sd:")
+                print(evaluation.cv.summary().to_string())
+            write_metrics(evaluation, args.output or Path(args.artifacts) / "metrics.json")
+            return evaluation
+        config = train.configure(args.preset, data_path=args.data_path, seed=args.seed)
+        result = cross_validate(config, args.cv, baselines=args.baselines)
+        print(f"{args.cv}-fold cross-validation (grouped by listing), mean ± sd:")
+        print(result.summary().to_string())
+        write_json(args.output or Path(args.data_path).with_suffix(".cv_metrics.json"), {"cv": result.to_dict()})
+        return result
+    except (ArtifactsError, BaselineError, EtlError, TableError, ValueError, FileNotFoundError) as exc:
+        raise SystemExit(f"error: {exc}") from None
+
+
+if __name__ == "__main__":
+    main()

@@ -116,6 +116,7 @@ class FeatureProcessor:
     """fit on training rows, transform any rows, save/load with joblib (SPEC §4)."""
 
     location: LocationEncoding = field(default_factory=LocationEncoding)
+    amenity_vocabulary: AmenityVocabulary = field(default_factory=AmenityVocabulary)
     vocabs: dict[str, list] = field(default_factory=dict)
     scalers: dict[str, StandardScaler] = field(default_factory=dict)
     fill_values: dict[str, float] = field(default_factory=dict)
@@ -128,6 +129,7 @@ class FeatureProcessor:
         self.vocabs = {col: [UNK, *_sorted_values(df[col], col in NUMERIC_VOCABS)] for col in VOCAB_FEATURES}
         self.scalers = {col: StandardScaler().fit(_scaler_input(df, col)) for col in
                         [*SCALED_FEATURES, LOG_SCALED_FEATURE]}
+        self.amenity_vocabulary.fit(df["amenities"])
         # remembered so raw rows at prediction time are imputed like the training table
         self.fill_values = fit_fill_values(df)
         return self
@@ -159,6 +161,7 @@ class FeatureProcessor:
             out[f"{col}_ohe"] = _one_hot(df[col], categories)
         out["month_cyclical"] = cyclical(df["month"].to_numpy(), 12).astype(np.float32)
         out["amenities"] = df["amenities"].fillna("").to_numpy(dtype=object)
+        out["amenities_multihot"] = self.amenity_vocabulary.transform(df["amenities"])
         for col in ["target_price", "estimated_occupancy_rate"]:
             if col in df:
                 out[col] = df[col].to_numpy(dtype=np.float32)

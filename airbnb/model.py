@@ -17,10 +17,24 @@ An additive split is only defined up to constants (any axis can give a dollar to
 training, :meth:`AdditiveAxisModel.center_axes` moves each axis's average over the training rows
 into the bias, so an axis reads as "dollars above or below the average listing-month", and the
 bias as the average price. Predictions do not change.
+
+Never an absurd price: in evaluation mode the total (dollars, or log dollars) is kept inside
+``bounds`` (by default $1 to $100,000; training sets half the cheapest to three times the dearest
+training price) by shrinking the contributions that push it out, proportionally, so the breakdown
+still adds up exactly. A price is therefore always positive and finite, whatever the inputs.
+(Training mode sees the raw sum, so a row outside the bounds still gets a gradient.)
+
+Ensembles train as one *stacked* model (:func:`stack_members`): every layer carries a leading
+member dimension, so K members cost about one batched forward pass instead of K (on small
+tables the per-step overhead, not arithmetic, dominates). :func:`unstack_members` gives back K
+ordinary models with identical numbers.
 """
 from __future__ import annotations
 
+import copy
+import math
 from dataclasses import asdict, dataclass, field
+from typing import Sequence
 
 import torch
 from torch import nn
@@ -33,6 +47,12 @@ DEFAULT_HIDDEN = {"location": 32, "size_capacity": 32, "quality_reputation": 32,
                   "seasonality": 16}
 BOOL_OHE = ("host_is_superhost_ohe", "host_identity_verified_ohe", "instant_bookable_ohe")
 TARGETS = ("price", "log_price")
+# The widest a price may ever be, in dollars, before training narrows it to the training prices.
+PRICE_LIMITS = (1.0, 100_000.0)
+BOUND_FLOOR_SHARE, BOUND_CAP_MULTIPLE = 0.5, 3.0  # of the cheapest / dearest training price
+# Amenity indicators enter at 1/8: a listing has ~35 of them, so this keeps their sum near the
+# embedding's scale; raw 0/1 inputs took Adam's steps 8x larger and overfit within ~30 epochs.
+MULTIHOT_SCALE = 0.125
 
 
 @dataclass
@@ -45,6 +65,7 @@ class ModelConfig:
     location_dim: int = 32
     amenity_dim: int = 384
     target: str = "price"
+    amenity_multihot_dim: int = 0  # frequent-amenity indicators next to the embedding (0: SPEC §5)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -62,14 +83,15 @@ class AdditiveAxisModel(nn.Module):
 
     def __init__(self, vocab_sizes: dict[str, int], embedding_dims: dict[str, int] | None = None,
                  hidden: dict[str, int] | None = None, location_dim: int = 32, amenity_dim: int = 384,
-                 target: str = "price"):
+                 target: str = "price", amenity_multihot_dim: int = 0):
         super().__init__()
         if target not in TARGETS:
             raise ValueError(f"target must be one of {TARGETS}, got {target!r}")
         self.config = ModelConfig(vocab_sizes=dict(vocab_sizes),
                                   embedding_dims={**DEFAULT_EMBEDDING_DIMS, **(embedding_dims or {})},
                                   hidden={**DEFAULT_HIDDEN, **(hidden or {})},
-                                  location_dim=location_dim, amenity_dim=amenity_dim, target=target)
+                                  location_dim=location_dim, amenity_dim=amenity_dim, target=target,
+                                  amenity_multihot_dim=amenity_multihot_dim)
         dims, width = self.config.embedding_dims, self.config.hidden
         missing = [k for k in DEFAULT_EMBEDDING_DIMS if k not in vocab_sizes]
         if missing:
@@ -80,18 +102,28 @@ class AdditiveAxisModel(nn.Module):
             "location": mlp(dims["neighbourhood_cleansed"] + location_dim, width["location"]),
             "size_capacity": mlp(size_in, width["size_capacity"]),
             "quality_reputation": mlp(6 + 2 + 1 + 2 * len(BOOL_OHE), width["quality_reputation"]),
-            "amenities": mlp(amenity_dim, width["amenities"]),
+            "amenities": mlp(amenity_dim + amenity_multihot_dim, width["amenities"]),
             "seasonality": mlp(2, width["seasonality"]),
         })
         self.bias = nn.Parameter(torch.zeros(1))
         self.register_buffer("output_scale", torch.ones(1))
         self.register_buffer("axis_offsets", torch.zeros(len(AXES)))
+        self.register_buffer("bounds", torch.tensor(self._in_target_space(PRICE_LIMITS)))
 
     @classmethod
     def from_config(cls, config: ModelConfig | dict) -> "AdditiveAxisModel":
         config = config if isinstance(config, ModelConfig) else ModelConfig(**config)
-        return cls(config.vocab_sizes, config.embedding_dims, config.hidden, config.location_dim, config.amenity_dim,
-                   config.target)
+        return cls(**asdict(config))
+
+    def _in_target_space(self, prices: Sequence[float]) -> list[float]:
+        return [math.log(p) for p in prices] if self.config.target == "log_price" else [float(p) for p in prices]
+
+    def set_price_bounds(self, cheapest: float, dearest: float) -> None:
+        """Keep every prediction within half the cheapest and three times the dearest training price."""
+        lo = max(BOUND_FLOOR_SHARE * float(cheapest), PRICE_LIMITS[0])
+        hi = min(max(BOUND_CAP_MULTIPLE * float(dearest), 2 * lo), PRICE_LIMITS[1])
+        with torch.no_grad():
+            self.bounds.copy_(torch.tensor(self._in_target_space((lo, hi))))
 
     def set_target_scale(self, mean: float, std: float) -> None:
         """Start the bias at the target's mean and express sub-network outputs in its std units."""
@@ -110,25 +142,55 @@ class AdditiveAxisModel(nn.Module):
         """Each axis's input vector, assembled from the named batch tensors."""
         emb = {k: layer(batch[k]) for k, layer in self.embeddings.items()}
         column = lambda key: batch[key].reshape(-1, 1).float()  # noqa: E731  (scalar per row)
+        amenities = [batch["amenities_embedding"]]
+        if self.config.amenity_multihot_dim:
+            amenities.append(batch["amenities_multihot"].float() * MULTIHOT_SCALE)
         return {
-            "location": torch.cat([emb["neighbourhood_cleansed"], batch["location_coords_cyclical"]], dim=1),
-            "size_capacity": torch.cat([emb["property_type"], emb["bedrooms"], emb["beds"],
-                                        emb["bathrooms_numeric"], batch["room_type_ohe"],
-                                        batch["bathrooms_type_ohe"], column("accommodates")], dim=1),
-            "quality_reputation": torch.cat([batch["review_scores"], batch["host_rates"],
-                                             column("number_of_reviews_ltm_log"),
-                                             *(batch[k] for k in BOOL_OHE)], dim=1),
-            "amenities": batch["amenities_embedding"],
+            "location": _cat([emb["neighbourhood_cleansed"], batch["location_coords_cyclical"]]),
+            "size_capacity": _cat([emb["property_type"], emb["bedrooms"], emb["beds"], emb["bathrooms_numeric"],
+                                   batch["room_type_ohe"], batch["bathrooms_type_ohe"], column("accommodates")]),
+            "quality_reputation": _cat([batch["review_scores"], batch["host_rates"],
+                                        column("number_of_reviews_ltm_log"), *(batch[k] for k in BOOL_OHE)]),
+            "amenities": _cat(amenities),
             "seasonality": batch["month_cyclical"],
         }
 
     def forward(self, batch: dict[str, torch.Tensor]) -> dict:
+        # Buffers index with ``[..., None, i:i+1]`` so a stacked model (leading member dimension)
+        # runs through the same code: (B, 1) outputs for one model, (K, B, 1) for K members.
         inputs = self.axis_inputs(batch)
-        breakdown = {axis: self.axes[axis](inputs[axis]) * self.output_scale - self.axis_offsets[i]
-                     for i, axis in enumerate(AXES)}
-        n = inputs["seasonality"].shape[0]
-        breakdown["bias"] = self.bias.expand(n).reshape(n, 1)
-        return assemble(breakdown, self.config.target)
+        scale = self.output_scale[..., None, :]
+        axes = {axis: self.axes[axis](inputs[axis]) * scale - self.axis_offsets[..., None, i:i + 1]
+                for i, axis in enumerate(AXES)}
+        bias = self.bias[..., None, :].expand_as(axes[AXES[0]])
+        if not self.training:  # training sees the raw sum, so a row outside the bounds still gets a gradient
+            lo, hi = self.bounds[..., None, 0:1], self.bounds[..., None, 1:2]
+            bias = torch.minimum(torch.maximum(bias, lo), hi)
+            axes = bound_axes(bias, axes, lo, hi)
+        return assemble({**axes, "bias": bias}, self.config.target)
+
+
+def _cat(parts: Sequence[torch.Tensor]) -> torch.Tensor:
+    """Concatenate features, broadcasting per-row inputs across a stacked model's member dimension."""
+    lead = torch.broadcast_shapes(*(p.shape[:-1] for p in parts))
+    return torch.cat([p.expand(*lead, p.shape[-1]) for p in parts], dim=-1)
+
+
+def bound_axes(bias: torch.Tensor, axes: dict[str, torch.Tensor], lo: torch.Tensor,
+               hi: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Axes whose sum with ``bias`` (within [lo, hi]) lies in [lo, hi]: the exact identity survives.
+
+    Below ``lo`` the negative contributions shrink by one common factor until the total is ``lo``;
+    above ``hi`` the positive ones do. Contributions that are not to blame stay untouched, and a
+    prediction already inside the bounds is returned as is.
+    """
+    stacked = torch.stack([axes[a] for a in AXES])
+    pos, neg = stacked.clamp(min=0).sum(0), stacked.clamp(max=0).sum(0)
+    total = bias + pos + neg
+    shrink_neg = torch.where(total < lo, (lo - bias - pos) / torch.where(neg < 0, neg, -1.0), 1.0).clamp(0, 1)
+    shrink_pos = torch.where(total > hi, (hi - bias - neg) / torch.where(pos > 0, pos, 1.0), 1.0).clamp(0, 1)
+    scaled = torch.where(stacked < 0, stacked * shrink_neg, stacked * shrink_pos)
+    return dict(zip(AXES, scaled.unbind(0)))
 
 
 def assemble(breakdown: dict[str, torch.Tensor], target: str) -> dict:
@@ -137,6 +199,76 @@ def assemble(breakdown: dict[str, torch.Tensor], target: str) -> dict:
     if target == "log_price":
         return {"predicted_price": torch.exp(total), "predicted_log_price": total, "breakdown": breakdown}
     return {"predicted_price": total, "breakdown": breakdown}
+
+
+def dollar_split(base_price, log_contributions: dict) -> dict:
+    """Each axis's dollars of a log-price prediction, independent of any axis order.
+
+    Axis ``i`` gets its share ``c_i / S`` of the summed log factors ``S`` times the price change
+    ``price - base = base * (exp(S) - 1)``; so the dollars add up to the price exactly, an axis
+    with factor 1 gets $0, and as ``S -> 0`` an axis gets ``base * c_i``.
+    """
+    import numpy as np
+
+    base = np.asarray(base_price, dtype=np.float64)
+    logs = {axis: np.asarray(log_contributions[axis], dtype=np.float64) for axis in AXES}
+    total = sum(logs.values())
+    small = np.abs(total) < 1e-12
+    ratio = np.where(small, 1.0, np.expm1(total) / np.where(small, 1.0, total))
+    return {axis: base * c * ratio for axis, c in logs.items()}
+
+
+class StackedLinear(nn.Module):
+    """K ``nn.Linear`` layers as one batched matmul: (K, B, in) or shared (B, in) -> (K, B, out)."""
+
+    def __init__(self, layers: Sequence[nn.Linear]):
+        super().__init__()
+        self.weight = nn.Parameter(torch.stack([layer.weight.detach() for layer in layers]))  # K, out, in
+        self.bias = nn.Parameter(torch.stack([layer.bias.detach() for layer in layers]))  # K, out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 2:
+            x = x.expand(self.weight.shape[0], *x.shape)
+        return torch.baddbmm(self.bias.unsqueeze(1), x, self.weight.transpose(1, 2))
+
+
+class StackedEmbedding(nn.Module):
+    """K ``nn.Embedding`` tables: (B,) indices -> (K, B, dim)."""
+
+    def __init__(self, layers: Sequence[nn.Embedding]):
+        super().__init__()
+        self.weight = nn.Parameter(torch.stack([layer.weight.detach() for layer in layers]))  # K, V, dim
+
+    def forward(self, index: torch.Tensor) -> torch.Tensor:
+        return self.weight[:, index]
+
+
+_STACKED = {nn.Linear: StackedLinear, nn.Embedding: StackedEmbedding}
+
+
+def stack_members(members: Sequence[AdditiveAxisModel]) -> AdditiveAxisModel:
+    """One model computing K members at once; its state dict is theirs with a leading K dimension."""
+    stacked = copy.deepcopy(members[0])
+    for name, module in list(stacked.named_modules()):
+        kind = _STACKED.get(type(module))
+        if kind is not None:
+            parent, _, leaf = name.rpartition(".")
+            setattr(stacked.get_submodule(parent), leaf, kind([m.get_submodule(name) for m in members]))
+    stacked.bias = nn.Parameter(torch.stack([m.bias.detach() for m in members]))
+    for buffer in ("output_scale", "axis_offsets", "bounds"):
+        setattr(stacked, buffer, torch.stack([getattr(m, buffer) for m in members]))
+    return stacked
+
+
+def unstack_members(stacked: AdditiveAxisModel) -> list[AdditiveAxisModel]:
+    """The K ordinary models a :func:`stack_members` model holds (same numbers, own copies)."""
+    state = stacked.state_dict()
+    members = []
+    for k in range(stacked.bias.shape[0]):
+        member = AdditiveAxisModel.from_config(stacked.config)
+        member.load_state_dict({key: value[k].clone() for key, value in state.items()})
+        members.append(member)
+    return members
 
 
 class EnsembleModel(nn.Module):

@@ -25,12 +25,14 @@ def table_overview(df: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def learning_curves(history: pd.DataFrame) -> plt.Figure:
-    """Weighted MSE per epoch (train and validation) and validation R² / MAPE."""
+def learning_curves(history: pd.DataFrame, target: str = "price") -> plt.Figure:
+    """Weighted MSE per epoch (train and validation; of log price for ``target='log_price'``) and
+    validation R² / MAPE."""
     fig, (loss_ax, metric_ax) = plt.subplots(1, 2, figsize=(12, 3.8))
     loss_ax.plot(history["epoch"], history["train_loss"], "o-", label="train")
     loss_ax.plot(history["epoch"], history["val_loss"], "o-", label="validation")
-    loss_ax.set(xlabel="epoch", ylabel="weighted MSE ($²)", yscale="log", title="Loss")
+    unit = "weighted MSE of log price" if target == "log_price" else "weighted MSE ($²)"
+    loss_ax.set(xlabel="epoch", ylabel=unit, yscale="log", title="Loss")
     loss_ax.legend()
     metric_ax.plot(history["epoch"], history["val_r2_weighted"], "o-", color="tab:green", label="R² (weighted)")
     metric_ax.set(xlabel="epoch", ylabel="R²", title="Validation")
@@ -42,22 +44,10 @@ def learning_curves(history: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def dollar_steps(frame: pd.DataFrame) -> pd.DataFrame:
-    """A log-price breakdown (base price, one factor per axis) as dollar steps applied in axis order."""
-    from .model import AXES
-
-    out, level = frame.copy(), frame["bias"].astype(float)
-    for axis in AXES:
-        out[axis] = level * (frame[axis] - 1.0)
-        level = level * frame[axis]
-    return out
-
-
-def breakdown_bars(frame: pd.DataFrame, labels: list[str] | None = None, multiplicative: bool = False) -> plt.Figure:
-    """One horizontal bar per listing, split into bias + axis contributions (negatives to the left)."""
+def breakdown_bars(frame: pd.DataFrame, labels: list[str] | None = None) -> plt.Figure:
+    """One horizontal bar per listing, split into bias + axis dollars (negatives to the left)."""
     from .predict import BREAKDOWN_COLUMNS
 
-    frame = dollar_steps(frame) if multiplicative else frame
     labels = labels or [str(i) for i in frame.index]
     fig, ax = plt.subplots(figsize=(10, 0.6 * len(frame) + 1.5))
     y = np.arange(len(frame))
@@ -104,27 +94,29 @@ def axis_distributions(frame: pd.DataFrame) -> plt.Figure:
     ax.set_xticks(range(1, len(AXES) + 1), [a.replace("_", " & ") if a in ("size_capacity", "quality_reputation")
                                              else a for a in AXES])
     ax.axhline(0, color="grey", lw=0.8)
-    ax.set(ylabel="$ contribution (relative to the average listing-month)", title="Per-axis contributions")
+    ax.set(ylabel="$ contribution (relative to the base price)", title="Per-axis contributions")
     fig.tight_layout()
     return fig
 
 
-def waterfall(row: pd.Series, title: str = "", multiplicative: bool = False) -> plt.Figure:
-    """Bias, then each axis's step up or down, ending at the predicted price.
+def waterfall(row: pd.Series, title: str = "") -> plt.Figure:
+    """Bias, then each axis's dollars up or down, ending at the predicted price.
 
-    For log-price models (``multiplicative``) the bias is the base price and each axis a factor;
-    the steps are the dollar changes of applying the factors in axis order.
+    For log-price models the bias is the base price and each axis's dollars are its share of the
+    price change (the steps do not depend on the order they are drawn in); the factor is printed
+    under the dollars.
     """
     from .predict import BREAKDOWN_COLUMNS
 
-    row = dollar_steps(row.to_frame().T).iloc[0] if multiplicative else row
     fig, ax = plt.subplots(figsize=(8, 3.6))
     level = 0.0
     for i, column in enumerate(BREAKDOWN_COLUMNS):
         value = float(row[column])
         color = "tab:grey" if column == "bias" else ("tab:green" if value >= 0 else "tab:red")
         ax.bar(i, value, bottom=level, color=color)
-        ax.text(i, level + value + (3 if value >= 0 else -3), f"{value:+,.0f}", ha="center",
+        factor = row.get(f"{column}_factor")
+        label = f"{value:+,.0f}" + (f"\n×{float(factor):.2f}" if factor is not None else "")
+        ax.text(i, level + value + (3 if value >= 0 else -3), label, ha="center",
                 va="bottom" if value >= 0 else "top", fontsize="small")
         level += value
     price_col = "predicted_price" if "predicted_price" in row else "recommended_price"

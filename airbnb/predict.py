@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -29,13 +30,14 @@ from .etl import (BATHROOM_COLUMNS, ESSENTIAL_COLUMNS, OPTIONAL_LISTING_COLUMNS,
 from .features import FeatureProcessor
 from .io import atomic_path, read_json
 from .log import get_logger, setup_logging
-from .model import AXES, AdditiveAxisModel, EnsembleModel
+from .model import AXES, AdditiveAxisModel, EnsembleModel, dollar_split
 from .schema import cast_like_table
 
 log = get_logger(__name__)
 
-BREAKDOWN_COLUMNS = ["bias", *AXES]
-ARTIFACT_FORMAT = 1  # bump when artifacts change incompatibly; older ones are refused clearly
+BREAKDOWN_COLUMNS = ["bias", *AXES]  # dollars that add up to the price
+FACTOR_COLUMNS = [f"{axis}_factor" for axis in AXES]  # log-price models: base price x factors = price
+ARTIFACT_FORMAT = 2  # bump when artifacts change incompatibly; older ones are refused clearly
 # A listing to price needs the model inputs, not the price, the scrape date or the id.
 PREDICT_COLUMNS = [c for c in REQUIRED_LISTING_COLUMNS if c not in ("id", "last_scraped", "price")]
 
@@ -47,11 +49,12 @@ class ArtifactsError(RuntimeError):
 @torch.no_grad()
 def predict_dataset(model: AdditiveAxisModel, dataset: AirbnbDataset, batch_size: int = 8192,
                     device: str | torch.device = "cpu") -> pd.DataFrame:
-    """One row per dataset row: ``predicted_price`` and each axis's contribution.
+    """One row per dataset row: ``predicted_price`` and each axis's contribution in dollars.
 
-    Dollar models: ``bias`` and the axes are dollars and sum to ``predicted_price``. Log-price
-    models: ``bias`` is the base price in dollars and each axis a multiplicative factor; their
-    product is ``predicted_price``.
+    ``bias`` and the five axes always add up to ``predicted_price`` (float64). For dollar models
+    they are the model's own terms. For log-price models ``bias`` is the base price and each axis
+    gets its order-independent dollar share (:func:`airbnb.model.dollar_split`); the
+    multiplicative factors themselves are in ``<axis>_factor`` (base x factors = price).
     """
     model.eval()
     model.to(device)
@@ -59,11 +62,14 @@ def predict_dataset(model: AdditiveAxisModel, dataset: AirbnbDataset, batch_size
     parts = []
     for batch in make_loader(dataset, batch_size, shuffle=False):
         out = model({k: v.to(device) for k, v in batch.items()})
-        terms = {k: out["breakdown"][k].double() for k in BREAKDOWN_COLUMNS}
+        terms = {k: out["breakdown"][k].double().flatten().cpu().numpy() for k in BREAKDOWN_COLUMNS}
         if multiplicative:
-            terms = {k: torch.exp(v) for k, v in terms.items()}
-        columns = {"predicted_price": out["predicted_price"], **terms}
-        parts.append(pd.DataFrame({k: v.flatten().double().cpu().numpy() for k, v in columns.items()}))
+            base = np.exp(terms["bias"])
+            columns = {"predicted_price": base * np.exp(sum(terms[a] for a in AXES)), "bias": base,
+                       **dollar_split(base, terms), **{f"{a}_factor": np.exp(terms[a]) for a in AXES}}
+        else:
+            columns = {"predicted_price": sum(terms[k] for k in BREAKDOWN_COLUMNS), **terms}
+        parts.append(pd.DataFrame(columns))
     return pd.concat(parts, ignore_index=True)
 
 

@@ -71,6 +71,8 @@ class MlflowTracker(NullTracker):
         for name in LOGGED_ARTIFACTS:
             if (output_dir / name).is_file():
                 self.client.log_artifact(self.run_id, str(output_dir / name))
+        if (output_dir / "members").is_dir():  # an ensemble's weights
+            self.client.log_artifacts(self.run_id, str(output_dir / "members"), "members")
 
 
 @contextlib.contextmanager

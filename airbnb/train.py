@@ -17,7 +17,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import json
 import math
+import pickle
 import random
 import time
 from dataclasses import asdict, dataclass, field
@@ -27,7 +29,7 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.model_selection import GroupShuffleSplit
+from sklearn.model_selection import GroupKFold, GroupShuffleSplit
 from torch import nn
 from tqdm import tqdm
 
@@ -40,7 +42,8 @@ from .etl import ensure_default_table
 from .features import FeatureProcessor
 from .io import atomic_path, file_sha256, write_json
 from .log import get_logger, setup_logging
-from .model import AXES, DEFAULT_EMBEDDING_DIMS, DEFAULT_HIDDEN, TARGETS, AdditiveAxisModel, EnsembleModel
+from .model import (AXES, DEFAULT_EMBEDDING_DIMS, DEFAULT_HIDDEN, TARGETS, AdditiveAxisModel, EnsembleModel,
+                    stack_members, unstack_members)
 from .schedule import SCHEDULES, EarlyStopping, LRSchedule, parse_phases
 from .tracking import start_tracking
 from .predict import ARTIFACT_FORMAT, predict_dataset
@@ -63,7 +66,10 @@ class TrainConfig:
                           "from the synthetic city when missing")
     output_dir: str = option(str(DEFAULT_ARTIFACTS_DIR), "where artifacts are written")
     amenities_model_name: str = option(DEFAULT_MODEL, "sentence transformer: name, or a local directory")
-    epochs: int = option(10, "training epochs")
+    preset: str = option("default", "'default' (the measured configuration, see the README) or 'original' "
+                         "(SPEC §4-§6 exactly: dollar target, 10 epochs, one model, sentence amenity text); "
+                         "flags given explicitly override the preset", choices=("default", "original"))
+    epochs: int = option(200, "training epochs (an upper bound: early stopping usually ends sooner)")
     batch_size: int = option(64, "batch size for training and validation")
     learning_rate: float = option(1e-3, "Adam learning rate (the peak of a schedule)")
     test_size: float = option(0.2, "share of listings for validation")
@@ -73,9 +79,11 @@ class TrainConfig:
     amenities_encoding: str = option(DEFAULT_ENCODING, "'bag_sum' (sum of per-amenity embeddings: the axis is a "
                                    "sum of per-amenity dollar values), 'bag' (their normalised mean) or 'sentence' "
                                    "(SPEC §4 text, slow cold)", choices=ENCODINGS)
-    target: str = option("price", "'price' (dollar MSE, additive dollar breakdown) or 'log_price' (MSE of log "
-                       "price, breakdown = base price x one factor per axis)", choices=TARGETS)
-    weight_decay: float = option(0.0, "Adam weight decay")
+    target: str = option("log_price", "'log_price' (MSE of log price: base price x one factor per axis, also "
+                       "split into dollars) or 'price' (dollar MSE, additive dollar breakdown)", choices=TARGETS)
+    amenities_multihot: bool = option(True, "give the amenities axis indicators of the frequent amenities "
+                                    "next to the embedding (each amenity gets its own learned value)")
+    weight_decay: float = option(1e-4, "Adam weight decay")
     # model size (SPEC §5 defaults)
     location_hidden: int = option(DEFAULT_HIDDEN["location"], "hidden width of the location network")
     size_capacity_hidden: int = option(DEFAULT_HIDDEN["size_capacity"], "hidden width of the size & capacity network")
@@ -93,7 +101,8 @@ class TrainConfig:
                             choices=SCHEDULES)
     warmup_epochs: float = option(0.0, "linear warm-up length in epochs (constant and cosine schedules)")
     lr_phases: str = option("", "phased schedule as epoch:lr pairs from epoch 1, e.g. '1:0.001,5:0.0003'")
-    early_stopping_patience: int = option(0, "stop after this many epochs without improvement (0: off)")
+    early_stopping_patience: int = option(20, "stop after this many epochs without improvement (0: off); "
+                                        "the best epoch's weights are kept")
     early_stopping_min_delta: float = option(0.0, "improvement smaller than this does not count")
     # compute
     precision: str = option("fp32", "'fp32', 'bf16' (CPU or GPU autocast) or 'fp16' (CUDA only)", choices=PRECISIONS)
@@ -105,7 +114,8 @@ class TrainConfig:
     device: str = option("auto", "'auto' (cuda when available), 'cpu' or 'cuda'")
     # runs
     resume: str = option("", "checkpoint.pt (or its output dir) to continue training exactly where it stopped")
-    ensemble_size: int = option(1, "train this many members (seeds seed, seed+1, ...) and average them")
+    ensemble_size: int = option(5, "members trained together (initial seeds seed, seed+1, ...) and averaged; "
+                              "stacked, so 5 cost about 1.3x one model on a small table")
     tracking: bool = option(False, "log params, per-epoch metrics and artifacts to MLflow")
     tracking_uri: str = option("", "MLflow tracking URI (default: a local store in <output_dir>/mlruns)")
     experiment_name: str = option("airbnb-price", "MLflow experiment")
@@ -113,6 +123,8 @@ class TrainConfig:
     progress: bool = option(True, "show progress bars")
 
     def __post_init__(self):
+        if self.preset not in PRESETS:
+            raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {self.preset!r}")
         for name in ("epochs", "batch_size", "grad_accumulation", "ensemble_size", "prefetch_factor"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -153,6 +165,22 @@ class TrainConfig:
                        "seasonality": self.seasonality_hidden},
             "target": self.target,
         }
+
+
+# Settings each preset changes from TrainConfig's defaults. 'original' is the training contract of
+# SPEC §6 with the SPEC §4/§5 model exactly (what the project did before the measured defaults).
+PRESETS: dict[str, dict] = {
+    "default": {},
+    "original": {"epochs": 10, "target": "price", "amenities_multihot": False, "weight_decay": 0.0,
+                 "early_stopping_patience": 0, "ensemble_size": 1, "amenities_encoding": "sentence"},
+}
+
+
+def configure(preset: str = "default", **settings) -> TrainConfig:
+    """A TrainConfig from a preset, with ``settings`` (any TrainConfig field) overriding it."""
+    if preset not in PRESETS:
+        raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {preset!r}")
+    return TrainConfig(**{**PRESETS[preset], **settings, "preset": preset})
 
 
 @dataclass
@@ -211,6 +239,24 @@ def split_listings(listing_ids: pd.Series, test_size: float, holdout_size: float
     return pd.Series(split, index=listing_ids.index, name="split")
 
 
+def cv_splits(listing_ids: pd.Series, k: int, test_size: float,
+              random_state: int = SPLIT_RANDOM_STATE) -> list[pd.Series]:
+    """K folds grouped by listing: in fold i, 1/K of the listings are 'test', ``test_size`` of all
+    listings 'validation' (taken from the rest) and the others 'train'."""
+    ids = listing_ids.to_numpy()
+    if len(np.unique(ids)) < k:
+        raise ValueError(f"too few listings ({len(np.unique(ids))}) for {k}-fold cross-validation")
+    share = min(test_size / (1 - 1 / k), 0.5)
+    folds = []
+    for rest, test in GroupKFold(k, shuffle=True, random_state=random_state).split(ids, groups=ids):
+        split = np.full(len(ids), "train", dtype=object)
+        split[test] = "test"
+        _, val = next(GroupShuffleSplit(1, test_size=share, random_state=random_state).split(rest, groups=ids[rest]))
+        split[rest[val]] = "validation"
+        folds.append(pd.Series(split, index=listing_ids.index, name="split"))
+    return folds
+
+
 def pick_device(name: str) -> torch.device:
     """'auto' means CUDA when available; an explicit 'cuda' without a GPU is an error."""
     if name == "cuda" and not torch.cuda.is_available():
@@ -235,9 +281,18 @@ def target_of(model, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torc
 
 
 def weighted_mse(prediction: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """SPEC §6: per-row squared error times the occupancy weight, averaged over the batch."""
-    raw = nn.functional.mse_loss(prediction, target, reduction="none")
-    return (raw * weight).mean()
+    """SPEC §6: per-row squared error times the occupancy weight, averaged over the batch.
+
+    A stacked ensemble's (K, B, 1) predictions give the sum of the K members' losses, so each
+    member receives exactly the gradient it would get if trained alone.
+    """
+    raw = nn.functional.mse_loss(prediction, target.expand_as(prediction), reduction="none")
+    return (raw * weight).mean(dim=(-2, -1)).sum()
+
+
+def n_members(model) -> int:
+    """Members computed by one forward pass (K for a stacked ensemble, else 1)."""
+    return model.bias.shape[0] if model.bias.dim() == 2 else 1
 
 
 def autocast(precision: str, device: torch.device):
@@ -251,14 +306,29 @@ def autocast(precision: str, device: torch.device):
 
 @dataclass
 class LoopState:
-    """Everything a checkpoint must restore to continue a run exactly."""
+    """Everything a checkpoint must restore to continue a run exactly.
+
+    Each ensemble member keeps its own best epoch and its own early stopping, exactly as if it
+    were trained alone; the run stops when every member has stopped.
+    """
 
     epoch: int = 0  # epochs completed
     global_step: int = 0  # optimizer steps taken
     history: list = field(default_factory=list)
-    best_val_loss: float = math.inf
-    best_epoch: int = 0
-    stopper: EarlyStopping = field(default_factory=EarlyStopping)
+    best_val_losses: list = field(default_factory=list)  # per member
+    best_epochs: list = field(default_factory=list)  # per member
+    stoppers: list = field(default_factory=list)  # EarlyStopping per member
+    best_val_loss: float = math.inf  # of the deployed model (the members' average for an ensemble)
+
+    @classmethod
+    def start(cls, members: int, patience: int, min_delta: float) -> "LoopState":
+        return cls(best_val_losses=[math.inf] * members, best_epochs=[0] * members,
+                   stoppers=[EarlyStopping(patience, min_delta) for _ in range(members)])
+
+    @property
+    def best_epoch(self) -> int:
+        """The last epoch any member improved at (one model: its best epoch)."""
+        return max(self.best_epochs, default=0)
 
 
 def train_one_epoch(model, loader, optimizer, device, progress: bool = False, *, schedule=None, state=None,
@@ -288,30 +358,42 @@ def train_one_epoch(model, loader, optimizer, device, progress: bool = False, *,
             if state is not None:
                 state.global_step += 1
         n = len(batch["target_price"])
-        total += loss.item() * n
+        total += loss.item() / n_members(model) * n
         rows += n
     return total / rows
 
 
 @torch.no_grad()
-def evaluate(model, loader, device) -> dict[str, float]:
-    """Validation loss (same weighted MSE as training, in the target's space) plus dollar metrics."""
+def evaluate(model, loader, device) -> dict:
+    """Validation loss (the weighted MSE of training, in the target's space) plus dollar metrics.
+
+    For a stacked ensemble they are the members' average prediction's (what is deployed), and
+    ``val_loss_members`` lists each member's own loss.
+    """
     model.eval()
-    preds, targets, weights, losses = [], [], [], []
+    preds, targets, prices, weights = [], [], [], []
     for batch in loader:
         batch = to_device(batch, device)
         prediction, target = target_of(model, batch)
-        losses.append((prediction - target) ** 2 * batch["estimated_occupancy_rate"])
-        preds.append(model(batch)["predicted_price"] if model.config.target == "log_price" else prediction)
-        targets.append(batch["target_price"])
-        weights.append(batch["estimated_occupancy_rate"])
-    pred, target, weight = (torch.cat(t).double().flatten().cpu() for t in (preds, targets, weights))
-    ss_res = float(((target - pred) ** 2 * weight).sum())
-    ss_tot = float(((target - (target * weight).sum() / weight.sum()) ** 2 * weight).sum())
-    return {"val_loss": float(torch.cat(losses).double().mean()),
-            "val_rmse": math.sqrt(float(((pred - target) ** 2).mean())),
+        preds.append(prediction.double())
+        targets.append(target.double())
+        prices.append(batch["target_price"].double())
+        weights.append(batch["estimated_occupancy_rate"].double())
+    pred = torch.cat(preds, dim=-2)
+    target, price, weight = (torch.cat(t) for t in (targets, prices, weights))
+    extra = {}
+    if pred.dim() == 3:
+        extra["val_loss_members"] = [float(v) for v in ((pred - target) ** 2 * weight).mean(dim=(-2, -1))]
+        pred = pred.mean(dim=0)
+    loss = float(((pred - target) ** 2 * weight).mean())
+    predicted = torch.exp(pred) if model.config.target == "log_price" else pred
+    pred, price, weight = (t.flatten().cpu() for t in (predicted, price, weight))
+    ss_res = float(((price - pred) ** 2 * weight).sum())
+    ss_tot = float(((price - (price * weight).sum() / weight.sum()) ** 2 * weight).sum())
+    return {"val_loss": loss,
+            "val_rmse": math.sqrt(float(((pred - price) ** 2).mean())),
             "val_r2_weighted": 1 - ss_res / ss_tot if ss_tot > 0 else float("nan"),
-            "val_mape_weighted": float(((pred - target).abs() / target * weight).sum() / weight.sum())}
+            "val_mape_weighted": float(((pred - price).abs() / price * weight).sum() / weight.sum()), **extra}
 
 
 # --------------------------------------------------------------------------- orchestration
@@ -327,14 +409,21 @@ class Prepared:
     embedder: AmenityEmbedder
 
 
-def prepare(config: TrainConfig) -> Prepared:
-    """Table, split, fitted processor and datasets (computed once per run, even for ensembles)."""
-    df = load_table(config.data_path)
+def prepare(config: TrainConfig, table: pd.DataFrame | None = None, splits: pd.Series | None = None) -> Prepared:
+    """Table, split, fitted processor and datasets (computed once per run, even for ensembles).
+
+    ``table`` and ``splits`` (one of 'train', 'validation', 'test' per row, e.g. a
+    cross-validation fold) replace reading ``config.data_path`` and the random split.
+    """
+    df = load_table(config.data_path) if table is None else table
     if config.smoke_test:
         df = df.iloc[:SMOKE_ROWS]
         log.info("smoke test: first %d rows, one epoch", len(df))
     df = df.reset_index(drop=True)
-    splits = split_listings(df["listing_id"], config.test_size, config.holdout_size)
+    if splits is None:
+        splits = split_listings(df["listing_id"], config.test_size, config.holdout_size)
+    else:
+        splits = pd.Series(np.asarray(splits, dtype=object)[:len(df)], index=df.index, name="split")
     processor = FeatureProcessor().fit(df[splits == "train"])
     embedder = AmenityEmbedder(config.amenities_model_name, config.amenities_encoding, config.cache_dir,
                                progress=config.progress)
@@ -345,11 +434,15 @@ def prepare(config: TrainConfig) -> Prepared:
 
 
 def build_model(config: TrainConfig, data: Prepared) -> AdditiveAxisModel:
+    """A freshly initialised model sized for the data, its output scale and price bounds set."""
+    multihot = len(data.processor.amenity_vocabulary.names) if config.amenities_multihot else 0
     model = AdditiveAxisModel(data.processor.vocab_sizes, amenity_dim=data.datasets["train"].amenity_table.shape[1],
-                              location_dim=data.processor.location.dim, **config.model_kwargs())
+                              location_dim=data.processor.location.dim, amenity_multihot_dim=multihot,
+                              **config.model_kwargs())
     rows = data.table[data.splits == "train"]
     values = np.log(rows["target_price"]) if config.target == "log_price" else rows["target_price"]
     model.set_target_scale(np.average(values, weights=rows["estimated_occupancy_rate"]), values.std())
+    model.set_price_bounds(rows["target_price"].min(), rows["target_price"].max())
     return model
 
 
@@ -379,12 +472,7 @@ def train(config: TrainConfig, callbacks: Sequence[Callable[[int, dict], None]] 
     _write_parquet(pd.DataFrame({"listing_id": data.table["listing_id"], "year_month": data.table["year_month"],
                                  "split": data.splits}), out / ARTIFACTS["splits"])
     with start_tracking(config, out) as tracker:
-        callbacks = [*callbacks, tracker.log_epoch]
-        if config.ensemble_size == 1:
-            model, state = train_member(config, data, out, callbacks)
-            members = None
-        else:
-            model, state, members = train_ensemble(config, data, out, callbacks)
+        model, state, members = train_members(config, data, out, [*callbacks, tracker.log_epoch])
         write_json(out / ARTIFACTS["config"], {
             "format_version": ARTIFACT_FORMAT,
             "package_version": __version__,
@@ -409,14 +497,29 @@ def train(config: TrainConfig, callbacks: Sequence[Callable[[int, dict], None]] 
                        data.processor, data.splits, data.table, data.datasets)
 
 
-def train_member(config: TrainConfig, data: Prepared, out: Path,
-                 callbacks: Sequence[Callable[[int, dict], None]] = ()) -> tuple[AdditiveAxisModel, LoopState]:
-    """One model: epochs with validation, best checkpoint, a full checkpoint every epoch, resume."""
-    device = pick_device(config.device)
+def init_members(config: TrainConfig, data: Prepared) -> AdditiveAxisModel:
+    """Member k initialised from seed + k; several members are stacked into one model."""
+    members = []
+    for k in range(config.ensemble_size):
+        torch.manual_seed(config.seed + k)
+        members.append(build_model(config, data))
     torch.manual_seed(config.seed)
     np.random.seed(config.seed)
     random.seed(config.seed)
-    model = build_model(config, data).to(device)
+    return members[0] if len(members) == 1 else stack_members(members)
+
+
+def train_members(config: TrainConfig, data: Prepared, out: Path, callbacks: Sequence[Callable[[int, dict], None]] = ()
+                  ) -> tuple[AdditiveAxisModel | EnsembleModel, LoopState, list | None]:
+    """Epochs with validation, the best weights kept, a full checkpoint every epoch, resume.
+
+    An ensemble's members train together as one stacked model on the same batches (each with its
+    own initialisation and its own gradient); the epoch kept is the one where their *average*
+    validated best, since the average is what gets deployed. Returns the model with the best
+    weights, centred, the loop state and (for ensembles) the per-member summaries.
+    """
+    device = pick_device(config.device)
+    model = init_members(config, data).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay,
                                  fused=True)  # one kernel for all parameters: the step dominates small batches
     scaler = torch.amp.GradScaler(device.type) if config.precision == "fp16" else None
@@ -426,9 +529,10 @@ def train_member(config: TrainConfig, data: Prepared, out: Path,
     val_loader = make_loader(data.datasets["validation"], config.batch_size, shuffle=False, **loader_options)
     steps_per_epoch = math.ceil(math.ceil(len(data.datasets["train"]) / config.batch_size) / config.grad_accumulation)
     schedule = make_schedule(config, steps_per_epoch)
-    state = LoopState(stopper=EarlyStopping(config.early_stopping_patience, config.early_stopping_min_delta))
+    state = LoopState.start(config.ensemble_size, config.early_stopping_patience, config.early_stopping_min_delta)
+    best: dict[int, dict] = {}  # member -> its best state dict (also in every checkpoint)
     if config.resume:
-        state = load_checkpoint(config, model, optimizer, scaler)
+        state, best = load_checkpoint(config, model, optimizer, scaler)
     epochs = config.epochs_to_run
     while state.epoch < epochs:
         epoch = state.epoch + 1
@@ -441,52 +545,71 @@ def train_member(config: TrainConfig, data: Prepared, out: Path,
                                      state=state, precision=config.precision,
                                      accumulation=config.grad_accumulation, scaler=scaler)
         metrics = evaluate(model, val_loader, device)
+        losses = metrics.pop("val_loss_members", None) or [metrics["val_loss"]]
+        improved = [k for k, loss in enumerate(losses) if loss < state.best_val_losses[k]]
+        for k in improved:
+            state.best_val_losses[k], state.best_epochs[k] = losses[k], epoch
+        best.update(member_states(model, improved))
+        if improved and config.ensemble_size == 1:
+            _save_state(model, out / ARTIFACTS["model"])  # SPEC §6: the best state dict after each epoch
+        stopped = [stopper.step(loss) for stopper, loss in zip(state.stoppers, losses)]
         state.epoch = epoch
-        state.history.append({"epoch": epoch, "train_loss": train_loss, **metrics,
+        state.history.append({"epoch": epoch, "train_loss": train_loss, **metrics, "members_improved": len(improved),
                               "lr": optimizer.param_groups[0]["lr"], "seconds": round(time.perf_counter() - t0, 3)})
-        improved = metrics["val_loss"] < state.best_val_loss
-        if improved:
-            state.best_val_loss, state.best_epoch = metrics["val_loss"], epoch
-            _save_state(model, out / ARTIFACTS["model"])
-        stop = state.stopper.step(metrics["val_loss"])
-        save_checkpoint(out / ARTIFACTS["checkpoint"], config, model, optimizer, scaler, state)
+        save_checkpoint(out / ARTIFACTS["checkpoint"], config, model, optimizer, scaler, state, best)
         _write_csv(pd.DataFrame(state.history), out / ARTIFACTS["history"])
         log.info("epoch %d/%d  train_loss %.4g  val_loss %.4g  val_rmse %.2f  val_R2(w) %.3f  %s(%.1fs)",
-                 epoch, epochs, train_loss, metrics["val_loss"], metrics["val_rmse"],
-                 metrics["val_r2_weighted"], "* best " if improved else "", state.history[-1]["seconds"])
+                 epoch, epochs, train_loss, metrics["val_loss"], metrics["val_rmse"], metrics["val_r2_weighted"],
+                 _improved_note(improved, len(losses)), state.history[-1]["seconds"])
         for callback in callbacks:
             callback(epoch, state.history[-1])
-        if stop:
-            log.info("early stopping: no improvement > %g for %d epochs", config.early_stopping_min_delta,
-                     config.early_stopping_patience)
+        if all(stopped):
+            log.info("early stopping: no improvement > %g for %d epochs; keeping epoch %s",
+                     config.early_stopping_min_delta, config.early_stopping_patience,
+                     ", ".join(map(str, state.best_epochs)))
             break
-    model.load_state_dict(torch.load(out / ARTIFACTS["model"], map_location=device, weights_only=True))
-    center_on_training_rows(model, data.datasets["train"], device)
-    _save_state(model, out / ARTIFACTS["model"])
-    return model, state
-
-
-def train_ensemble(config: TrainConfig, data: Prepared, out: Path, callbacks) -> tuple[EnsembleModel, LoopState, list]:
-    """K members with seeds seed..seed+K-1 on the same split and features; their average is the model."""
-    members, summaries = [], []
+    if not all(math.isfinite(loss) for loss in state.best_val_losses):
+        raise ValueError(f"training diverged: no epoch had a finite validation loss (learning_rate "
+                         f"{config.learning_rate}); lower the learning rate")
+    members = []
     for k in range(config.ensemble_size):
-        member_dir = out / "members" / str(k)
-        member_config = dataclasses.replace(config, seed=config.seed + k, output_dir=str(member_dir),
-                                            ensemble_size=1, resume="")
-        log.info("ensemble member %d/%d (seed %d)", k + 1, config.ensemble_size, member_config.seed)
-        model, state = train_member(member_config, data, member_dir, callbacks)
-        members.append(model)
-        summaries.append({"dir": f"members/{k}", "seed": member_config.seed, "best_epoch": state.best_epoch,
-                          "best_val_loss": state.best_val_loss, "epochs_run": state.epoch})
+        member = AdditiveAxisModel.from_config(model.config).to(device)
+        member.load_state_dict(best[k])
+        center_on_training_rows(member, data.datasets["train"], device)
+        path = member_path(out, k, config.ensemble_size)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _save_state(member, path)
+        members.append(member)
+    if config.ensemble_size == 1:
+        state.best_val_loss = state.best_val_losses[0]
+        return members[0], state, None
     ensemble = EnsembleModel(members)
-    device = pick_device(config.device)
-    metrics = evaluate(ensemble, make_loader(data.datasets["validation"], config.batch_size, shuffle=False), device)
-    write_json(out / "ensemble.json", {"members": summaries, "ensemble_validation": metrics})
-    log.info("ensemble of %d: val_loss %.4g (members: %s)", len(members), metrics["val_loss"],
+    state.best_val_loss = evaluate(ensemble, val_loader, device)["val_loss"]
+    summaries = [{"dir": f"members/{k}", "seed": config.seed + k, "best_epoch": state.best_epochs[k],
+                  "best_val_loss": state.best_val_losses[k]} for k in range(config.ensemble_size)]
+    write_json(out / "ensemble.json", {"members": summaries, "ensemble_validation": {"val_loss": state.best_val_loss}})
+    log.info("ensemble of %d: val_loss %.4g (members: %s)", len(members), state.best_val_loss,
              ", ".join(f"{m['best_val_loss']:.4g}" for m in summaries))
-    state = LoopState(epoch=max(m["epochs_run"] for m in summaries), best_val_loss=metrics["val_loss"],
-                      history=[{"epoch": 0, **metrics}])
     return ensemble, state, summaries
+
+
+def _improved_note(improved: list[int], members: int) -> str:
+    if not improved:
+        return ""
+    return "* best " if members == 1 else f"* {len(improved)}/{members} members improved "
+
+
+def member_path(out: Path, k: int, size: int) -> Path:
+    """``best_model.pth`` for a single model (SPEC §6), ``members/<k>/best_model.pth`` in an ensemble."""
+    return out / ARTIFACTS["model"] if size == 1 else out / "members" / str(k) / ARTIFACTS["model"]
+
+
+def member_states(model: AdditiveAxisModel, members: Sequence[int]) -> dict[int, dict]:
+    """Copies of the state dicts of ``members`` (indices; a single model is member 0)."""
+    state = model.state_dict()
+    if n_members(model) == 1:
+        return {k: {key: value.detach().clone() for key, value in state.items()} for k in members}
+    return {k: {key: value[k].detach().clone() for key, value in state.items()} for k in members}
 
 
 def center_on_training_rows(model: AdditiveAxisModel, dataset: AirbnbDataset, device) -> None:
@@ -507,14 +630,22 @@ def center_on_training_rows(model: AdditiveAxisModel, dataset: AirbnbDataset, de
 
 # --------------------------------------------------------------------------- checkpoints
 
-def save_checkpoint(path: Path, config: TrainConfig, model, optimizer, scaler, state: LoopState) -> None:
-    """Everything needed to continue exactly, written atomically (a kill loses at most one epoch)."""
+def save_checkpoint(path: Path, config: TrainConfig, model, optimizer, scaler, state: LoopState,
+                    best: dict[int, dict]) -> None:
+    """Everything needed to continue exactly, written atomically (a kill loses at most one epoch).
+
+    The history and Python's RNG state go in as one JSON string and one pickle: pickling them
+    object by object made the checkpoint a quarter of a small table's epoch.
+    """
+    loop = {f.name: getattr(state, f.name) for f in dataclasses.fields(state) if f.name not in ("history", "stoppers")}
     with atomic_path(path) as tmp:
         torch.save({
             "format_version": ARTIFACT_FORMAT, "config": asdict(config), "model": model.state_dict(),
             "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict() if scaler else None,
-            "state": {**asdict(state), "stopper": asdict(state.stopper)},
-            "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()},
+            "state": {**loop, "history": json.dumps(state.history), "stoppers": [asdict(x) for x in state.stoppers]},
+            "best": best,
+            "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
+                    "python": pickle.dumps(random.getstate())},
         }, tmp)
 
 
@@ -524,7 +655,7 @@ RESUMABLE_CHANGES = {"epochs", "output_dir", "resume", "progress", "early_stoppi
                      "cache_dir", "device"}
 
 
-def load_checkpoint(config: TrainConfig, model, optimizer, scaler) -> LoopState:
+def load_checkpoint(config: TrainConfig, model, optimizer, scaler) -> tuple[LoopState, dict[int, dict]]:
     path = Path(config.resume)
     path = path / ARTIFACTS["checkpoint"] if path.is_dir() else path
     if not path.is_file():
@@ -540,13 +671,13 @@ def load_checkpoint(config: TrainConfig, model, optimizer, scaler) -> LoopState:
         scaler.load_state_dict(saved["scaler"])
     torch.set_rng_state(saved["rng"]["torch"])
     np.random.set_state(saved["rng"]["numpy"])
-    random.setstate(saved["rng"]["python"])
+    random.setstate(pickle.loads(saved["rng"]["python"]))
     raw = saved["state"]
-    state = LoopState(**{**raw, "stopper": EarlyStopping(**{**raw["stopper"],
-                                                             "patience": config.early_stopping_patience})})
-    log.info("resumed %s after epoch %d (step %d, best val_loss %.4g)", path, state.epoch, state.global_step,
-             state.best_val_loss)
-    return state
+    stoppers = [EarlyStopping(**{**x, "patience": config.early_stopping_patience}) for x in raw["stoppers"]]
+    state = LoopState(**{**raw, "history": json.loads(raw["history"]), "stoppers": stoppers})
+    log.info("resumed %s after epoch %d (step %d, best val_loss %s)", path, state.epoch, state.global_step,
+             ", ".join(f"{loss:.4g}" for loss in state.best_val_losses))
+    return state, saved["best"]
 
 
 def _save_state(model: nn.Module, path: Path) -> None:
@@ -567,24 +698,35 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
 # --------------------------------------------------------------------------- CLI and notebook
 
 def config_from_parameters(namespace: dict) -> TrainConfig:
-    """A TrainConfig from a notebook's parameters (the names it shares with TrainConfig)."""
-    names = [f.name for f in dataclasses.fields(TrainConfig)]
-    return TrainConfig(**{name: namespace[name] for name in names if name in namespace})
+    """A TrainConfig from a notebook's parameters (the names it shares with TrainConfig).
+
+    A notebook passes every parameter, so one left at TrainConfig's default takes the preset's
+    value; the others override the preset.
+    """
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+    given = {name: namespace[name] for name in defaults
+             if name in namespace and name != "preset" and namespace[name] != defaults[name]}
+    return configure(namespace.get("preset", "default"), **given)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """``--kebab-case`` flags generated from TrainConfig: its defaults are the only ones."""
+def build_parser(explicit_only: bool = False) -> argparse.ArgumentParser:
+    """``--kebab-case`` flags generated from TrainConfig: its defaults are the only ones.
+
+    ``explicit_only`` leaves flags that were not given out of the parsed namespace (how a preset
+    learns what the user chose).
+    """
     parser = argparse.ArgumentParser(prog="python -m airbnb.train", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    add_config_flags(parser, TrainConfig)
+    add_config_flags(parser, TrainConfig, suppress_defaults=explicit_only)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> TrainResult:
-    args = build_parser().parse_args(argv)
+    build_parser().parse_args(argv)  # --help, and errors reported against the documented defaults
+    given = vars(build_parser(explicit_only=True).parse_args(argv))
     setup_logging()
     try:
-        return train(TrainConfig(**vars(args)))
+        return train(configure(**given))
     except (FileNotFoundError, ValueError) as exc:
         raise SystemExit(f"error: {exc}") from None
 

@@ -121,10 +121,26 @@ def test_dataset_item_keys_shapes_dtypes(dataset):
         "host_identity_verified_ohe": ((2,), torch.float32), "instant_bookable_ohe": ((2,), torch.float32),
         "month_cyclical": ((2,), torch.float32), "amenities_embedding": ((384,), torch.float32),
         "target_price": ((1,), torch.float32), "estimated_occupancy_rate": ((1,), torch.float32),
+        "amenities_multihot": ((len(dataset_vocabulary(dataset)),), torch.uint8),
     }
     assert set(item) == set(expect)
     for key, (shape, dtype) in expect.items():
         assert tuple(item[key].shape) == shape and item[key].dtype == dtype, key
+
+
+def dataset_vocabulary(dataset) -> list:
+    return list(range(dataset.tensors["amenities_multihot"].shape[1]))
+
+
+def test_amenity_vocabulary_keeps_frequent_amenities_of_the_fitted_rows():
+    from airbnb.features import AmenityVocabulary
+
+    rows = pd.Series(['["Wifi", "Kitchen"]'] * 6 + ['["Wifi", "Pool", "Pool"]'] * 4 + ['["Sauna"]'] + [None])
+    vocab = AmenityVocabulary(min_share=0.3, min_count=2).fit(rows)
+    assert vocab.names == ["Wifi", "Kitchen", "Pool"]  # by frequency; Sauna (1 of 12 rows) is too rare
+    hot = vocab.transform(pd.Series(['["Pool", "Wifi", "Sauna"]', "[]", None]))
+    np.testing.assert_array_equal(hot, [[1, 0, 1], [0, 0, 0], [0, 0, 0]])
+    assert hot.dtype == np.uint8
 
 
 def test_batches_equal_stacked_items(dataset):
@@ -178,3 +194,89 @@ def test_model_rebuilds_from_its_config(model):
     clone = AdditiveAxisModel.from_config(model.config.to_dict())
     clone.load_state_dict(model.state_dict())
     assert clone.config == model.config
+
+
+# --------------------------------------------------------------------------- never an absurd price
+
+def _absurd_batch(dataset, n=64):
+    """Real rows with inputs pushed far outside anything seen (a million guests, scores of 500)."""
+    batch = {k: v.clone() for k, v in dataset.__getitems__(range(n)).items()}
+    batch["accommodates"][: n // 2] = 1e6
+    batch["accommodates"][n // 2:] = -1e6
+    batch["review_scores"][::3] = 500.0
+    batch["amenities_embedding"][::2] *= 1e4
+    return batch
+
+
+@pytest.mark.parametrize("target", ["price", "log_price"])
+def test_prices_stay_positive_finite_and_additive_for_absurd_inputs(fitted, dataset, target):
+    torch.manual_seed(0)
+    model = AdditiveAxisModel(fitted.vocab_sizes, target=target)
+    model.set_target_scale(*((4.6, 0.7) if target == "log_price" else (120.0, 90.0)))
+    model.set_price_bounds(cheapest=25.0, dearest=900.0)
+    out = model.eval()(_absurd_batch(dataset))
+    price = out["predicted_price"]
+    assert torch.isfinite(price).all()
+    assert price.min().item() == pytest.approx(12.5, rel=1e-4) and price.max().item() == pytest.approx(2700, rel=1e-4)
+    total = sum(out["breakdown"].values())
+    torch.testing.assert_close(out.get("predicted_log_price", price), total, rtol=1e-6, atol=1e-4)
+
+
+def test_bounds_leave_ordinary_predictions_untouched(fitted, dataset):
+    torch.manual_seed(0)
+    wide, tight = (AdditiveAxisModel(fitted.vocab_sizes, target="log_price") for _ in range(2))
+    tight.load_state_dict(wide.state_dict())
+    for m in (wide, tight):
+        m.set_target_scale(4.6, 0.7)
+    tight.set_price_bounds(cheapest=1.0, dearest=30_000.0)
+    batch = dataset.__getitems__(range(64))
+    torch.testing.assert_close(wide.eval()(batch)["predicted_price"], tight.eval()(batch)["predicted_price"])
+
+
+def test_only_the_axes_to_blame_shrink():
+    from airbnb.model import bound_axes
+
+    bias = torch.tensor([[100.0]])
+    axes = {a: torch.tensor([[v]]) for a, v in zip(AXES, [-80.0, -60.0, 30.0, 0.0, 5.0])}
+    bounded = bound_axes(bias, axes, torch.tensor([[20.0]]), torch.tensor([[1e4]]))
+    assert float(bias + sum(bounded.values())) == pytest.approx(20.0)
+    assert float(bounded["quality_reputation"]) == 30.0 and float(bounded["seasonality"]) == 5.0  # pushing up: kept
+    assert float(bounded["location"]) / float(bounded["size_capacity"]) == pytest.approx(80 / 60)  # one factor
+
+
+def test_dollar_split_adds_up_exactly_and_ignores_axis_order():
+    from airbnb.model import dollar_split
+
+    rng = np.random.default_rng(0)
+    base = rng.uniform(30, 300, 1000)
+    logs = {a: rng.normal(0, 0.4, 1000) for a in AXES}
+    logs["seasonality"][:10] = -sum(logs[a][:10] for a in AXES[:-1])  # factors multiplying to exactly 1
+    dollars = dollar_split(base, logs)
+    price = base * np.exp(sum(logs.values()))
+    np.testing.assert_allclose(base + sum(dollars.values()), price, rtol=1e-12)
+    reversed_order = dollar_split(base, dict(reversed(list(logs.items()))))
+    for a in AXES:
+        np.testing.assert_array_equal(dollars[a], reversed_order[a])
+    neutral = dollar_split(base, {**logs, "amenities": np.zeros(1000)})
+    assert (neutral["amenities"] == 0).all(), "a factor of 1 is $0"
+    assert np.all(np.sign(dollars["location"][10:]) == np.sign(logs["location"][10:] * np.expm1(
+        sum(logs.values())[10:]) / sum(logs.values())[10:])), "the dollars have the factor's sign when S != 0"
+
+
+def test_stacked_members_compute_exactly_the_members(fitted, dataset):
+    from airbnb.model import stack_members, unstack_members
+
+    members = []
+    for seed in range(3):
+        torch.manual_seed(seed)
+        m = AdditiveAxisModel(fitted.vocab_sizes, target="log_price")
+        m.set_target_scale(4.6 + seed, 0.7)
+        members.append(m)
+    stacked = stack_members(members)
+    batch = dataset.__getitems__(range(32))
+    out = stacked(batch)["predicted_log_price"]
+    assert out.shape == (3, 32, 1)
+    for k, member in enumerate(members):
+        torch.testing.assert_close(out[k], member(batch)["predicted_log_price"], rtol=1e-5, atol=1e-5)
+    for member, back in zip(members, unstack_members(stacked)):
+        assert all(torch.equal(a, b) for a, b in zip(member.state_dict().values(), back.state_dict().values()))

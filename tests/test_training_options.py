@@ -76,7 +76,7 @@ def test_training_stops_at_the_expected_epoch(small_table, tmp_path, monkeypatch
     losses = iter([5.0, 4.0, 4.5, 4.2, 3.0, 2.0])
     real = train.evaluate
     monkeypatch.setattr(train, "evaluate", lambda *a, **k: {**real(*a, **k), "val_loss": next(losses)})
-    result = train.train(config(small_table, tmp_path, epochs=6, early_stopping_patience=2))
+    result = train.train(config(small_table, tmp_path, epochs=6, early_stopping_patience=2, ensemble_size=1))
     assert list(result.history["epoch"]) == [1, 2, 3, 4]
     assert result.best_epoch == 2
 
@@ -138,8 +138,23 @@ def test_ensemble_averages_members_and_keeps_the_identity(small_table, tmp_path)
     got = predictor.predict_table(rows)
     np.testing.assert_allclose(got[["bias", *AXES]].sum(axis=1), got["recommended_price"], atol=1e-3)
     batch = result.datasets["validation"].__getitems__(range(40))
-    members = torch.stack([m(batch)["predicted_price"] for m in predictor.model.members]).mean(dim=0)
-    np.testing.assert_allclose(got["recommended_price"], members.detach().flatten().numpy(), rtol=1e-5)
+    log_prices = torch.stack([m(batch)["predicted_log_price"] for m in predictor.model.members]).mean(dim=0)
+    np.testing.assert_allclose(got["recommended_price"], torch.exp(log_prices).detach().flatten().numpy(),
+                               rtol=1e-5)  # the geometric mean of the members' prices
+
+
+def test_stacked_members_train_as_if_alone(small_table, tmp_path):
+    """Member 0 of a stacked ensemble ends exactly where a lone model of the same seed ends."""
+    stacked = train.train(config(small_table, tmp_path / "ensemble", epochs=3, ensemble_size=2, seed=43))
+    alone = train.train(config(small_table, tmp_path / "alone", epochs=3, ensemble_size=1, seed=43))
+    first = stacked.model.members[0].state_dict()
+    for name, value in alone.model.state_dict().items():
+        torch.testing.assert_close(first[name], value, rtol=1e-4, atol=1e-5, msg=name)
+    meta = json.loads((tmp_path / "ensemble" / "ensemble.json").read_text())
+    assert meta["members"][0]["best_epoch"] == alone.best_epoch
+    assert meta["members"][0]["best_val_loss"] == pytest.approx(alone.best_val_loss, rel=1e-4)
+    loader = make_loader(stacked.datasets["validation"], 64, shuffle=False)
+    assert stacked.best_val_loss == pytest.approx(train.evaluate(stacked.model, loader, torch.device("cpu"))["val_loss"])
 
 
 # --------------------------------------------------------------------------- tracking
@@ -147,13 +162,13 @@ def test_ensemble_averages_members_and_keeps_the_identity(small_table, tmp_path)
 def test_mlflow_store_holds_params_and_metrics(small_table, tmp_path):
     from mlflow.tracking import MlflowClient
 
-    train.train(config(small_table, tmp_path, epochs=2, tracking=True, experiment_name="t"))
+    train.train(config(small_table, tmp_path, epochs=2, tracking=True, experiment_name="t", ensemble_size=1))
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
     (run,) = client.search_runs([client.get_experiment_by_name("t").experiment_id])
     assert run.info.status == "FINISHED" and run.data.params["epochs"] == "2"
     assert [m.step for m in client.get_metric_history(run.info.run_id, "val_loss")] == [1, 2]
     assert {a.path for a in client.list_artifacts(run.info.run_id)} >= {"best_model.pth", "model_config.json"}
-    assert run.data.tags["airbnb.target"] == "price"
+    assert run.data.tags["airbnb.target"] == train.TrainConfig().target
 
 
 # --------------------------------------------------------------------------- log-price target
@@ -166,7 +181,8 @@ def test_log_target_identity(small_table, tmp_path):
     torch.testing.assert_close(out["predicted_log_price"], parts["bias"] + sum(parts[a] for a in AXES))
     torch.testing.assert_close(out["predicted_price"], torch.exp(out["predicted_log_price"]))
     frame = predict_dataset(result.model, result.datasets["validation"])
-    product = frame["bias"] * np.prod([frame[a] for a in AXES], axis=0)
-    np.testing.assert_allclose(product, frame["predicted_price"], rtol=1e-5)
+    product = frame["bias"] * np.prod([frame[f"{a}_factor"] for a in AXES], axis=0)
+    np.testing.assert_allclose(product, frame["predicted_price"], rtol=1e-9)
+    np.testing.assert_allclose(frame[["bias", *AXES]].sum(axis=1), frame["predicted_price"], rtol=1e-12)
     assert frame["bias"].between(20, 1000).all(), "the bias is a base price in dollars"
     assert 0.9 < result.history["val_r2_weighted"].max() or result.history["val_loss"].iloc[-1] < 1.0
