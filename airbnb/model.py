@@ -66,16 +66,19 @@ class ModelConfig:
     amenity_dim: int = 384
     target: str = "price"
     amenity_multihot_dim: int = 0  # frequent-amenity indicators next to the embedding (0: SPEC §5)
+    hidden_layers: int = 1  # hidden layers in each axis network that has a hidden width (1: SPEC §5)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def mlp(in_features: int, hidden: int) -> nn.Module:
-    """Linear(in, hidden) ReLU Linear(hidden, 1), or Linear(in, 1) when ``hidden`` is 0."""
+def mlp(in_features: int, hidden: int, layers: int = 1) -> nn.Module:
+    """``layers`` x (Linear ReLU) of width ``hidden`` then Linear(hidden, 1); Linear(in, 1) when ``hidden`` is 0."""
     if hidden <= 0:
         return nn.Linear(in_features, 1)
-    return nn.Sequential(nn.Linear(in_features, hidden), nn.ReLU(), nn.Linear(hidden, 1))
+    widths = [in_features] + [hidden] * layers
+    blocks = [module for a, b in zip(widths, widths[1:]) for module in (nn.Linear(a, b), nn.ReLU())]
+    return nn.Sequential(*blocks, nn.Linear(hidden, 1))
 
 
 class AdditiveAxisModel(nn.Module):
@@ -83,28 +86,27 @@ class AdditiveAxisModel(nn.Module):
 
     def __init__(self, vocab_sizes: dict[str, int], embedding_dims: dict[str, int] | None = None,
                  hidden: dict[str, int] | None = None, location_dim: int = 32, amenity_dim: int = 384,
-                 target: str = "price", amenity_multihot_dim: int = 0):
+                 target: str = "price", amenity_multihot_dim: int = 0, hidden_layers: int = 1):
         super().__init__()
         if target not in TARGETS:
             raise ValueError(f"target must be one of {TARGETS}, got {target!r}")
+        if hidden_layers < 1:
+            raise ValueError(f"hidden_layers must be >= 1, got {hidden_layers}")
         self.config = ModelConfig(vocab_sizes=dict(vocab_sizes),
                                   embedding_dims={**DEFAULT_EMBEDDING_DIMS, **(embedding_dims or {})},
                                   hidden={**DEFAULT_HIDDEN, **(hidden or {})},
                                   location_dim=location_dim, amenity_dim=amenity_dim, target=target,
-                                  amenity_multihot_dim=amenity_multihot_dim)
+                                  amenity_multihot_dim=amenity_multihot_dim, hidden_layers=hidden_layers)
         dims, width = self.config.embedding_dims, self.config.hidden
         missing = [k for k in DEFAULT_EMBEDDING_DIMS if k not in vocab_sizes]
         if missing:
             raise ValueError(f"vocab_sizes lacks {missing}")
         self.embeddings = nn.ModuleDict({k: nn.Embedding(vocab_sizes[k], dims[k]) for k in DEFAULT_EMBEDDING_DIMS})
         size_in = dims["property_type"] + dims["bedrooms"] + dims["beds"] + dims["bathrooms_numeric"] + 4 + 2 + 1
-        self.axes = nn.ModuleDict({
-            "location": mlp(dims["neighbourhood_cleansed"] + location_dim, width["location"]),
-            "size_capacity": mlp(size_in, width["size_capacity"]),
-            "quality_reputation": mlp(6 + 2 + 1 + 2 * len(BOOL_OHE), width["quality_reputation"]),
-            "amenities": mlp(amenity_dim + amenity_multihot_dim, width["amenities"]),
-            "seasonality": mlp(2, width["seasonality"]),
-        })
+        in_features = {"location": dims["neighbourhood_cleansed"] + location_dim, "size_capacity": size_in,
+                       "quality_reputation": 6 + 2 + 1 + 2 * len(BOOL_OHE),
+                       "amenities": amenity_dim + amenity_multihot_dim, "seasonality": 2}
+        self.axes = nn.ModuleDict({axis: mlp(in_features[axis], width[axis], hidden_layers) for axis in AXES})
         self.bias = nn.Parameter(torch.zeros(1))
         self.register_buffer("output_scale", torch.ones(1))
         self.register_buffer("axis_offsets", torch.zeros(len(AXES)))

@@ -84,7 +84,10 @@ class TrainConfig:
     amenities_multihot: bool = option(True, "give the amenities axis indicators of the frequent amenities "
                                     "next to the embedding (each amenity gets its own learned value)")
     weight_decay: float = option(1e-4, "Adam weight decay")
-    # model size (SPEC §5 defaults)
+    weight_average: float = option(0.99, "decay of an exponential moving average of the weights, updated "
+                                 "every step, that is validated and kept instead of the raw weights (0: off)")
+    # model size (SPEC §5 defaults but for the depth)
+    hidden_layers: int = option(2, "hidden layers in each axis network that has a hidden width (SPEC §5: 1)")
     location_hidden: int = option(DEFAULT_HIDDEN["location"], "hidden width of the location network")
     size_capacity_hidden: int = option(DEFAULT_HIDDEN["size_capacity"], "hidden width of the size & capacity network")
     quality_reputation_hidden: int = option(DEFAULT_HIDDEN["quality_reputation"],
@@ -125,7 +128,7 @@ class TrainConfig:
     def __post_init__(self):
         if self.preset not in PRESETS:
             raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {self.preset!r}")
-        for name in ("epochs", "batch_size", "grad_accumulation", "ensemble_size", "prefetch_factor"):
+        for name in ("epochs", "batch_size", "grad_accumulation", "ensemble_size", "prefetch_factor", "hidden_layers"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         for name in ("num_workers", "threads", "early_stopping_patience", "warmup_epochs", "weight_decay",
@@ -141,6 +144,8 @@ class TrainConfig:
         if not 0 <= self.holdout_size < 1 or self.test_size + self.holdout_size >= 1:
             raise ValueError(f"holdout_size must be in [0, 1) and test_size + holdout_size < 1, "
                              f"got {self.holdout_size} and {self.test_size}")
+        if not 0 <= self.weight_average < 1:
+            raise ValueError(f"weight_average must be in [0, 1), got {self.weight_average}")
         if self.learning_rate <= 0:
             raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
         for name, allowed in (("amenities_encoding", ENCODINGS), ("target", TARGETS), ("lr_schedule", SCHEDULES),
@@ -164,6 +169,7 @@ class TrainConfig:
                        "quality_reputation": self.quality_reputation_hidden, "amenities": self.amenities_hidden,
                        "seasonality": self.seasonality_hidden},
             "target": self.target,
+            "hidden_layers": self.hidden_layers,
         }
 
 
@@ -172,7 +178,8 @@ class TrainConfig:
 PRESETS: dict[str, dict] = {
     "default": {},
     "original": {"epochs": 10, "target": "price", "amenities_multihot": False, "weight_decay": 0.0,
-                 "early_stopping_patience": 0, "ensemble_size": 1, "amenities_encoding": "sentence"},
+                 "early_stopping_patience": 0, "ensemble_size": 1, "amenities_encoding": "sentence",
+                 "hidden_layers": 1, "weight_average": 0.0},
 }
 
 
@@ -332,7 +339,7 @@ class LoopState:
 
 
 def train_one_epoch(model, loader, optimizer, device, progress: bool = False, *, schedule=None, state=None,
-                    precision: str = "fp32", accumulation: int = 1, scaler=None) -> float:
+                    precision: str = "fp32", accumulation: int = 1, scaler=None, average=None) -> float:
     """One pass over ``loader``; ``accumulation`` micro-batches make one optimizer step."""
     model.train()
     total, rows, n_batches = 0.0, 0, len(loader)
@@ -355,6 +362,8 @@ def train_one_epoch(model, loader, optimizer, device, progress: bool = False, *,
             else:
                 optimizer.step()
             optimizer.zero_grad(set_to_none=True)
+            if average is not None:
+                average.update_parameters(model)
             if state is not None:
                 state.global_step += 1
         n = len(batch["target_price"])
@@ -514,9 +523,11 @@ def train_members(config: TrainConfig, data: Prepared, out: Path, callbacks: Seq
     """Epochs with validation, the best weights kept, a full checkpoint every epoch, resume.
 
     An ensemble's members train together as one stacked model on the same batches (each with its
-    own initialisation and its own gradient); the epoch kept is the one where their *average*
-    validated best, since the average is what gets deployed. Returns the model with the best
-    weights, centred, the loop state and (for ensembles) the per-member summaries.
+    own initialisation and its own gradient); each member keeps its own best epoch and stops on its
+    own patience, and the run ends when all have stopped. With ``weight_average`` the weights that
+    are validated and kept are an exponential moving average of the trained ones (smoother than
+    any single step's on a few hundred rows). Returns the model with the best weights, centred,
+    the loop state and (for ensembles) the per-member summaries.
     """
     device = pick_device(config.device)
     model = init_members(config, data).to(device)
@@ -531,8 +542,10 @@ def train_members(config: TrainConfig, data: Prepared, out: Path, callbacks: Seq
     schedule = make_schedule(config, steps_per_epoch)
     state = LoopState.start(config.ensemble_size, config.early_stopping_patience, config.early_stopping_min_delta)
     best: dict[int, dict] = {}  # member -> its best state dict (also in every checkpoint)
+    average = weight_average(model, config.weight_average)
+    scored = average.module if average is not None else model  # the weights validated and kept
     if config.resume:
-        state, best = load_checkpoint(config, model, optimizer, scaler)
+        state, best = load_checkpoint(config, model, optimizer, scaler, average)
     epochs = config.epochs_to_run
     while state.epoch < epochs:
         epoch = state.epoch + 1
@@ -543,20 +556,20 @@ def train_members(config: TrainConfig, data: Prepared, out: Path, callbacks: Seq
                              seed=config.seed * 100_003 + epoch, **loader_options)
         train_loss = train_one_epoch(model, loader, optimizer, device, config.progress, schedule=schedule,
                                      state=state, precision=config.precision,
-                                     accumulation=config.grad_accumulation, scaler=scaler)
-        metrics = evaluate(model, val_loader, device)
+                                     accumulation=config.grad_accumulation, scaler=scaler, average=average)
+        metrics = evaluate(scored, val_loader, device)
         losses = metrics.pop("val_loss_members", None) or [metrics["val_loss"]]
         improved = [k for k, loss in enumerate(losses) if loss < state.best_val_losses[k]]
         for k in improved:
             state.best_val_losses[k], state.best_epochs[k] = losses[k], epoch
-        best.update(member_states(model, improved))
-        if improved and config.ensemble_size == 1:
-            _save_state(model, out / ARTIFACTS["model"])  # SPEC §6: the best state dict after each epoch
+        best.update(member_states(scored, improved))
+        if 0 in improved:  # SPEC §6: the best state dict after each epoch (an ensemble's first member)
+            _save_state(best[0], out / ARTIFACTS["model"])
         stopped = [stopper.step(loss) for stopper, loss in zip(state.stoppers, losses)]
         state.epoch = epoch
         state.history.append({"epoch": epoch, "train_loss": train_loss, **metrics, "members_improved": len(improved),
                               "lr": optimizer.param_groups[0]["lr"], "seconds": round(time.perf_counter() - t0, 3)})
-        save_checkpoint(out / ARTIFACTS["checkpoint"], config, model, optimizer, scaler, state, best)
+        save_checkpoint(out / ARTIFACTS["checkpoint"], config, model, optimizer, scaler, state, best, average)
         _write_csv(pd.DataFrame(state.history), out / ARTIFACTS["history"])
         log.info("epoch %d/%d  train_loss %.4g  val_loss %.4g  val_rmse %.2f  val_R2(w) %.3f  %s(%.1fs)",
                  epoch, epochs, train_loss, metrics["val_loss"], metrics["val_rmse"], metrics["val_r2_weighted"],
@@ -576,21 +589,30 @@ def train_members(config: TrainConfig, data: Prepared, out: Path, callbacks: Seq
         member = AdditiveAxisModel.from_config(model.config).to(device)
         member.load_state_dict(best[k])
         center_on_training_rows(member, data.datasets["train"], device)
-        path = member_path(out, k, config.ensemble_size)
+        path = member_path(out, k)
         path.parent.mkdir(parents=True, exist_ok=True)
-        _save_state(member, path)
+        _save_state(member.state_dict(), path)
         members.append(member)
     if config.ensemble_size == 1:
         state.best_val_loss = state.best_val_losses[0]
         return members[0], state, None
     ensemble = EnsembleModel(members)
     state.best_val_loss = evaluate(ensemble, val_loader, device)["val_loss"]
-    summaries = [{"dir": f"members/{k}", "seed": config.seed + k, "best_epoch": state.best_epochs[k],
+    summaries = [{"dir": member_dir(k), "seed": config.seed + k, "best_epoch": state.best_epochs[k],
                   "best_val_loss": state.best_val_losses[k]} for k in range(config.ensemble_size)]
     write_json(out / "ensemble.json", {"members": summaries, "ensemble_validation": {"val_loss": state.best_val_loss}})
     log.info("ensemble of %d: val_loss %.4g (members: %s)", len(members), state.best_val_loss,
              ", ".join(f"{m['best_val_loss']:.4g}" for m in summaries))
     return ensemble, state, summaries
+
+
+def weight_average(model: nn.Module, decay: float):
+    """An exponential moving average of ``model``'s weights (``None`` when ``decay`` is 0)."""
+    if not decay:
+        return None
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
 
 
 def _improved_note(improved: list[int], members: int) -> str:
@@ -599,9 +621,14 @@ def _improved_note(improved: list[int], members: int) -> str:
     return "* best " if members == 1 else f"* {len(improved)}/{members} members improved "
 
 
-def member_path(out: Path, k: int, size: int) -> Path:
-    """``best_model.pth`` for a single model (SPEC §6), ``members/<k>/best_model.pth`` in an ensemble."""
-    return out / ARTIFACTS["model"] if size == 1 else out / "members" / str(k) / ARTIFACTS["model"]
+def member_dir(k: int) -> str:
+    """Where member ``k`` lives in the output folder: the first one is SPEC §6's ``best_model.pth``
+    itself (a complete model on its own), the others ``members/<k>/best_model.pth``."""
+    return "." if k == 0 else f"members/{k}"
+
+
+def member_path(out: Path, k: int) -> Path:
+    return out / member_dir(k) / ARTIFACTS["model"]
 
 
 def member_states(model: AdditiveAxisModel, members: Sequence[int]) -> dict[int, dict]:
@@ -631,7 +658,7 @@ def center_on_training_rows(model: AdditiveAxisModel, dataset: AirbnbDataset, de
 # --------------------------------------------------------------------------- checkpoints
 
 def save_checkpoint(path: Path, config: TrainConfig, model, optimizer, scaler, state: LoopState,
-                    best: dict[int, dict]) -> None:
+                    best: dict[int, dict], average=None) -> None:
     """Everything needed to continue exactly, written atomically (a kill loses at most one epoch).
 
     The history and Python's RNG state go in as one JSON string and one pickle: pickling them
@@ -643,7 +670,7 @@ def save_checkpoint(path: Path, config: TrainConfig, model, optimizer, scaler, s
             "format_version": ARTIFACT_FORMAT, "config": asdict(config), "model": model.state_dict(),
             "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict() if scaler else None,
             "state": {**loop, "history": json.dumps(state.history), "stoppers": [asdict(x) for x in state.stoppers]},
-            "best": best,
+            "best": best, "average": average.state_dict() if average is not None else None,
             "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
                     "python": pickle.dumps(random.getstate())},
         }, tmp)
@@ -655,7 +682,7 @@ RESUMABLE_CHANGES = {"epochs", "output_dir", "resume", "progress", "early_stoppi
                      "cache_dir", "device"}
 
 
-def load_checkpoint(config: TrainConfig, model, optimizer, scaler) -> tuple[LoopState, dict[int, dict]]:
+def load_checkpoint(config: TrainConfig, model, optimizer, scaler, average=None) -> tuple[LoopState, dict[int, dict]]:
     path = Path(config.resume)
     path = path / ARTIFACTS["checkpoint"] if path.is_dir() else path
     if not path.is_file():
@@ -669,6 +696,8 @@ def load_checkpoint(config: TrainConfig, model, optimizer, scaler) -> tuple[Loop
     optimizer.load_state_dict(saved["optimizer"])
     if scaler and saved["scaler"]:
         scaler.load_state_dict(saved["scaler"])
+    if average is not None:
+        average.load_state_dict(saved["average"])
     torch.set_rng_state(saved["rng"]["torch"])
     np.random.set_state(saved["rng"]["numpy"])
     random.setstate(pickle.loads(saved["rng"]["python"]))
@@ -680,9 +709,9 @@ def load_checkpoint(config: TrainConfig, model, optimizer, scaler) -> tuple[Loop
     return state, saved["best"]
 
 
-def _save_state(model: nn.Module, path: Path) -> None:
+def _save_state(state_dict: dict, path: Path) -> None:
     with atomic_path(path) as tmp:
-        torch.save(model.state_dict(), tmp)
+        torch.save(state_dict, tmp)
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Metrics against hand-computed values, bucket tables, the design matrix and the baselines."""
+"""Metrics against hand-computed values and bucket tables (the baselines: test_baselines.py)."""
 from __future__ import annotations
 
 import json
@@ -8,24 +8,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from airbnb.dataset import AirbnbDataset
-from airbnb.embeddings import AmenityEmbedder
 from airbnb.evaluate import (
-    BASELINES,
     METRICS,
-    HistGradientBoostingBaseline,
     bucket_metrics,
-    dataset_design_matrix,
-    design_matrix,
-    fit_baselines,
     metric_columns,
     metrics_table,
     price_deciles,
     regression_metrics,
     review_buckets,
 )
-from airbnb.features import VOCAB_FEATURES, FeatureProcessor
-from airbnb.train import split_listings
 
 # Three listings: errors +10, -20, 0 on prices 100, 200, 400; the third has weight 0.
 Y = np.array([100.0, 200.0, 400.0])
@@ -137,97 +128,3 @@ def test_bucket_metrics_keep_missing_bucket_rows():
     assert table.index.name == "neighbourhood_group_cleansed"
     with pytest.raises(ValueError, match="buckets"):
         bucket_metrics(Y, P, W, groups[:2])
-
-
-# --------------------------------------------------------------------------- design matrix and baselines
-
-@pytest.fixture(scope="module")
-def city(small_table):
-    """Train/validation design matrices of the 300-listing synthetic city."""
-    df = pd.read_parquet(small_table)
-    splits = split_listings(df["listing_id"], test_size=0.2, holdout_size=0.1)
-    processor = FeatureProcessor().fit(df[splits == "train"])
-    embedder = AmenityEmbedder(encoding="bag", progress=False)
-    out = {"embedder": embedder}
-    for name in ("train", "validation"):
-        rows = df[splits == name]
-        processed = processor.transform(rows)
-        X, columns, categorical = design_matrix(processed, embedder.embed(processed["amenities"]))
-        out[name] = dict(X=X, y=processed["target_price"].astype(float), w=processed["estimated_occupancy_rate"],
-                         groups=rows["listing_id"].to_numpy(), processed=processed)
-        out.update(columns=columns, categorical=categorical)
-    return out
-
-
-def test_design_matrix_layout(city):
-    X, columns = city["train"]["X"], city["columns"]
-    assert X.dtype == np.float32 and X.shape[1] == len(columns) == len(set(columns))
-    assert [columns[i] for i in city["categorical"]] == VOCAB_FEATURES
-    assert columns[-1] == f"amenities_embedding_{city['embedder'].dim - 1}"
-    assert np.isfinite(X).all()
-
-
-def test_design_matrix_rejects_unknown_or_missing_inputs(city):
-    processed = city["train"]["processed"]
-    embeddings = city["embedder"].embed(processed["amenities"])
-    with pytest.raises(ValueError, match="new_input"):
-        design_matrix({**processed, "new_input": processed["accommodates"]}, embeddings)
-    with pytest.raises(ValueError, match="month_cyclical"):
-        design_matrix({k: v for k, v in processed.items() if k != "month_cyclical"}, embeddings)
-    with pytest.raises(ValueError, match="amenity_embeddings"):
-        design_matrix(processed, embeddings[:-1])
-
-
-def test_dataset_design_matrix_matches_processed(city):
-    processed = city["validation"]["processed"]
-    X, columns, _ = dataset_design_matrix(AirbnbDataset(processed, embedder=city["embedder"]))
-    assert columns == city["columns"]
-    np.testing.assert_array_equal(X, city["validation"]["X"])
-
-
-@pytest.fixture(scope="module")
-def fitted(city):
-    train = city["train"]
-    return fit_baselines(train["X"], train["y"], train["w"], columns=city["columns"], groups=train["groups"])
-
-
-def test_baselines_fit_and_predict_finite_values(fitted, city):
-    assert set(fitted) == set(BASELINES)
-    X = city["validation"]["X"]
-    for name, model in fitted.items():
-        assert model.name == name
-        predicted = model.predict(X)
-        assert predicted.shape == (len(X),) and np.isfinite(predicted).all()
-
-
-def test_weighted_mean_baseline_is_the_weighted_mean(fitted, city):
-    train = city["train"]
-    expected = np.average(train["y"], weights=train["w"])
-    np.testing.assert_allclose(fitted["weighted_mean"].predict(city["validation"]["X"]), expected)
-
-
-def test_ridge_and_boosting_beat_the_weighted_mean(fitted, city):
-    val = city["validation"]
-    table = metrics_table(val["y"], {name: m.predict(val["X"]) for name, m in fitted.items()}, val["w"])
-    for name in ("ridge", "hist_gradient_boosting"):
-        assert table.loc[name, "rmse_weighted"] < 0.8 * table.loc["weighted_mean", "rmse_weighted"], table
-
-
-def test_boosting_caps_high_cardinality_vocabularies():
-    rng = np.random.default_rng(0)
-    neighbourhood = rng.integers(1, 400, 4000)  # more values than the histogram's 255 bins
-    X = np.c_[neighbourhood, rng.normal(size=4000)].astype(np.float32)
-    y = 100 + (neighbourhood % 7) * 10 + 5 * X[:, 1]
-    model = HistGradientBoostingBaseline(["neighbourhood_cleansed", "accommodates"]).fit(X, y, np.ones(4000))
-    assert len(model.kept_[0]) == 254 and (model._features(X)[:, 0] == 0).sum() > 0  # the rest became <UNK>
-    assert np.isfinite(model.predict(X)).all()
-
-
-def test_fit_baselines_rejects_bad_arguments(city):
-    train = city["train"]
-    with pytest.raises(ValueError, match="lightgbm"):
-        fit_baselines(train["X"], train["y"], train["w"], names=["lightgbm"], columns=city["columns"])
-    with pytest.raises(ValueError, match="columns"):
-        fit_baselines(train["X"], train["y"], train["w"], columns=city["columns"][:-1])
-    with pytest.raises(ValueError, match="w_train"):
-        fit_baselines(train["X"], train["y"], train["w"][:-1], names=["weighted_mean"], columns=city["columns"])

@@ -56,7 +56,8 @@ def test_month_profile_moves_only_seasonality(evaluation):
     row = evaluation.examples(1).iloc[0]
     profile = evaluation.month_profile(row)
     assert list(profile["month"]) == list(range(1, 13))
-    assert profile["location"].nunique() == 1 and profile["seasonality"].nunique() > 1
+    assert profile["location_factor"].nunique() == 1 and profile["seasonality_factor"].nunique() > 1
+    np.testing.assert_allclose(profile[["bias", *AXES]].sum(axis=1), profile["recommended_price"], rtol=1e-9)
 
 
 def test_missing_split_is_explained(trained_city):

@@ -37,8 +37,22 @@ def test_breakdown_sums_to_the_price(trained):
 
 
 def test_axes_are_centred_on_training_rows(trained):
+    """Log-price model: each axis's log factor averages 0 over training rows (the base price is the
+    average listing's); the factors multiply the base price into the price exactly."""
     result, _ = trained
     train_rows = result.breakdown("train")
+    weights = train_rows["estimated_occupancy_rate"]
+    for axis in AXES:
+        assert abs(np.average(np.log(train_rows[f"{axis}_factor"]), weights=weights)) < 1e-4, axis
+    product = train_rows["bias"] * np.prod([train_rows[f"{axis}_factor"] for axis in AXES], axis=0)
+    np.testing.assert_allclose(product, train_rows["predicted_price"], rtol=1e-5)
+
+
+def test_original_preset_axes_are_centred_dollars(small_table, tmp_path):
+    result = train.train(train.configure("original", data_path=str(small_table), output_dir=str(tmp_path),
+                                         epochs=1, amenities_encoding="bag_sum", progress=False))
+    train_rows = result.breakdown("train")
+    assert not any(column.endswith("_factor") for column in train_rows)
     for axis in AXES:
         assert abs(np.average(train_rows[axis], weights=train_rows["estimated_occupancy_rate"])) < 0.05, axis
 
@@ -70,7 +84,9 @@ def test_dicts_with_unseen_neighbourhood(trained, small_city):
     assert len(one) == 1 and np.isfinite(one["recommended_price"]).all()
     july, january = one, predictor.predict([row], month=1)
     assert july["seasonality"].iloc[0] != january["seasonality"].iloc[0]
-    assert july["location"].iloc[0] == pytest.approx(january["location"].iloc[0])
+    # a log-price model's factors are per axis; its dollars share the month's price change
+    assert july["location_factor"].iloc[0] == pytest.approx(january["location_factor"].iloc[0])
+    assert july["seasonality_factor"].iloc[0] != january["seasonality_factor"].iloc[0]
 
 
 @pytest.mark.parametrize("month", [0, 13, 7.5, "7"])
@@ -111,7 +127,9 @@ def test_cli_writes_predictions(trained, small_city, tmp_path):
     predict.main(["--artifacts", str(result.output_dir), "--listings", str(small_city.listings[0]),
                   "--month", "7", "--output", str(out)])
     preds = pd.read_csv(out)
-    assert list(preds.columns) == ["listing_id", "month", "recommended_price", "bias", *AXES]
+    assert list(preds.columns) == ["listing_id", "month", "recommended_price", "bias", *AXES,
+                                   *predict.FACTOR_COLUMNS]
+    assert (preds["recommended_price"] > 0).all()
     assert len(preds) == len(pd.read_csv(small_city.listings[0])) and (preds["month"] == 7).all()
 
 
