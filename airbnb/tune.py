@@ -64,7 +64,8 @@ WEIGHT_DECAY_SWITCH = "use_weight_decay"
 METRICS = {"val_loss": "minimize", "val_rmse": "minimize", "val_mape_weighted": "minimize",
            "val_r2_weighted": "maximize"}
 # Base settings that are not the user's to set for a trial: the tuner sets output_dir and progress
-# itself, and a trial is one model trained from scratch (no resume, no ensemble).
+# itself, and a trial is one model trained from scratch (no resume, no ensemble: the best settings
+# then train the default ensemble).
 TUNER_OWNED = {"output_dir", "progress", "resume", "ensemble_size"}
 CHAMPION_FILE = "champion.json"
 OUTPUTS = {"trials": "trials.csv", "best_params": "best_params.yaml", "storage": "study.db", "trials_dir": "trials"}
@@ -100,9 +101,8 @@ class TuneConfig:
             raise ValueError(f"metric must be one of {tuple(METRICS)}, got {self.metric!r}")
         if not self.study_name:
             raise ValueError("study_name must not be empty")
-        if self.base.resume or self.base.ensemble_size != 1:
-            raise ValueError("tune single models from scratch: the base config must not set resume or "
-                             "ensemble_size (train an ensemble with best_params.yaml afterwards)")
+        if self.base.resume:
+            raise ValueError("tune from scratch: the base config must not set resume")
 
     @property
     def direction(self) -> str:
@@ -201,7 +201,8 @@ def make_objective(config: TuneConfig, data: train.Prepared | None = None) -> Ca
         trial.set_user_attr("output_dir", str(out))
         callback = PruningCallback(trial, config.metric)
         try:
-            train.train(dataclasses.replace(config.base, **params, output_dir=str(out), progress=False),
+            train.train(dataclasses.replace(config.base, **params, output_dir=str(out), progress=False,
+                                            ensemble_size=1),
                         callbacks=[callback], data=data)
         finally:
             _record_epochs(trial, callback.history)
