@@ -1,67 +1,156 @@
-"""Quality bar: the additive model's test metrics next to the baselines, per city.
+"""Accuracy benchmark: the model against every baseline on real and synthetic cities.
 
-    python benchmarks/quality.py [--seeds 3] [--targets price log_price]
+    python benchmarks/quality.py [--cities albany newark synthetic] [--folds 5] [--seeds 3]
+                                 [--presets default original]
 
-Runs the one-command pipeline (process -> train -> evaluate notebooks) for the default synthetic
-city (params/default.yaml) and for Albany (../shared, when present) with each seed and each
-training target, and prints the test-split weighted MAPE / RMSE of every model (mean ± sd over
-seeds) as markdown. Baselines do not depend on the target; they are listed once.
+Per city:
+- K-fold cross-validation grouped by listing (``airbnb.evaluate.cross_validate``) of each training
+  preset and of every baseline (LightGBM, HistGradientBoosting and ridge on log price, the
+  weighted mean), mean ± sd over the folds;
+- the plain command's split (``python -m airbnb.train --holdout-size 0.2``, seeds 0..N-1):
+  the model's test metrics next to the baselines fitted on the same train/validation rows.
+
+Albany and Newark come from ../shared (skipped with a note when absent); the synthetic city is a
+500-listing, 12-month city with multiplicative heavy-tailed prices (the package default). The
+figures go to the ``quality`` section of BENCHMARKS.md with the machine and this command.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
+import sys
 import tempfile
+import time
 from pathlib import Path
 
-import numpy as np
-import yaml
+import pandas as pd
 
-from airbnb import run
+from run import machine, update_markdown  # benchmarks/run.py: the machine line and BENCHMARKS.md sections
+
+from airbnb import etl, evaluate, train
+from airbnb.baselines import BASELINES
+from airbnb.synthetic import CityConfig, generate_city
 
 REPO = Path(__file__).resolve().parents[1]
-ALBANY = REPO.parent / "shared" / "data" / "insideairbnb" / "albany-2024-11"
+SHARED = REPO.parent / "shared" / "data" / "insideairbnb"
+REAL = {"albany": ("Albany (2024-11)", SHARED / "albany-2024-11"),
+        "newark": ("Newark (2025-09)", SHARED / "newark-2025-09")}
+SYNTHETIC = CityConfig(n_listings=500, seed=7)
+HEADLINE = "mape_weighted"
 
 
-def cities(work: Path) -> dict[str, dict]:
-    found = {"synthetic default city": yaml.safe_load((REPO / "params" / "default.yaml").read_text())}
-    if ALBANY.is_dir():
-        found["Albany (real, 2024-11)"] = {**found["synthetic default city"],
-                                          "listings": str(ALBANY / "listings.csv.gz"),
-                                          "reviews": str(ALBANY / "reviews.csv.gz"),
-                                          "data_path": str(work / "albany.parquet")}
-    return found
+def build_table(city: str, work: Path) -> tuple[str, Path] | None:
+    """The city's modeling table in ``work`` (built once); None when its raw files are absent."""
+    out = work / f"{city}.parquet"
+    if city == "synthetic":
+        label = f"synthetic ({SYNTHETIC.n_listings} listings x 12 months, multiplicative)"
+        if not out.is_file():
+            files = generate_city(work / "synthetic-city", SYNTHETIC, progress=False)
+            etl.run_etl(files.root, files.reviews, out)
+        return label, out
+    label, folder = REAL[city]
+    if not (folder / "listings.csv.gz").is_file():
+        print(f"skipping {city}: {folder} not found (expected ../shared beside the repository)", flush=True)
+        return None
+    if not out.is_file():
+        reviews = folder / "reviews.csv.gz"
+        etl.run_etl([folder / "listings.csv.gz"], reviews if reviews.is_file() else None, out)
+    return label, out
+
+
+def cross_validation(table: Path, presets: list[str], folds: int, cache: Path) -> pd.DataFrame:
+    """Mean and sd over the folds per model: the presets' models, then the baselines."""
+    frames = []
+    for i, preset in enumerate(presets):
+        config = train.configure(preset, data_path=str(table), progress=False, cache_dir=str(cache))
+        cv = evaluate.cross_validate(config, folds, baselines=None if i == 0 else [], progress=False)
+        summary = cv.summary(("mape_weighted", "rmse_weighted", "r2_weighted"))
+        summary[HEADLINE + "_mean"] = cv.mean[HEADLINE]
+        frames.append(summary.rename(index={evaluate.MODEL_NAME: f"model, preset {preset}"}))
+    return pd.concat(frames).sort_values(HEADLINE + "_mean", kind="stable")
+
+
+def holdout(table: Path, seeds: int, cache: Path, work: Path) -> tuple[pd.DataFrame, list[float], int]:
+    """The plain command's split, per seed: weighted MAPE of the model and each baseline; training seconds."""
+    rows, seconds = [], []
+    for seed in range(seeds):
+        out = work / f"holdout-{table.stem}-{seed}"
+        config = train.configure(data_path=str(table), output_dir=str(out), holdout_size=0.2, seed=seed,
+                                 progress=False, cache_dir=str(cache))
+        result = train.train(config)
+        seconds.append(json.loads((result.output_dir / "model_config.json").read_text())["seconds"])
+        scored = evaluate.evaluate_run(out, seed=seed, cache_dir=cache)
+        rows.append(scored.metrics[HEADLINE].rename(seed))
+    return pd.DataFrame(rows), seconds, len(scored.rows)
+
+
+def markdown(results: dict, args: argparse.Namespace) -> str:
+    lines = ["## Accuracy: the model against every baseline (`benchmarks/quality.py`)", "",
+             f"{args.folds}-fold cross-validation grouped by listing (`airbnb.evaluate.cross_validate`): every "
+             "listing is tested once; of the rest, 20% of all listings validate (early stopping of the model and "
+             "of both boosters) and the others train. Mean ± sd over the folds; weighted = by estimated "
+             "occupancy. Baselines: " + ", ".join(f"`{b}`" for b in BASELINES) + " (`airbnb.baselines`, all on "
+             "log price but the mean, which is geometric).", "",
+             "| city | model | weighted MAPE | weighted RMSE ($) | weighted R² |", "|---|---|---|---|---|"]
+    for label, res in results.items():
+        for model, row in res["cv"].iterrows():
+            name = f"**{model}**" if model.startswith("model, preset default") else model
+            lines.append(f"| {label} | {name} | {row['mape_weighted']} | {row['rmse_weighted']} "
+                         f"| {row['r2_weighted']} |")
+    lines += ["", f"The plain command's split (`python -m airbnb.train --data-path T --output-dir O "
+              f"--holdout-size 0.2`, seeds 0–{args.seeds - 1}, then `airbnb.evaluate.evaluate_run`): test-split "
+              "weighted MAPE per seed, the baselines fitted on the same training rows and early-stopped on the "
+              "same validation rows; training time is the default model's whole `train()` per seed.", "",
+              "| city | test rows | model | " + " | ".join(f"`{b}`" for b in BASELINES)
+              + " | model ≤ LightGBM on every seed | training time |",
+              "|---|---|---|" + "---|" * len(BASELINES) + "---|---|"]
+    for label, res in results.items():
+        table = res["holdout"]
+        cell = lambda name: " / ".join(f"{100 * v:.2f}%" for v in table[name])  # noqa: E731
+        wins = bool((table[evaluate.MODEL_NAME] <= table["lightgbm"]).all())
+        lines.append(f"| {label} | {res['test_rows']} | {cell(evaluate.MODEL_NAME)} | "
+                     + " | ".join(cell(b) for b in BASELINES)
+                     + f" | {'yes' if wins else '**no**'} | {' / '.join(f'{s:.0f} s' for s in res['seconds'])} |")
+    return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--targets", nargs="+", default=["price"], choices=["price", "log_price"])
+    parser.add_argument("--cities", nargs="+", default=["albany", "newark", "synthetic"],
+                        choices=[*REAL, "synthetic"])
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--seeds", type=int, default=3, help="seeds of the plain command's split")
+    parser.add_argument("--presets", nargs="+", default=["default", "original"], choices=sorted(train.PRESETS))
+    parser.add_argument("--work", default=str(REPO / "data" / "bench" / "quality"),
+                        help="tables and the embedding cache are kept here between runs")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md alone")
     args = parser.parse_args()
-    lines = ["| city | model | test rows | weighted MAPE | weighted RMSE ($) | weighted R² |", "|---|---|---|---|---|---|"]
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        for city, params in cities(work).items():
-            scores: dict[str, list] = {}
-            for target in args.targets:
-                for seed in range(args.seeds):
-                    path = work / "params.yaml"
-                    path.write_text(yaml.safe_dump({**params, "seed": seed, "target": target}))
-                    metrics = json.loads((run.run(path, work / f"run-{seed}") / "metrics.json").read_text())
-                    for model, values in metrics["models"].items():
-                        if model == "additive_axis_model":
-                            model = f"additive_axis_model (target {target})"
-                        elif target != args.targets[0]:
-                            continue
-                        scores.setdefault(model, []).append(
-                            (values["mape_weighted"], values["rmse_weighted"], values["r2_weighted"]))
-            for model, values in scores.items():
-                mape, rmse, r2 = np.array(values).T
-                lines.append(f"| {city} | {model} | {metrics['rows']:,} | {100 * mape.mean():.1f}% ± {100 * mape.std():.1f} "
-                             f"| {rmse.mean():.1f} ± {rmse.std():.1f} | {r2.mean():.3f} |")
-    print("\n".join(lines))
-    print(f"\n{args.seeds} seeds (model init and batch order; split fixed); command: python benchmarks/quality.py "
-          f"--seeds {args.seeds} --targets {' '.join(args.targets)}")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    logging.getLogger("airbnb").setLevel(logging.WARNING)
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    cache = work / "cache"
+    results = {}
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="quality-") as scratch:
+        for city in args.cities:
+            built = build_table(city, work)
+            if built is None:
+                continue
+            label, table = built
+            t0 = time.perf_counter()
+            cv = cross_validation(table, args.presets, args.folds, cache)
+            scores, seconds, test_rows = holdout(table, args.seeds, cache, Path(scratch))
+            results[label] = {"cv": cv, "holdout": scores, "seconds": seconds, "test_rows": test_rows}
+            print(f"{label}: done in {time.perf_counter() - t0:.0f} s", flush=True)
+    body = markdown(results, args)
+    body += f"\n\nWhole benchmark: {(time.perf_counter() - started) / 60:.0f} min."
+    print(body)
+    if not args.no_write:
+        update_markdown({"quality": body}, "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]))
+    print(f"\n{machine()}")
 
 
 if __name__ == "__main__":
