@@ -356,8 +356,10 @@ def cross_validate(config: train.TrainConfig, k: int = 5, table: pd.DataFrame | 
     rows = []
     with tempfile.TemporaryDirectory(prefix="airbnb-cv-") as work:
         for fold, splits in enumerate(tqdm(folds, desc="cross-validation folds", unit="fold", disable=not progress)):
+            # a smoke test keeps its one epoch but not its row cap: every listing must be tested
             fold_config = dataclasses.replace(config, output_dir=str(Path(work) / f"fold-{fold}"), progress=False,
-                                              holdout_size=0.0, resume="", tracking=False, smoke_test=False)
+                                              holdout_size=0.0, resume="", tracking=False, smoke_test=False,
+                                              epochs=config.epochs_to_run)
             started = time.perf_counter()
             data = train.prepare(fold_config, table, splits)
             result = train.train(fold_config, data=data)

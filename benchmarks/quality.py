@@ -1,7 +1,7 @@
 """Accuracy benchmark: the model against every baseline on real and synthetic cities.
 
     python benchmarks/quality.py [--cities albany newark synthetic] [--folds 5] [--seeds 3]
-                                 [--presets default original]
+                                 [--presets default original] [--ablation]
 
 Per city:
 - K-fold cross-validation grouped by listing (``airbnb.evaluate.cross_validate``) of each training
@@ -13,6 +13,8 @@ Per city:
 Albany and Newark come from ../shared (skipped with a note when absent); the synthetic city is a
 500-listing, 12-month city with multiplicative heavy-tailed prices (the package default). The
 figures go to the ``quality`` section of BENCHMARKS.md with the machine and this command.
+``--ablation`` instead cross-validates the model with each changed default set back to its
+original value, one at a time (section ``quality_ablation``).
 """
 from __future__ import annotations
 
@@ -72,6 +74,40 @@ def cross_validation(table: Path, presets: list[str], folds: int, cache: Path) -
     return pd.concat(frames).sort_values(HEADLINE + "_mean", kind="stable")
 
 
+# Each changed default set back to its SPEC value (the 'original' preset), one at a time.
+ABLATIONS = {
+    "dollar target (`--target price`)": {"target": "price"},
+    "10 epochs, no early stopping": {"epochs": 10, "early_stopping_patience": 0},
+    "no amenity indicators (`--no-amenities-multihot`)": {"amenities_multihot": False},
+    "one model (`--ensemble-size 1`)": {"ensemble_size": 1},
+    "no weight decay (`--weight-decay 0`)": {"weight_decay": 0.0},
+    "one hidden layer (`--hidden-layers 1`)": {"hidden_layers": 1},
+    "no weight averaging (`--weight-average 0`)": {"weight_average": 0.0},
+}
+
+
+def ablation(table: Path, folds: int, cache: Path) -> dict[str, str]:
+    """The model's CV weighted MAPE with the defaults and with each change of ABLATIONS."""
+    cells = {}
+    for label, change in {"defaults": {}, **ABLATIONS}.items():
+        config = train.configure(data_path=str(table), progress=False, cache_dir=str(cache), **change)
+        cv = evaluate.cross_validate(config, folds, baselines=[], progress=False)
+        cells[label] = cv.summary(("mape_weighted",)).loc[evaluate.MODEL_NAME, "mape_weighted"]
+        print(f"  {label}: {cells[label]}", flush=True)
+    return cells
+
+
+def ablation_markdown(results: dict[str, dict[str, str]], folds: int) -> str:
+    cities = list(results)
+    lines = ["## Accuracy: what each changed default buys (`benchmarks/quality.py --ablation`)", "",
+             f"The default model's {folds}-fold grouped CV weighted MAPE (mean ± sd over the folds), and the same "
+             "with one default set back to its original (SPEC §5–§6) value.", "",
+             "| configuration | " + " | ".join(cities) + " |", "|---|" + "---|" * len(cities)]
+    for label in results[cities[0]]:
+        lines.append(f"| {label} | " + " | ".join(results[c][label] for c in cities) + " |")
+    return "\n".join(lines)
+
+
 def holdout(table: Path, seeds: int, cache: Path, work: Path) -> tuple[pd.DataFrame, list[float], int]:
     """The plain command's split, per seed: weighted MAPE of the model and each baseline; training seconds."""
     rows, seconds = [], []
@@ -125,6 +161,8 @@ def main() -> None:
     parser.add_argument("--presets", nargs="+", default=["default", "original"], choices=sorted(train.PRESETS))
     parser.add_argument("--work", default=str(REPO / "data" / "bench" / "quality"),
                         help="tables and the embedding cache are kept here between runs")
+    parser.add_argument("--ablation", action="store_true",
+                        help="instead: the model's CV with each changed default set back, one at a time")
     parser.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md alone")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -134,6 +172,19 @@ def main() -> None:
     cache = work / "cache"
     results = {}
     started = time.perf_counter()
+    if args.ablation:
+        for city in args.cities:
+            built = build_table(city, work)
+            if built is not None:
+                print(built[0], flush=True)
+                results[built[0]] = ablation(built[1], args.folds, cache)
+        body = ablation_markdown(results, args.folds)
+        body += f"\n\nWhole benchmark: {(time.perf_counter() - started) / 60:.0f} min."
+        print(body)
+        if not args.no_write:
+            update_markdown({"quality_ablation": body},
+                            "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]))
+        return
     with tempfile.TemporaryDirectory(prefix="quality-") as scratch:
         for city in args.cities:
             built = build_table(city, work)

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from airbnb import run as runner
+from airbnb.model import AXES
 from airbnb.schema import TABLE_COLUMNS
 
 from conftest import ALBANY, REPO, require_shared
@@ -44,7 +45,7 @@ def smoke_params(tmp_path, **overrides):
 
 
 def test_one_command_run_is_a_complete_repeatable_record(tmp_path):
-    path, params = smoke_params(tmp_path)
+    path, params = smoke_params(tmp_path, cv=2)
     first = runner.run(path, tmp_path / "run")
     manifest = json.loads((first / "manifest.json").read_text())
     assert manifest["status"] == "ok" and list(manifest["stages"]) == list(runner.STAGES)
@@ -56,8 +57,13 @@ def test_one_command_run_is_a_complete_repeatable_record(tmp_path):
     assert manifest["params"]["city_listings"] == params["city_listings"] and manifest["package_version"]
     assert len(outputs(first / "evaluate.ipynb", "image/png")) >= 6, "evaluation figures are shown"
     metrics = json.loads((first / "metrics.json").read_text())
-    assert set(metrics["models"]) == {"additive_axis_model", "weighted_mean", "ridge", "hist_gradient_boosting"}
+    assert set(metrics["models"]) == {"additive_axis_model", "lightgbm", "hist_gradient_boosting", "ridge",
+                                      "weighted_mean"}
+    assert metrics["cv"]["k"] == 2 and set(metrics["cv"]["mean"]) == set(metrics["models"])
+    assert sum(f["test_rows"] for f in metrics["cv"]["folds"] if f["model"] == "lightgbm") == len(
+        pd.read_parquet(params["data_path"]))  # every row tested once
 
+    path.write_text(yaml.safe_dump({**params, "cv": 0}))
     second = runner.run(path, tmp_path / "run2")
     assert json.loads((second / "metrics.json").read_text())["models"] == metrics["models"], "same params, same metrics"
 
@@ -65,12 +71,19 @@ def test_one_command_run_is_a_complete_repeatable_record(tmp_path):
 def test_albany_end_to_end(tmp_path):
     folder = require_shared(ALBANY)
     path, _ = smoke_params(tmp_path, listings=str(folder / "listings.csv.gz"), reviews=str(folder / "reviews.csv.gz"),
-                           smoke_test=False, epochs=5)
+                           smoke_test=False)  # the default training
     run_dir = runner.run(path, tmp_path / "run")
     metrics = json.loads((run_dir / "metrics.json").read_text())
     model = metrics["models"]["additive_axis_model"]
     assert metrics["rows"] > 10 and np.isfinite(model["mape_weighted"])
-    assert model["rmse_weighted"] < metrics["models"]["weighted_mean"]["rmse_weighted"]
+    assert model["mape_weighted"] < metrics["models"]["weighted_mean"]["mape_weighted"]
+    # never an absurd price on a real city: every listing of the snapshot gets a positive, finite price
+    from airbnb.predict import PricePredictor, read_listings_file
+
+    prices = PricePredictor.load(run_dir / "artifacts").predict(read_listings_file(folder / "listings.csv.gz"), month=7)
+    assert len(prices) > 200 and np.isfinite(prices["recommended_price"]).all()
+    assert (prices["recommended_price"] > 0).all()
+    np.testing.assert_allclose(prices[["bias", *AXES]].sum(axis=1), prices["recommended_price"], rtol=1e-9)
 
 
 def test_run_rejects_unknown_parameter(tmp_path):

@@ -186,3 +186,77 @@ def test_log_target_identity(small_table, tmp_path):
     np.testing.assert_allclose(frame[["bias", *AXES]].sum(axis=1), frame["predicted_price"], rtol=1e-12)
     assert frame["bias"].between(20, 1000).all(), "the bias is a base price in dollars"
     assert 0.9 < result.history["val_r2_weighted"].max() or result.history["val_loss"].iloc[-1] < 1.0
+
+
+# --------------------------------------------------------------------------- presets
+
+SPEC_TRAINING = {"epochs": 10, "target": "price", "amenities_multihot": False, "weight_decay": 0.0,
+                 "early_stopping_patience": 0, "ensemble_size": 1, "amenities_encoding": "sentence",
+                 "hidden_layers": 1, "weight_average": 0.0, "batch_size": 64, "learning_rate": 1e-3,
+                 "test_size": 0.2}
+
+
+def test_original_preset_is_the_specification():
+    original = train.configure("original")
+    assert {name: getattr(original, name) for name in SPEC_TRAINING} == SPEC_TRAINING
+    default = train.configure()
+    assert default == train.TrainConfig() and default.target == "log_price" and default.ensemble_size == 5
+
+
+def test_original_preset_builds_the_spec_model(small_table, tmp_path):
+    """The SPEC §5 architecture exactly: the model a bare AdditiveAxisModel(...) builds."""
+    from airbnb.model import AdditiveAxisModel
+
+    result = train.train(train.configure("original", data_path=str(small_table), output_dir=str(tmp_path),
+                                         epochs=1, amenities_encoding="bag_sum", progress=False))
+    data = result.datasets["train"]
+    spec = AdditiveAxisModel(result.processor.vocab_sizes, amenity_dim=data.amenity_table.shape[1],
+                             location_dim=result.processor.location.dim)
+    shapes = lambda m: {k: tuple(v.shape) for k, v in m.state_dict().items()}  # noqa: E731
+    assert shapes(result.model) == shapes(spec)
+    assert result.model.config.target == "price" and not (tmp_path / "members").exists()
+
+
+def test_explicit_flags_override_the_preset():
+    parse = lambda argv: train.configure(**vars(train.build_parser(explicit_only=True).parse_args(argv)))  # noqa: E731
+    chosen = parse(["--preset", "original", "--epochs", "3", "--target", "log_price"])
+    assert (chosen.epochs, chosen.target, chosen.ensemble_size, chosen.hidden_layers) == (3, "log_price", 1, 1)
+    assert parse(["--epochs", "7"]) == train.TrainConfig(epochs=7)
+    with pytest.raises(SystemExit):
+        parse(["--preset", "spec"])
+
+
+def test_notebook_parameters_take_the_preset_unless_changed():
+    import dataclasses
+
+    namespace = {f.name: f.default for f in dataclasses.fields(train.TrainConfig)}
+    assert train.config_from_parameters({**namespace, "preset": "original"}) == train.configure("original")
+    changed = train.config_from_parameters({**namespace, "preset": "original", "epochs": 3})
+    assert changed == train.configure("original", epochs=3)
+
+
+@pytest.mark.parametrize("kwargs, name", [({"weight_average": 1.0}, "weight_average"),
+                                          ({"weight_average": -0.1}, "weight_average"),
+                                          ({"hidden_layers": 0}, "hidden_layers"),
+                                          ({"preset": "spec"}, "preset")])
+def test_bad_new_settings_are_named(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        train.TrainConfig(**kwargs)
+
+
+def test_weight_average_is_what_gets_kept_and_resumes_exactly(small_table, tmp_path):
+    """The kept weights are the moving average (not the last step's), and a resumed run continues it."""
+    train.train(config(small_table, tmp_path / "one", epochs=1, ensemble_size=1))  # its one epoch is the best
+    saved = torch.load(tmp_path / "one" / "checkpoint.pt", weights_only=False)
+    average = {k.removeprefix("module."): v for k, v in saved["average"].items() if k.startswith("module.")}
+    kept = torch.load(tmp_path / "one" / "best_model.pth", weights_only=True)
+    name = "axes.location.0.weight"
+    assert torch.equal(kept[name], average[name]) and not torch.equal(kept[name], saved["model"][name])
+    whole = train.train(config(small_table, tmp_path / "whole", epochs=4, ensemble_size=1))
+    kept = torch.load(tmp_path / "whole" / "best_model.pth", weights_only=True)
+    train.train(config(small_table, tmp_path / "part", epochs=2, ensemble_size=1))
+    resumed = train.train(config(small_table, tmp_path / "part", epochs=4, ensemble_size=1,
+                                 resume=str(tmp_path / "part")))
+    assert resumed.best_val_loss == whole.best_val_loss
+    again = torch.load(tmp_path / "part" / "best_model.pth", weights_only=True)
+    assert all(torch.equal(kept[k], again[k]) for k in kept)
