@@ -334,7 +334,7 @@ class CrossValidation:
 
 def _mean_sd(metric: str, mean: float, sd: float) -> str:
     if metric.startswith("mape"):
-        return f"{100 * mean:.1f}% ± {100 * sd:.1f}"
+        return f"{100 * mean:.2f}% ± {100 * sd:.2f}"  # two decimals: "within a point" must be readable
     digits = 3 if metric.startswith(("r2", "rmse_log")) else 1
     return f"{mean:.{digits}f} ± {sd:.{digits}f}"
 

@@ -58,8 +58,8 @@ def test_mean_and_sd_are_over_the_folds(cv):
     summary = cv.summary()
     best = summary.index[0]
     assert cv.mean.loc[best, "mape_weighted"] == cv.mean["mape_weighted"].min()
-    assert summary.loc[best, "mape_weighted"] == (f"{100 * cv.mean.loc[best, 'mape_weighted']:.1f}% ± "
-                                                 f"{100 * cv.sd.loc[best, 'mape_weighted']:.1f}")
+    assert summary.loc[best, "mape_weighted"] == (f"{100 * cv.mean.loc[best, 'mape_weighted']:.2f}% ± "
+                                                 f"{100 * cv.sd.loc[best, 'mape_weighted']:.2f}")
 
 
 def test_the_model_beats_the_weighted_mean(cv):
