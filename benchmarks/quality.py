@@ -198,6 +198,10 @@ def main() -> None:
             print(f"{label}: done in {time.perf_counter() - t0:.0f} s", flush=True)
     body = markdown(results, args)
     body += f"\n\nWhole benchmark: {(time.perf_counter() - started) / 60:.0f} min."
+    (work / "results.json").write_text(json.dumps(
+        {label: {"cv": res["cv"].to_dict(orient="index"), "holdout": res["holdout"].to_dict(orient="list"),
+                 "seconds": res["seconds"], "test_rows": res["test_rows"]} for label, res in results.items()},
+        indent=1))  # the raw figures, for other tables (the README's)
     print(body)
     if not args.no_write:
         update_markdown({"quality": body}, "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]))
