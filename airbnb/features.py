@@ -7,6 +7,7 @@ vectorised: transforming hundreds of thousands of rows takes well under a second
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import joblib
@@ -108,7 +109,13 @@ class AmenityVocabulary:
 def _distinct_lists(amenities: pd.Series) -> tuple[np.ndarray, list[list[str]]]:
     """Row codes into the distinct raw amenity strings, and each distinct string parsed once."""
     codes, uniques = pd.factorize(pd.Series(amenities, dtype=object).fillna("").to_numpy())
-    return codes, [parse_amenities(text) for text in uniques]
+    return codes, [_parsed(text) for text in uniques]
+
+
+@lru_cache(maxsize=1 << 16)
+def _parsed(text: str) -> tuple[str, ...]:
+    """A parsed amenity list, remembered: fit and transform of the same rows parse each text once."""
+    return tuple(parse_amenities(text))
 
 
 @dataclass

@@ -174,6 +174,9 @@ class AdditiveAxisModel(nn.Module):
 
 def _cat(parts: Sequence[torch.Tensor]) -> torch.Tensor:
     """Concatenate features, broadcasting per-row inputs across a stacked model's member dimension."""
+    lead = parts[0].shape[:-1]
+    if all(p.shape[:-1] == lead for p in parts):  # one model (or all stacked): nothing to broadcast
+        return torch.cat(parts, dim=-1)
     lead = torch.broadcast_shapes(*(p.shape[:-1] for p in parts))
     return torch.cat([p.expand(*lead, p.shape[-1]) for p in parts], dim=-1)
 
