@@ -204,11 +204,6 @@ class Evaluation:
     baselines: dict  # what each baseline's fit chose (iterations, alpha) and its fit time
     cv: "CrossValidation | None" = None
 
-    @property
-    def multiplicative(self) -> bool:
-        """Log-price model: the dollars are shares of a base price times one factor per axis."""
-        return self.predictor.config["model"]["target"] == "log_price"
-
     def explained(self) -> pd.DataFrame:
         """Rows with their predictions and dollar breakdown (the raw amenity list, whose name the
         amenities axis takes, is left out)."""
