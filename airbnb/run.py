@@ -87,6 +87,20 @@ def execute(stage: str, params: dict, run_dir: Path) -> Path:
     return out
 
 
+def clear_run_dir(run_dir: Path) -> None:
+    """An empty ``run_dir``: a new or empty folder, or an earlier run's record (it has a
+    ``manifest.json``) replaced. Any other folder is refused, never deleted: ``--run-dir .``
+    must not wipe a checkout."""
+    if run_dir.exists():
+        if not run_dir.is_dir():
+            raise RunError(f"run directory {run_dir} is a file")
+        if any(run_dir.iterdir()) and not (run_dir / "manifest.json").is_file():
+            raise RunError(f"run directory {run_dir} is not empty and holds no earlier run (no manifest.json): "
+                           "refusing to replace it; give a new or empty directory")
+        shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True)
+
+
 def run(params_path: str | Path, run_dir: str | Path | None = None, stages: Sequence[str] = STAGES) -> Path:
     """Execute ``stages`` for the params file; returns the run directory."""
     params = load_params(params_path)
@@ -98,9 +112,7 @@ def run(params_path: str | Path, run_dir: str | Path | None = None, stages: Sequ
     if params.get("tracking"):
         params.setdefault("tracking_uri", str(run_dir / "mlruns"))  # embedded MLflow store beside the record
     per_stage = split_params(params, stages)
-    if run_dir.exists():
-        shutil.rmtree(run_dir)
-    run_dir.mkdir(parents=True)
+    clear_run_dir(run_dir)
     manifest = {
         "params_file": str(params_path), "params": params, "run_dir": str(run_dir),
         "package_version": __version__, "git_commit": git_commit(),

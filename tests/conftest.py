@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -13,10 +14,15 @@ SHARED_DATA = REPO.parent / "shared" / "data" / "insideairbnb"
 ALBANY = SHARED_DATA / "albany-2024-11"
 NYC_SAMPLE = SHARED_DATA / "nyc-2025-08-sample"
 
-# Keep the embedding cache out of the user's home, shared by every test (and notebook kernel) of
-# one session so no text is encoded twice.
+# The embedding cache of one test session: shared by every test (and notebook kernel) so no text is
+# encoded twice, never the user's own cache (even when $AIRBNB_CACHE_DIR is set), removed at the end.
+TEST_CACHE = tempfile.mkdtemp(prefix="airbnb-test-cache-")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("AIRBNB_CACHE_DIR", tempfile.mkdtemp(prefix="airbnb-test-cache-"))
+os.environ["AIRBNB_CACHE_DIR"] = TEST_CACHE
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(TEST_CACHE, ignore_errors=True)
 
 
 def require_shared(path: Path) -> Path:

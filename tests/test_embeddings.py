@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -184,3 +185,11 @@ def test_bag_sum_is_additive_over_amenities(tmp_path, shared_model):
     assert not empty.any()
     bag = make_embedder(tmp_path, shared_model, encoding="bag").embed(['["Pool", "Wifi"]'])[0]
     np.testing.assert_allclose(bag, both / np.linalg.norm(both), atol=1e-6)
+
+
+def test_the_test_session_uses_its_own_cache():
+    """Tests never read or fill the user's embedding cache, even when $AIRBNB_CACHE_DIR is set."""
+    from conftest import TEST_CACHE
+
+    assert os.environ["AIRBNB_CACHE_DIR"] == TEST_CACHE
+    assert Path(TEST_CACHE).name.startswith("airbnb-test-cache-") and Path(TEST_CACHE).is_dir()

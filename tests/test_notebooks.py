@@ -86,6 +86,32 @@ def test_albany_end_to_end(tmp_path):
     np.testing.assert_allclose(prices[["bias", *AXES]].sum(axis=1), prices["recommended_price"], rtol=1e-9)
 
 
+def test_run_never_deletes_a_folder_that_is_not_a_run(tmp_path):
+    folder = tmp_path / "checkout"
+    (folder / "src").mkdir(parents=True)
+    (folder / "src" / "work.py").write_text("precious")
+    path, _ = smoke_params(tmp_path)
+    with pytest.raises(runner.RunError, match="not empty and holds no earlier run"):
+        runner.run(path, folder)
+    assert (folder / "src" / "work.py").read_text() == "precious"
+    (tmp_path / "a-file").write_text("x")
+    with pytest.raises(runner.RunError, match="is a file"):
+        runner.run(path, tmp_path / "a-file")
+
+
+def test_an_earlier_run_or_an_empty_folder_is_replaced(tmp_path):
+    earlier = tmp_path / "earlier"
+    earlier.mkdir()
+    (earlier / "manifest.json").write_text("{}")
+    (earlier / "stale.ipynb").write_text("old")
+    runner.clear_run_dir(earlier)
+    assert earlier.is_dir() and not any(earlier.iterdir())
+    (tmp_path / "empty").mkdir()
+    runner.clear_run_dir(tmp_path / "empty")
+    runner.clear_run_dir(tmp_path / "new" / "deeper")
+    assert (tmp_path / "new" / "deeper").is_dir()
+
+
 def test_run_rejects_unknown_parameter(tmp_path):
     (tmp_path / "p.yaml").write_text("city_listngs: 10\n")
     with pytest.raises(runner.RunError, match="city_listngs"):
