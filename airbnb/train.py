@@ -350,7 +350,8 @@ def train_one_epoch(model, loader, optimizer, device, progress: bool = False, *,
         with autocast(precision, device):
             prediction, target = target_of(model, batch)
         loss = weighted_mse(prediction, target, batch["estimated_occupancy_rate"])
-        scaled = loss / accumulation
+        # the mean over this step's micro-batches: the last step of an epoch may have fewer
+        scaled = loss / min(accumulation, n_batches - i // accumulation * accumulation)
         (scaler.scale(scaled) if scaler else scaled).backward()
         if (i + 1) % accumulation == 0 or i + 1 == n_batches:
             if schedule is not None:
