@@ -326,6 +326,7 @@ class LoopState:
     best_epochs: list = field(default_factory=list)  # per member
     stoppers: list = field(default_factory=list)  # EarlyStopping per member
     best_val_loss: float = math.inf  # of the deployed model (the members' average for an ensemble)
+    data_sha256: str = ""  # of the table trained on: a resumed run must see the same rows
 
     @classmethod
     def start(cls, members: int, patience: int, min_delta: float) -> "LoopState":
@@ -497,8 +498,8 @@ def train(config: TrainConfig, callbacks: Sequence[Callable[[int, dict], None]] 
             "best_val_loss": state.best_val_loss,
             "ensemble": members,
             "rows": counts,
-            "data": {"path": str(config.data_path), "sha256": file_sha256(config.data_path) if Path(
-                config.data_path).is_file() else None, "rows_used": len(data.table)},
+            "data": {"path": str(config.data_path), "sha256": state.data_sha256 or None,
+                     "rows_used": len(data.table)},
             "seconds": round(time.perf_counter() - started, 2),
         })
         tracker.finish(out, state)
@@ -545,6 +546,7 @@ def train_members(config: TrainConfig, data: Prepared, out: Path, callbacks: Seq
     best: dict[int, dict] = {}  # member -> its best state dict (also in every checkpoint)
     average = weight_average(model, config.weight_average)
     scored = average.module if average is not None else model  # the weights validated and kept
+    state.data_sha256 = table_digest(config)
     if config.resume:
         state, best = load_checkpoint(config, model, optimizer, scaler, average)
     epochs = config.epochs_to_run
@@ -693,6 +695,13 @@ def load_checkpoint(config: TrainConfig, model, optimizer, scaler, average=None)
     if changed:
         raise ValueError(f"cannot resume {path}: {', '.join(changed)} differ from the checkpoint's run "
                          f"(only {sorted(RESUMABLE_CHANGES)} may change)")
+    if config.lr_schedule == "cosine" and config.epochs != saved["config"]["epochs"]:
+        raise ValueError(f"cannot resume {path} with epochs {config.epochs}: the cosine schedule was laid out "
+                         f"over {saved['config']['epochs']} epochs (resume with the same epochs)")
+    recorded = saved["state"].get("data_sha256", "")
+    if recorded and recorded != table_digest(config):
+        raise ValueError(f"cannot resume {path}: {config.data_path} changed since the checkpoint was written "
+                         "(sha256 differs); train from scratch on the new table")
     model.load_state_dict(saved["model"])
     optimizer.load_state_dict(saved["optimizer"])
     if scaler and saved["scaler"]:
@@ -708,6 +717,11 @@ def load_checkpoint(config: TrainConfig, model, optimizer, scaler, average=None)
     log.info("resumed %s after epoch %d (step %d, best val_loss %s)", path, state.epoch, state.global_step,
              ", ".join(f"{loss:.4g}" for loss in state.best_val_losses))
     return state, saved["best"]
+
+
+def table_digest(config: TrainConfig) -> str:
+    """The SHA-256 of the table file ('' when the table is not a file)."""
+    return file_sha256(config.data_path) if Path(config.data_path).is_file() else ""
 
 
 def _save_state(state_dict: dict, path: Path) -> None:

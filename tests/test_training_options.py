@@ -62,6 +62,23 @@ def test_resume_refuses_a_different_run(small_table, tmp_path):
         train.train(config(small_table, tmp_path / "a", epochs=2, learning_rate=0.01, resume=str(tmp_path / "a")))
 
 
+def test_resume_refuses_a_changed_cosine_length_or_table(small_table, tmp_path):
+    import shutil
+
+    import pandas as pd
+
+    cosine = dict(ensemble_size=1, lr_schedule="cosine")
+    train.train(config(small_table, tmp_path / "c", epochs=1, **cosine))
+    with pytest.raises(ValueError, match="cosine schedule was laid out over 1 epochs"):
+        train.train(config(small_table, tmp_path / "c", epochs=3, resume=str(tmp_path / "c"), **cosine))
+    table = tmp_path / "table.parquet"
+    shutil.copy(small_table, table)
+    train.train(config(table, tmp_path / "d", epochs=1, ensemble_size=1))
+    pd.read_parquet(table).iloc[:-12].to_parquet(table)  # same path, other rows
+    with pytest.raises(ValueError, match="changed since the checkpoint was written"):
+        train.train(config(table, tmp_path / "d", epochs=2, ensemble_size=1, resume=str(tmp_path / "d")))
+
+
 # --------------------------------------------------------------------------- early stopping and schedules
 
 def test_early_stopping_on_a_crafted_curve():
