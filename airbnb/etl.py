@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 
 from . import __version__
 from .config import DEFAULT_CITY_DIR, DEFAULT_TABLE_PATH
-from .io import atomic_path, file_sha256, write_json
+from .io import atomic_paths, file_sha256, json_text
 from .log import get_logger, setup_logging
 from .synthetic import CityConfig, ensure_city
 from .schema import (
@@ -441,11 +441,11 @@ def summary_path(table_path: str | Path) -> Path:
 
 
 def write_table(table: pa.Table, summary: dict, output: str | Path) -> Path:
-    """Write the Parquet and its summary atomically; an error leaves any previous output intact."""
+    """Write the Parquet and its summary as one: an error leaves the previous pair intact."""
     output = Path(output)
-    with atomic_path(output) as tmp:
-        pq.write_table(table, tmp)
-        write_json(summary_path(output), {"output": str(output), **summary})
+    with atomic_paths(output, summary_path(output)) as (tmp_table, tmp_summary):
+        pq.write_table(table, tmp_table)
+        tmp_summary.write_text(json_text({"output": str(output), **summary}))
     return output
 
 

@@ -25,16 +25,54 @@ def _umask() -> int:
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp)
+    tmp = _temp_beside(path)
     try:
         yield tmp
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes private files; artifacts are ordinary files
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def atomic_paths(*paths: str | os.PathLike) -> Iterator[list[Path]]:
+    """Temporary paths for files that belong together (a table and its summary): all are written
+    first, then published; if publishing one fails, the ones already moved are put back, so the
+    old files stay together or the new ones do, never a mix."""
+    paths = [Path(p) for p in paths]
+    tmps = [_temp_beside(p) for p in paths]
+    try:
+        yield tmps
+        moved: list[tuple[Path, Path | None]] = []  # (destination, its previous file set aside)
+        try:
+            for path, tmp in zip(paths, tmps):
+                os.chmod(tmp, 0o666 & ~_umask())
+                previous = None
+                if path.exists():
+                    previous = _temp_beside(path, ".old")
+                    os.replace(path, previous)
+                moved.append((path, previous))
+                os.replace(tmp, path)
+        except BaseException:
+            for path, previous in reversed(moved):
+                if previous is not None:
+                    os.replace(previous, path)
+                else:
+                    path.unlink(missing_ok=True)
+            raise
+        for _, previous in moved:
+            if previous is not None:
+                previous.unlink(missing_ok=True)
+    finally:
+        for tmp in tmps:
+            tmp.unlink(missing_ok=True)
+
+
+def _temp_beside(path: Path, suffix: str = ".tmp") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    os.close(fd)
+    return Path(tmp)
 
 
 @contextlib.contextmanager
@@ -69,7 +107,12 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
 def write_json(path: str | os.PathLike, obj: Any) -> None:
     """Write ``obj`` as indented JSON, atomically."""
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
+        tmp.write_text(json_text(obj))
+
+
+def json_text(obj: Any) -> str:
+    """The project's JSON layout: indented, insertion order, anything else as its string."""
+    return json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n"
 
 
 def read_json(path: str | os.PathLike) -> Any:

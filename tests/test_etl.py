@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -202,6 +203,30 @@ def test_failed_write_keeps_previous_output(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         etl.run_etl(write_listings(tmp_path / "l2.csv", [{"id": 9}]), output=out)
     assert out.read_bytes() == before
+    assert sorted(p.name for p in out.parent.iterdir()) == ["table.parquet", "table.summary.json"]
+
+
+@pytest.mark.parametrize("failing", ["table.parquet", "table.summary.json"])
+def test_table_and_summary_are_published_together(tmp_path, monkeypatch, failing):
+    """A failure while moving either new file into place leaves the old pair, never a mix."""
+    import os
+
+    from airbnb import io
+
+    out = tmp_path / "out" / "table.parquet"
+    etl.run_etl(write_listings(tmp_path / "listings.csv", [{"id": 1}]), output=out)
+    before = out.read_bytes(), etl.summary_path(out).read_bytes()
+    real = os.replace
+
+    def replace(src, dst):
+        if Path(dst).name == failing and Path(src).suffix == ".tmp":
+            raise OSError("device gone")
+        return real(src, dst)
+
+    monkeypatch.setattr(io.os, "replace", replace)
+    with pytest.raises(OSError, match="device gone"):
+        etl.run_etl(write_listings(tmp_path / "l2.csv", [{"id": 9}, {"id": 10}]), output=out)
+    assert (out.read_bytes(), etl.summary_path(out).read_bytes()) == before
     assert sorted(p.name for p in out.parent.iterdir()) == ["table.parquet", "table.summary.json"]
 
 
