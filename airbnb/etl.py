@@ -233,6 +233,13 @@ def parse_listing_features(raw: pd.DataFrame, issues: dict | None = None) -> pd.
 
 # --------------------------------------------------------------------------- imputation
 
+# What a column gets when it has no value at all (some dumps carry host_response_rate as "N/A"
+# throughout): a typical listing's value. Constant over the table, it carries nothing a model could
+# learn from, so it biases nothing; the summary records it as "neutral".
+NEUTRAL_FILL = {**dict.fromkeys(REVIEW_SCORE_COLUMNS, 4.8), **dict.fromkeys(RATE_COLUMNS, 0.95),
+                "bedrooms": 1.0, "beds": 1.0, "bathrooms_numeric": 1.0}
+
+
 def fit_fill_values(df: pd.DataFrame) -> dict[str, float]:
     """Medians for counts, means for scores and rates (SPEC §3.1), learned from ``df``."""
     values = {c: float(df[c].median()) for c in MEDIAN_IMPUTED}
@@ -240,7 +247,8 @@ def fit_fill_values(df: pd.DataFrame) -> dict[str, float]:
     values["number_of_reviews_ltm"] = 0.0  # a listing without the count has no recent reviews
     for col, value in values.items():
         if np.isnan(value):
-            raise EtlError(f"column '{col}' has no values at all; cannot impute it")
+            values[col] = NEUTRAL_FILL[col]
+            log.warning("column '%s' has no values at all: every row gets the neutral %g", col, values[col])
     return values
 
 
@@ -250,7 +258,8 @@ def impute(df: pd.DataFrame, fill_values: dict[str, float], report: dict | None 
         n = int(df[col].isna().sum())
         df[col] = df[col].fillna(value)
         if report is not None:
-            method = "median" if col in MEDIAN_IMPUTED else "mean" if col in MEAN_IMPUTED else "zero"
+            method = ("neutral" if n and n == len(df) and col in NEUTRAL_FILL else "median" if col in MEDIAN_IMPUTED
+                      else "mean" if col in MEAN_IMPUTED else "zero")
             report[col] = {"method": method, "value": value, "n_imputed": n}
     return df
 

@@ -177,10 +177,20 @@ def test_unparseable_values_are_counted(tmp_path):
     assert steps["essential_inputs"] == {"missing_latitude": 1}
 
 
-def test_column_without_any_value_cannot_be_imputed(tmp_path):
-    path = write_listings(tmp_path / "listings.csv", [{"id": 1, "bedrooms": ""}, {"id": 2, "bedrooms": ""}])
-    with pytest.raises(etl.EtlError, match="'bedrooms' has no values"):
-        etl.build_table(path)
+def test_a_column_empty_in_the_whole_file_gets_the_neutral_value(tmp_path, caplog):
+    """Real dumps carry e.g. host_response_rate as "N/A" throughout: impute, record, warn, go on."""
+    rows = [{"id": i, "host_response_rate": "N/A", "bedrooms": "", "host_acceptance_rate": f"{50 + i}%"}
+            for i in (1, 2, 3)]
+    with caplog.at_level("WARNING", logger="airbnb.etl"):
+        table, summary = etl.build_table(write_listings(tmp_path / "listings.csv", rows))
+    df = table.to_pandas()
+    assert (df["host_response_rate"] == etl.NEUTRAL_FILL["host_response_rate"]).all()
+    assert (df["bedrooms"] == etl.NEUTRAL_FILL["bedrooms"]).all()
+    imputation = summary["imputation"]
+    assert imputation["host_response_rate"] == {"method": "neutral", "value": 0.95, "n_imputed": 3}
+    assert imputation["bedrooms"]["method"] == "neutral"
+    assert imputation["host_acceptance_rate"]["method"] == "mean"  # the other columns as before
+    assert "'host_response_rate' has no values at all" in caplog.text
 
 
 def test_no_matching_files(tmp_path):
