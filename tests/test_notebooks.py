@@ -136,3 +136,12 @@ def test_train_notebook_parameters_are_the_train_config():
     fields = {f.name: f.default for f in dataclasses.fields(TrainConfig) if f.name != "progress"}
     assert set(declared) == set(fields)
     assert {name: ast.literal_eval(p["default"]) for name, p in declared.items()} == fields
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "notebooks").glob("*.ipynb")), ids=lambda p: p.name)
+def test_notebooks_in_git_carry_no_outputs(path):
+    """Outputs belong to executed copies (runs/), not to the sources: no stale figures, small diffs."""
+    nb = nbformat.read(str(path), as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code and all(not c.outputs and c.execution_count is None for c in code)
+    assert all("id" in c for c in nb.cells)

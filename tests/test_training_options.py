@@ -297,3 +297,10 @@ def test_weight_average_is_what_gets_kept_and_resumes_exactly(small_table, tmp_p
     assert resumed.best_val_loss == whole.best_val_loss
     again = torch.load(tmp_path / "part" / "best_model.pth", weights_only=True)
     assert all(torch.equal(kept[k], again[k]) for k in kept)
+
+
+def test_a_diverged_run_is_a_clear_error(small_table, tmp_path):
+    """A learning rate so large that no epoch has a finite validation loss: say so, not FileNotFoundError."""
+    with pytest.raises(ValueError, match="training diverged.*lower the learning rate"):
+        train.train(config(small_table, tmp_path, epochs=2, ensemble_size=1, learning_rate=1e12,
+                           weight_average=0.0, early_stopping_patience=0))
