@@ -39,7 +39,8 @@ from typing import Sequence
 import torch
 from torch import nn
 
-AXES = ("location", "size_capacity", "quality_reputation", "amenities", "seasonality")
+from .schema import AXES
+
 DEFAULT_EMBEDDING_DIMS = {"neighbourhood_cleansed": 16, "property_type": 8, "bedrooms": 4, "beds": 4,
                           "bathrooms_numeric": 4}
 # Hidden width of each axis's network (SPEC §5 defaults); 0 means a single Linear layer.

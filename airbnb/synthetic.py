@@ -78,6 +78,7 @@ from tqdm import tqdm
 import airbnb
 from airbnb.config import DEFAULT_CITY_DIR
 from airbnb.io import atomic_dir, file_sha256, write_json
+from airbnb.schema import AXES
 from airbnb.log import get_logger
 from airbnb.schema import ROOM_TYPES
 
@@ -116,7 +117,6 @@ COLUMN_SETS: dict[str, tuple[str, ...]] = {"2024": LISTINGS_COLUMNS_2024,
                                            "2025": LISTINGS_COLUMNS_2025}
 REVIEWS_COLUMNS = ("listing_id", "id", "date", "reviewer_id", "reviewer_name", "comments")
 
-AXES = ("location", "size_capacity", "quality_reputation", "amenities", "seasonality")
 PRICE_MODELS = ("additive", "multiplicative")
 # One row per listing-month. Additive city: bias, the axes and noise are dollars summing to price.
 # Multiplicative city: bias is the base price in dollars, the axes and noise are log factors and
