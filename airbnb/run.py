@@ -10,6 +10,7 @@ notebooks, the training artifacts (``artifacts/`` unless ``output_dir`` says oth
 from __future__ import annotations
 
 import argparse
+import ast
 import platform
 import shutil
 import subprocess
@@ -57,11 +58,33 @@ def split_params(params: dict, stages: Sequence[str]) -> dict[str, dict]:
     """Each stage's share of the params; unknown keys are an error naming them."""
     import papermill as pm
 
-    declared = {stage: set(pm.inspect_notebook(str(notebook_path(stage)))) for stage in stages}
+    declared = {stage: pm.inspect_notebook(str(notebook_path(stage))) for stage in stages}
     unknown = set(params) - RUN_KEYS - set().union(*declared.values())
     if unknown:
         raise RunError(f"unknown parameter(s) {sorted(unknown)}: no notebook of {list(stages)} declares them")
+    for stage, parameters in declared.items():
+        for name, value in params.items():
+            if name in parameters:
+                check_type(name, value, parameters[name]["default"], stage)
     return {stage: {k: v for k, v in params.items() if k in names} for stage, names in declared.items()}
+
+
+def check_type(name: str, value, default_source: str, stage: str) -> None:
+    """A params value must have the type of the notebook's default (an int passes for a float; a
+    ``None`` default takes anything): ``epochs: "ten"`` fails here, not minutes later in a kernel."""
+    try:
+        default = ast.literal_eval(default_source)
+    except (ValueError, SyntaxError):
+        return  # an expression: nothing to compare against
+    if default is None:
+        return
+    expected = type(default)
+    ok = (isinstance(value, bool) if expected is bool else
+          isinstance(value, (int, float)) and not isinstance(value, bool) if expected is float else
+          isinstance(value, expected) and not (expected is int and isinstance(value, bool)))
+    if not ok:
+        raise RunError(f"parameter '{name}' must be {expected.__name__} like the {stage} notebook's default "
+                       f"{default!r}, got {value!r}")
 
 
 def git_commit() -> str | None:

@@ -112,6 +112,22 @@ def test_an_earlier_run_or_an_empty_folder_is_replaced(tmp_path):
     assert (tmp_path / "new" / "deeper").is_dir()
 
 
+@pytest.mark.parametrize("line, name", [("epochs: ten", "epochs"), ("smoke_test: 1", "smoke_test"),
+                                        ("learning_rate: fast", "learning_rate"), ("city_listings: 2.5", "city_listings"),
+                                        ("baselines: lightgbm", "baselines")])
+def test_params_of_the_wrong_type_are_refused_at_load_time(tmp_path, line, name):
+    (tmp_path / "p.yaml").write_text(line + "\n")
+    with pytest.raises(runner.RunError, match=f"parameter '{name}' must be"):
+        runner.run(tmp_path / "p.yaml", tmp_path / "run")
+    assert not (tmp_path / "run").exists()  # refused before anything ran
+
+
+def test_params_of_the_right_type_pass(tmp_path):
+    shares = runner.split_params({"epochs": 3, "learning_rate": 1, "smoke_test": True, "listings": "x/*.csv",
+                                  "baselines": ["ridge"]}, runner.STAGES)
+    assert shares["train"]["learning_rate"] == 1 and shares["evaluate"]["baselines"] == ["ridge"]
+
+
 def test_run_rejects_unknown_parameter(tmp_path):
     (tmp_path / "p.yaml").write_text("city_listngs: 10\n")
     with pytest.raises(runner.RunError, match="city_listngs"):
