@@ -141,17 +141,32 @@ def test_params_files_name_only_known_parameters(name):
     assert set().union(*map(set, shares.values())) | runner.RUN_KEYS >= set(params)
 
 
-def test_train_notebook_parameters_are_the_train_config():
-    """One place for each default: the notebook's parameters mirror TrainConfig's fields and defaults."""
-    import ast
+def config_defaults(notebook: str) -> dict:
+    """The defaults a notebook's parameters must mirror: its stage's config dataclass."""
     import dataclasses
 
     from airbnb.train import TrainConfig
+    from airbnb.tune import TuneConfig
 
-    declared = pm.inspect_notebook(str(REPO / "notebooks" / "train.ipynb"))
-    fields = {f.name: f.default for f in dataclasses.fields(TrainConfig) if f.name != "progress"}
-    assert set(declared) == set(fields)
-    assert {name: ast.literal_eval(p["default"]) for name, p in declared.items()} == fields
+    train_defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig) if f.name != "progress"}
+    if notebook == "train":
+        return train_defaults
+    tune = {f.name: f.default for f in dataclasses.fields(TuneConfig) if f.name != "base"}
+    base = TuneConfig().base  # the notebook sets three of the trials' training settings
+    return {**tune, "epochs": base.epochs, "smoke_test": base.smoke_test, "data_path": train_defaults["data_path"]}
+
+
+@pytest.mark.parametrize("notebook", ["train", "tune"])
+def test_notebook_parameters_are_their_config(notebook):
+    """One place for each default: a notebook's parameters are its config's fields, same values and types."""
+    import ast
+
+    declared = pm.inspect_notebook(str(REPO / "notebooks" / f"{notebook}.ipynb"))
+    expected = config_defaults(notebook)
+    assert set(declared) == set(expected)
+    values = {name: ast.literal_eval(p["default"]) for name, p in declared.items()}
+    assert values == expected
+    assert {k: type(v) for k, v in values.items()} == {k: type(v) for k, v in expected.items()}
 
 
 @pytest.mark.parametrize("path", sorted((REPO / "notebooks").glob("*.ipynb")), ids=lambda p: p.name)
