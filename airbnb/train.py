@@ -42,8 +42,9 @@ from .etl import ensure_default_table
 from .features import FeatureProcessor
 from .io import atomic_path, file_sha256, write_json
 from .log import get_logger, setup_logging
+from .metrics import regression_metrics
 from .model import (AXES, DEFAULT_EMBEDDING_DIMS, DEFAULT_HIDDEN, TARGETS, AdditiveAxisModel, EnsembleModel,
-                    stack_members, unstack_members)
+                    stack_members)
 from .schedule import SCHEDULES, EarlyStopping, LRSchedule, parse_phases
 from .tracking import start_tracking
 from .predict import ARTIFACT_FORMAT, predict_dataset
@@ -374,6 +375,9 @@ def train_one_epoch(model, loader, optimizer, device, progress: bool = False, *,
     return total / rows
 
 
+VALIDATION_METRICS = ("val_rmse", "val_r2_weighted", "val_mape_weighted")  # besides val_loss
+
+
 @torch.no_grad()
 def evaluate(model, loader, device) -> dict:
     """Validation loss (the weighted MSE of training, in the target's space) plus dollar metrics.
@@ -398,13 +402,12 @@ def evaluate(model, loader, device) -> dict:
         pred = pred.mean(dim=0)
     loss = float(((pred - target) ** 2 * weight).mean())
     predicted = torch.exp(pred) if model.config.target == "log_price" else pred
-    pred, price, weight = (t.flatten().cpu() for t in (predicted, price, weight))
-    ss_res = float(((price - pred) ** 2 * weight).sum())
-    ss_tot = float(((price - (price * weight).sum() / weight.sum()) ** 2 * weight).sum())
-    return {"val_loss": loss,
-            "val_rmse": math.sqrt(float(((pred - price) ** 2).mean())),
-            "val_r2_weighted": 1 - ss_res / ss_tot if ss_tot > 0 else float("nan"),
-            "val_mape_weighted": float(((pred - price).abs() / price * weight).sum() / weight.sum()), **extra}
+    pred, price, weight = (t.flatten().cpu().numpy() for t in (predicted, price, weight))
+    if not np.isfinite(pred).all():  # a diverging run: its loss says so, and the run ends with a clear error
+        return {"val_loss": loss, **dict.fromkeys(VALIDATION_METRICS, float("nan")), **extra}
+    weighted, plain = regression_metrics(price, pred, weight), regression_metrics(price, pred)
+    return {"val_loss": loss, "val_rmse": plain["rmse"], "val_r2_weighted": weighted["r2"],
+            "val_mape_weighted": weighted["mape"], **extra}
 
 
 # --------------------------------------------------------------------------- orchestration

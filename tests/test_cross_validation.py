@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from airbnb import evaluate, train
+from airbnb.metrics import metric_columns
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +49,7 @@ def test_every_model_is_scored_on_every_fold(cv, table):
     assert list(cv.mean.index) == [evaluate.MODEL_NAME, "weighted_mean", "lightgbm"]
     per_model = cv.folds.groupby("model")["test_rows"].sum()
     assert (per_model == len(table)).all()  # the folds' test rows are the whole table, once
-    assert np.isfinite(cv.folds[evaluate.metric_columns()].to_numpy()).all()
+    assert np.isfinite(cv.folds[metric_columns()].to_numpy()).all()
 
 
 def test_mean_and_sd_are_over_the_folds(cv):

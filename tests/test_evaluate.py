@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from airbnb.evaluate import (
+from airbnb.metrics import (
     METRICS,
     bucket_metrics,
     metric_columns,
