@@ -181,8 +181,14 @@ def test_a_column_empty_in_the_whole_file_gets_the_neutral_value(tmp_path, caplo
     """Real dumps carry e.g. host_response_rate as "N/A" throughout: impute, record, warn, go on."""
     rows = [{"id": i, "host_response_rate": "N/A", "bedrooms": "", "host_acceptance_rate": f"{50 + i}%"}
             for i in (1, 2, 3)]
-    with caplog.at_level("WARNING", logger="airbnb.etl"):
+    import logging
+
+    logger = logging.getLogger("airbnb.etl")  # the airbnb logger stops propagating once set up
+    logger.addHandler(caplog.handler)
+    try:
         table, summary = etl.build_table(write_listings(tmp_path / "listings.csv", rows))
+    finally:
+        logger.removeHandler(caplog.handler)
     df = table.to_pandas()
     assert (df["host_response_rate"] == etl.NEUTRAL_FILL["host_response_rate"]).all()
     assert (df["bedrooms"] == etl.NEUTRAL_FILL["bedrooms"]).all()
