@@ -36,6 +36,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -214,8 +215,6 @@ def dollar_split(base_price, log_contributions: dict) -> dict:
     ``price - base = base * (exp(S) - 1)``; so the dollars add up to the price exactly, an axis
     with factor 1 gets $0, and as ``S -> 0`` an axis gets ``base * c_i``.
     """
-    import numpy as np
-
     base = np.asarray(base_price, dtype=np.float64)
     logs = {axis: np.asarray(log_contributions[axis], dtype=np.float64) for axis in AXES}
     total = sum(logs.values())

@@ -511,6 +511,11 @@ def train(config: TrainConfig, callbacks: Sequence[Callable[[int, dict], None]] 
                        data.processor, data.splits, data.table, data.datasets)
 
 
+def make_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Adam:
+    # fused: one kernel for all parameters, since the step dominates small batches
+    return torch.optim.Adam(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay, fused=True)
+
+
 def init_members(config: TrainConfig, data: Prepared) -> AdditiveAxisModel:
     """Member k initialised from seed + k; several members are stacked into one model."""
     members = []
@@ -536,8 +541,7 @@ def train_members(config: TrainConfig, data: Prepared, out: Path, callbacks: Seq
     """
     device = pick_device(config.device)
     model = init_members(config, data).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay,
-                                 fused=True)  # one kernel for all parameters: the step dominates small batches
+    optimizer = make_optimizer(config, model)
     scaler = torch.amp.GradScaler(device.type) if config.precision == "fp16" else None
     loader_options = {"num_workers": config.num_workers, "pin_memory": config.pin_memory,
                       **({"prefetch_factor": config.prefetch_factor, "persistent_workers": False}

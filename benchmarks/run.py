@@ -308,27 +308,15 @@ def ours_training(work: Path, rows: int, epochs: int) -> dict:
                 result[f"epoch_s_{{batch_size}}" + (f"_t{{threads}}" if threads else "")] = times
             # the default training configuration: its ensemble stacked, two hidden layers per axis,
             # amenity indicators, log-price target, weight decay and the moving average of the weights
-            from airbnb.model import stack_members
-            from airbnb.train import TrainConfig, weight_average
-            import numpy as np
+            from airbnb.train import Prepared, TrainConfig, init_members, make_optimizer, weight_average
             torch.set_num_threads(result["threads"])
             config = TrainConfig()
-            log_price = np.log(df["target_price"])
+            data = Prepared(df, pd.Series("train", index=df.index), processor, {{"train": dataset}}, embedder)
             result["default"] = dict(ensemble=config.ensemble_size, hidden_layers=config.hidden_layers,
                                      multihot=len(processor.amenity_vocabulary.names))
             for batch_size in {BATCH_SIZES!r}:
-                members = []
-                for k in range(config.ensemble_size):
-                    torch.manual_seed(42 + k)
-                    member = AdditiveAxisModel(processor.vocab_sizes, amenity_dim=dataset.amenity_table.shape[1],
-                                               location_dim=processor.location.dim,
-                                               amenity_multihot_dim=result["default"]["multihot"],
-                                               **config.model_kwargs())
-                    member.set_target_scale(float(log_price.mean()), float(log_price.std()))
-                    members.append(member)
-                model = stack_members(members)
-                optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate,
-                                             weight_decay=config.weight_decay, fused=True)
+                model = init_members(config, data)  # exactly what airbnb.train builds
+                optimizer = make_optimizer(config, model)
                 average = weight_average(model, config.weight_average)
                 loader = make_loader(dataset, batch_size, shuffle=True, seed=42)
                 times = []
