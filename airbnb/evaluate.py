@@ -1,5 +1,5 @@
-"""Evaluation: price metrics (occupancy-weighted and not), per-bucket tables, baselines, and
-grouped cross-validation.
+"""Evaluation of a trained run against the baselines (metrics from :mod:`airbnb.metrics`),
+per-bucket tables, and grouped cross-validation.
 
 Metrics answer "how far off is the recommended price", so they are in dollars (MAE, RMSE), in
 relative terms (MAPE, RMSE of log price) and as explained variance (R²). Each is reported twice:
