@@ -40,7 +40,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .schema import AXES
+from .axes import AXES
 
 DEFAULT_EMBEDDING_DIMS = {"neighbourhood_cleansed": 16, "property_type": 8, "bedrooms": 4, "beds": 4,
                           "bathrooms_numeric": 4}

@@ -55,10 +55,6 @@ BOOL_COLUMNS = ["host_is_superhost", "host_identity_verified", "instant_bookable
 MEDIAN_IMPUTED = ["bedrooms", "beds", "bathrooms_numeric"]
 MEAN_IMPUTED = REVIEW_SCORE_COLUMNS + RATE_COLUMNS
 
-# The five axes a price is explained along, in their fixed order (model outputs, breakdown
-# columns, the synthetic city's ground truth).
-AXES = ("location", "size_capacity", "quality_reputation", "amenities", "seasonality")
-
 # The four room types Inside Airbnb publishes, in a fixed order (one-hot positions).
 ROOM_TYPES = ["Entire home/apt", "Private room", "Shared room", "Hotel room"]
 BATHROOM_TYPES = ["private", "shared"]

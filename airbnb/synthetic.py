@@ -78,7 +78,7 @@ from tqdm import tqdm
 import airbnb
 from airbnb.config import DEFAULT_CITY_DIR
 from airbnb.io import atomic_dir, file_sha256, write_json
-from airbnb.schema import AXES
+from airbnb.axes import AXES
 from airbnb.log import get_logger
 from airbnb.schema import ROOM_TYPES
 
