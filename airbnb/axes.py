@@ -1,8 +1,117 @@
 """The five axes a price is explained along, and the model inputs each one reads.
 
-Declared once here; the model's input widths, the features' outputs, the baselines' design and
-the synthetic city's ground truth all derive from this module.
+Declared once here. The features compute exactly these inputs (:mod:`airbnb.features`), the
+model sizes and assembles each axis network from them (:mod:`airbnb.model`), the baselines see
+the same table columns (:mod:`airbnb.baselines`), and the synthetic city's ground truth is
+named after :data:`AXES`. To give an axis a new input, add it here and teach the features how to
+encode it.
 """
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .schema import BATHROOM_TYPES, BOOL_COLUMNS, RATE_COLUMNS, REVIEW_SCORE_COLUMNS, ROOM_TYPES, TABLE_COLUMNS
 
 # The axes in their fixed order (model outputs, breakdown columns, the synthetic city's truth).
 AXES = ("location", "size_capacity", "quality_reputation", "amenities", "seasonality")
+
+# How the features encode an input's table columns (see FeatureProcessor.transform):
+ENCODINGS = (
+    "vocabulary",  # position in the training rows' vocabulary (0: <UNK>), looked up in a learned embedding
+    "location",    # multi-frequency sin/cos of latitude and longitude
+    "scaled",      # standardised on the training rows
+    "log_scaled",  # log1p, then standardised
+    "one_hot",     # fixed categories; missing or unknown gives all zeros
+    "cyclical",    # (sin, cos) of the month on a 12-month circle
+    "embedding",   # the amenity list embedded by a sentence transformer (airbnb.embeddings)
+    "multihot",    # indicators of the training rows' frequent amenities
+)
+
+
+@dataclass(frozen=True)
+class AxisInput:
+    """One model input: its name in the features and batches, its table columns and its width.
+
+    ``width`` is a number of values, or the name of the :class:`~airbnb.model.ModelConfig` field
+    that sets it (an embedding's width is ``embedding_dims[name]``). ``scale`` multiplies a dense
+    input before it enters its axis network.
+    """
+
+    name: str
+    columns: tuple[str, ...]
+    encoding: str
+    width: int | str
+    categories: tuple = ()
+    scale: float = 1.0
+
+    def __post_init__(self):
+        if self.encoding not in ENCODINGS:
+            raise ValueError(f"{self.name}: unknown encoding {self.encoding!r}")
+        missing = [c for c in self.columns if c not in TABLE_COLUMNS]
+        if missing:
+            raise ValueError(f"{self.name}: {missing} are not table columns (airbnb.schema)")
+
+
+def _vocabulary(column: str) -> AxisInput:
+    return AxisInput(column, (column,), "vocabulary", "embedding_dims")
+
+
+def _one_hot(column: str, categories) -> AxisInput:
+    return AxisInput(f"{column}_ohe", (column,), "one_hot", len(categories), tuple(categories))
+
+
+def _scaled(name: str, columns, encoding: str = "scaled") -> AxisInput:
+    return AxisInput(name, tuple(columns), encoding, len(columns))
+
+
+# Amenity indicators enter at 1/8: a listing has ~35 of them, so this keeps their sum near the
+# embedding's scale; raw 0/1 inputs took Adam's steps 8x larger and overfit within ~30 epochs.
+MULTIHOT_SCALE = 0.125
+
+AXIS_INPUTS: dict[str, tuple[AxisInput, ...]] = {
+    "location": (
+        _vocabulary("neighbourhood_cleansed"),
+        AxisInput("location_coords_cyclical", ("latitude", "longitude"), "location", "location_dim"),
+    ),
+    "size_capacity": (
+        *(_vocabulary(c) for c in ("property_type", "bedrooms", "beds", "bathrooms_numeric")),
+        _one_hot("room_type", ROOM_TYPES),
+        _one_hot("bathrooms_type", BATHROOM_TYPES),
+        _scaled("accommodates", ["accommodates"]),
+    ),
+    "quality_reputation": (
+        _scaled("review_scores", REVIEW_SCORE_COLUMNS),
+        _scaled("host_rates", RATE_COLUMNS),
+        _scaled("number_of_reviews_ltm_log", ["number_of_reviews_ltm"], "log_scaled"),
+        *(_one_hot(c, [False, True]) for c in BOOL_COLUMNS),
+    ),
+    "amenities": (
+        AxisInput("amenities_embedding", ("amenities",), "embedding", "amenity_dim"),
+        # optional: absent from the model when its width is 0 (SPEC §5)
+        AxisInput("amenities_multihot", ("amenities",), "multihot", "amenity_multihot_dim", scale=MULTIHOT_SCALE),
+    ),
+    "seasonality": (
+        AxisInput("month_cyclical", ("month",), "cyclical", 2),
+    ),
+}
+assert tuple(AXIS_INPUTS) == AXES
+
+MODEL_INPUTS: tuple[AxisInput, ...] = tuple(i for axis in AXES for i in AXIS_INPUTS[axis])
+
+
+def inputs_with(*encodings: str) -> list[AxisInput]:
+    """The model inputs with one of ``encodings``, in axis order."""
+    return [i for i in MODEL_INPUTS if i.encoding in encodings]
+
+
+def input_columns() -> list[str]:
+    """Every table column some axis reads, in the table's column order."""
+    used = {c for i in MODEL_INPUTS for c in i.columns}
+    return [c for c in TABLE_COLUMNS if c in used]
+
+
+def input_width(item: AxisInput, config) -> int:
+    """The number of values ``item`` gives its axis network under a model ``config``."""
+    if item.encoding == "vocabulary":
+        return int(config.embedding_dims[item.name])
+    return int(getattr(config, item.width)) if isinstance(item.width, str) else item.width

@@ -37,6 +37,7 @@ from typing import Protocol, Sequence
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.impute import SimpleImputer
@@ -45,20 +46,23 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
+from .axes import input_columns
 from .features import AmenityVocabulary, cyclical
 from .log import get_logger
-from .schema import BOOL_COLUMNS, RATE_COLUMNS, REVIEW_SCORE_COLUMNS
+from .schema import TABLE_SCHEMA
 
 log = get_logger(__name__)
 
-CATEGORICAL_COLUMNS = ["neighbourhood_cleansed", "property_type", "room_type", "bathrooms_type"]
-NUMERIC_COLUMNS = ["latitude", "longitude", "accommodates", "bedrooms", "beds", "bathrooms_numeric",
-                   *REVIEW_SCORE_COLUMNS, "number_of_reviews_ltm", *RATE_COLUMNS]
-BOOLEAN_COLUMNS = list(BOOL_COLUMNS)
+# The table columns the neural model's axes read (airbnb.axes), by their Arrow type: the same
+# information, in the plain form the standard learners take. Everything else is ignored.
+INPUT_COLUMNS = input_columns()
+_TYPES = {c: TABLE_SCHEMA.field(c).type for c in INPUT_COLUMNS}
+SPECIAL_COLUMNS = ["month", "amenities"]  # month and its (sin, cos); amenities as multi-hot
+CATEGORICAL_COLUMNS = [c for c, t in _TYPES.items() if pa.types.is_string(t) and c not in SPECIAL_COLUMNS]
+BOOLEAN_COLUMNS = [c for c, t in _TYPES.items() if pa.types.is_boolean(t)]
+NUMERIC_COLUMNS = [c for c in INPUT_COLUMNS if c not in {*CATEGORICAL_COLUMNS, *BOOLEAN_COLUMNS, *SPECIAL_COLUMNS}]
 MONTH_COLUMNS = ["month", "month_sin", "month_cos"]
 AMENITY_PREFIX = "amenity: "
-# Table columns the design reads; everything else in the rows is ignored.
-INPUT_COLUMNS = [*CATEGORICAL_COLUMNS, *NUMERIC_COLUMNS, *BOOLEAN_COLUMNS, "month", "amenities"]
 TARGET, WEIGHT = "target_price", "estimated_occupancy_rate"
 # Never inputs: the target, the weight (SPEC §3.2), identifiers and the weight's own ingredient.
 NOT_INPUTS = [TARGET, WEIGHT, "listing_id", "year_month", "snapshot_date", "reviews_in_last_90_days"]

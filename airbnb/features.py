@@ -11,28 +11,30 @@ from functools import lru_cache
 from pathlib import Path
 
 import joblib
+import pyarrow as pa
 import numpy as np
 import pandas as pd
 from sklearn.preprocessing import StandardScaler
 
 from . import __version__
+from .axes import MODEL_INPUTS, AxisInput, input_columns, inputs_with
 from .embeddings import parse_amenities
 from .etl import fit_fill_values
 from .io import atomic_path
-from .schema import BATHROOM_TYPES, BOOL_COLUMNS, RATE_COLUMNS, REVIEW_SCORE_COLUMNS, ROOM_TYPES
+from .schema import TABLE_SCHEMA
 
 UNK = "<UNK>"
-VOCAB_FEATURES = ["neighbourhood_cleansed", "property_type", "bedrooms", "beds", "bathrooms_numeric"]
-NUMERIC_VOCABS = {"bedrooms", "beds", "bathrooms_numeric"}
-SCALED_FEATURES = ["accommodates", *REVIEW_SCORE_COLUMNS, *RATE_COLUMNS]
-LOG_SCALED_FEATURE = "number_of_reviews_ltm"
-ONE_HOT_FEATURES = {"room_type": ROOM_TYPES, "bathrooms_type": BATHROOM_TYPES,
-                    **{c: [False, True] for c in BOOL_COLUMNS}}
-PASSTHROUGH = ["amenities", "target_price", "estimated_occupancy_rate"]
-INPUT_COLUMNS = [*VOCAB_FEATURES, *SCALED_FEATURES, LOG_SCALED_FEATURE, *ONE_HOT_FEATURES,
-                 "latitude", "longitude", "month", "amenities"]
+# Which table columns get which treatment follows from the axes' declared inputs (airbnb.axes).
+VOCAB_FEATURES = [i.name for i in inputs_with("vocabulary")]
+NUMERIC_VOCABS = {c for c in VOCAB_FEATURES if not pa.types.is_string(TABLE_SCHEMA.field(c).type)}
+SCALED_FEATURES = [c for i in inputs_with("scaled", "log_scaled") for c in i.columns]
+LOG_SCALED = {c for i in inputs_with("log_scaled") for c in i.columns}
+ONE_HOT_FEATURES = {i.columns[0]: list(i.categories) for i in inputs_with("one_hot")}
+# Carried through as they are: the amenity text (embedded by the dataset), the target and the weight.
+PASSTHROUGH = [*(c for i in inputs_with("embedding") for c in i.columns), "target_price", "estimated_occupancy_rate"]
+INPUT_COLUMNS = input_columns()
 # Numeric inputs that must be present: a NaN here would silently become a NaN price.
-NAN_CHECKED = [*SCALED_FEATURES, LOG_SCALED_FEATURE, "latitude", "longitude", "month"]
+NAN_CHECKED = [c for i in inputs_with("scaled", "log_scaled", "location", "cyclical") for c in i.columns]
 
 
 class FeatureError(ValueError):
@@ -136,8 +138,7 @@ class FeatureProcessor:
         _require_columns(df, INPUT_COLUMNS)
         _reject_nan(df)
         self.vocabs = {col: [UNK, *_sorted_values(df[col], col in NUMERIC_VOCABS)] for col in VOCAB_FEATURES}
-        self.scalers = {col: StandardScaler().fit(_scaler_input(df, col)) for col in
-                        [*SCALED_FEATURES, LOG_SCALED_FEATURE]}
+        self.scalers = {col: StandardScaler().fit(_scaler_input(df, col)) for col in SCALED_FEATURES}
         self.amenity_vocabulary.fit(df["amenities"])
         # remembered so raw rows at prediction time are imputed like the training table
         self.fill_values = fit_fill_values(df)
@@ -158,26 +159,31 @@ class FeatureProcessor:
             raise FeatureError("FeatureProcessor is not fitted: call fit(train_df) or FeatureProcessor.load(path)")
         _require_columns(df, INPUT_COLUMNS)
         _reject_nan(df)
-        out: dict[str, np.ndarray] = {col: self._indices(df[col], col) for col in VOCAB_FEATURES}
-        out["location_coords_cyclical"] = self.location(df["latitude"].to_numpy(), df["longitude"].to_numpy())
-        scaled = {col: self.scalers[col].transform(_scaler_input(df, col))[:, 0].astype(np.float32)
-                  for col in [*SCALED_FEATURES, LOG_SCALED_FEATURE]}
-        out["accommodates"] = scaled["accommodates"]
-        out["review_scores"] = np.stack([scaled[c] for c in REVIEW_SCORE_COLUMNS], axis=1)
-        out["host_rates"] = np.stack([scaled[c] for c in RATE_COLUMNS], axis=1)
-        out["number_of_reviews_ltm_log"] = scaled[LOG_SCALED_FEATURE]
-        for col, categories in ONE_HOT_FEATURES.items():
-            out[f"{col}_ohe"] = _one_hot(df[col], categories)
-        out["month_cyclical"] = cyclical(df["month"].to_numpy(), 12).astype(np.float32)
-        out["amenities"] = df["amenities"].fillna("").to_numpy(dtype=object)
-        out["amenities_multihot"] = self.amenity_vocabulary.transform(df["amenities"])
-        for col in ["target_price", "estimated_occupancy_rate"]:
-            if col in df:
-                out[col] = df[col].to_numpy(dtype=np.float32)
+        out = {item.name: self._encode(item, df) for item in MODEL_INPUTS if item.encoding != "embedding"}
+        text, *numbers = PASSTHROUGH
+        out[text] = df[text].fillna("").to_numpy(dtype=object)
+        out.update({col: df[col].to_numpy(dtype=np.float32) for col in numbers if col in df})
         return out
 
     def fit_transform(self, df: pd.DataFrame) -> dict[str, np.ndarray]:
         return self.fit(df).transform(df)
+
+    def _encode(self, item: AxisInput, df: pd.DataFrame) -> np.ndarray:
+        """One declared input's values for ``df``'s rows (a single scaled column stays 1-D)."""
+        if item.encoding == "vocabulary":
+            return self._indices(df[item.name], item.name)
+        if item.encoding == "location":
+            return self.location(*(df[c].to_numpy() for c in item.columns))
+        if item.encoding in ("scaled", "log_scaled"):
+            scaled = [self.scalers[c].transform(_scaler_input(df, c))[:, 0].astype(np.float32) for c in item.columns]
+            return scaled[0] if len(scaled) == 1 else np.stack(scaled, axis=1)
+        if item.encoding == "one_hot":
+            return _one_hot(df[item.columns[0]], list(item.categories))
+        if item.encoding == "cyclical":
+            return cyclical(df[item.columns[0]].to_numpy(), 12).astype(np.float32)
+        if item.encoding == "multihot":
+            return self.amenity_vocabulary.transform(df[item.columns[0]])
+        raise FeatureError(f"{item.name}: no encoder for {item.encoding!r}")
 
     def _indices(self, values: pd.Series, col: str) -> np.ndarray:
         """Vocabulary positions; unseen or missing values map to 0 (``<UNK>``)."""
@@ -211,7 +217,7 @@ def _sorted_values(values: pd.Series, numeric: bool) -> list:
 
 def _scaler_input(df: pd.DataFrame, col: str) -> np.ndarray:
     values = df[col].to_numpy(dtype=np.float64)
-    return (np.log1p(values) if col == LOG_SCALED_FEATURE else values)[:, None]
+    return (np.log1p(values) if col in LOG_SCALED else values)[:, None]
 
 
 def _one_hot(values: pd.Series, categories: list) -> np.ndarray:

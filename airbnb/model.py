@@ -40,21 +40,18 @@ import numpy as np
 import torch
 from torch import nn
 
-from .axes import AXES
+from .axes import AXES, AXIS_INPUTS, AxisInput, input_width, inputs_with
 
+EMBEDDED = [i.name for i in inputs_with("vocabulary")]
 DEFAULT_EMBEDDING_DIMS = {"neighbourhood_cleansed": 16, "property_type": 8, "bedrooms": 4, "beds": 4,
                           "bathrooms_numeric": 4}
 # Hidden width of each axis's network (SPEC §5 defaults); 0 means a single Linear layer.
 DEFAULT_HIDDEN = {"location": 32, "size_capacity": 32, "quality_reputation": 32, "amenities": 0,
                   "seasonality": 16}
-BOOL_OHE = ("host_is_superhost_ohe", "host_identity_verified_ohe", "instant_bookable_ohe")
 TARGETS = ("price", "log_price")
 # The widest a price may ever be, in dollars, before training narrows it to the training prices.
 PRICE_LIMITS = (1.0, 100_000.0)
 BOUND_FLOOR_SHARE, BOUND_CAP_MULTIPLE = 0.5, 3.0  # of the cheapest / dearest training price
-# Amenity indicators enter at 1/8: a listing has ~35 of them, so this keeps their sum near the
-# embedding's scale; raw 0/1 inputs took Adam's steps 8x larger and overfit within ~30 epochs.
-MULTIHOT_SCALE = 0.125
 
 
 @dataclass
@@ -99,16 +96,13 @@ class AdditiveAxisModel(nn.Module):
                                   hidden={**DEFAULT_HIDDEN, **(hidden or {})},
                                   location_dim=location_dim, amenity_dim=amenity_dim, target=target,
                                   amenity_multihot_dim=amenity_multihot_dim, hidden_layers=hidden_layers)
-        dims, width = self.config.embedding_dims, self.config.hidden
-        missing = [k for k in DEFAULT_EMBEDDING_DIMS if k not in vocab_sizes]
+        missing = [k for k in EMBEDDED if k not in vocab_sizes]
         if missing:
             raise ValueError(f"vocab_sizes lacks {missing}")
-        self.embeddings = nn.ModuleDict({k: nn.Embedding(vocab_sizes[k], dims[k]) for k in DEFAULT_EMBEDDING_DIMS})
-        size_in = dims["property_type"] + dims["bedrooms"] + dims["beds"] + dims["bathrooms_numeric"] + 4 + 2 + 1
-        in_features = {"location": dims["neighbourhood_cleansed"] + location_dim, "size_capacity": size_in,
-                       "quality_reputation": 6 + 2 + 1 + 2 * len(BOOL_OHE),
-                       "amenities": amenity_dim + amenity_multihot_dim, "seasonality": 2}
-        self.axes = nn.ModuleDict({axis: mlp(in_features[axis], width[axis], hidden_layers) for axis in AXES})
+        self.embeddings = nn.ModuleDict({k: nn.Embedding(vocab_sizes[k], self.config.embedding_dims[k])
+                                         for k in EMBEDDED})
+        self.axes = nn.ModuleDict({axis: mlp(sum(input_width(i, self.config) for i in self._inputs(axis)),
+                                             self.config.hidden[axis], hidden_layers) for axis in AXES})
         self.bias = nn.Parameter(torch.zeros(1))
         self.register_buffer("output_scale", torch.ones(1))
         self.register_buffer("axis_offsets", torch.zeros(len(AXES)))
@@ -142,22 +136,20 @@ class AdditiveAxisModel(nn.Module):
                 self.axis_offsets[i] += float(axis_means[axis])
                 self.bias += float(axis_means[axis])
 
+    def _inputs(self, axis: str) -> list[AxisInput]:
+        """The axis's declared inputs that this model has (an optional input of width 0 is left out)."""
+        return [i for i in AXIS_INPUTS[axis] if input_width(i, self.config) > 0]
+
     def axis_inputs(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """Each axis's input vector, assembled from the named batch tensors."""
-        emb = {k: layer(batch[k]) for k, layer in self.embeddings.items()}
-        column = lambda key: batch[key].reshape(-1, 1).float()  # noqa: E731  (scalar per row)
-        amenities = [batch["amenities_embedding"]]
-        if self.config.amenity_multihot_dim:
-            amenities.append(batch["amenities_multihot"].float() * MULTIHOT_SCALE)
-        return {
-            "location": _cat([emb["neighbourhood_cleansed"], batch["location_coords_cyclical"]]),
-            "size_capacity": _cat([emb["property_type"], emb["bedrooms"], emb["beds"], emb["bathrooms_numeric"],
-                                   batch["room_type_ohe"], batch["bathrooms_type_ohe"], column("accommodates")]),
-            "quality_reputation": _cat([batch["review_scores"], batch["host_rates"],
-                                        column("number_of_reviews_ltm_log"), *(batch[k] for k in BOOL_OHE)]),
-            "amenities": _cat(amenities),
-            "seasonality": batch["month_cyclical"],
-        }
+        """Each axis's input vector: its declared inputs (airbnb.axes) from the batch, in order."""
+        def value(item: AxisInput) -> torch.Tensor:
+            if item.encoding == "vocabulary":
+                return self.embeddings[item.name](batch[item.name])
+            x = batch[item.name]
+            x = x.reshape(x.shape[0], -1).float()
+            return x * item.scale if item.scale != 1.0 else x
+
+        return {axis: _cat([value(i) for i in self._inputs(axis)]) for axis in AXES}
 
     def forward(self, batch: dict[str, torch.Tensor]) -> dict:
         # Buffers index with ``[..., None, i:i+1]`` so a stacked model (leading member dimension)

@@ -27,17 +27,17 @@ from sklearn.preprocessing import StandardScaler
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from airbnb.axes import inputs_with
 from airbnb.embeddings import resolve_model
+from airbnb.features import PASSTHROUGH, LocationEncoding
 from airbnb.model import AdditiveAxisModel
+from airbnb.schema import BATHROOM_TYPES, BOOL_COLUMNS as BOOL_FEATURES, RATE_COLUMNS, REVIEW_SCORE_COLUMNS, ROOM_TYPES
 
-VOCAB_FEATURES = ["neighbourhood_cleansed", "property_type", "bedrooms", "beds", "bathrooms_numeric"]
-SCALED_FEATURES = ["accommodates", "review_scores_rating", "review_scores_cleanliness", "review_scores_checkin",
-                   "review_scores_communication", "review_scores_location", "review_scores_value",
-                   "host_response_rate", "host_acceptance_rate"]
-ROOM_TYPES = ["Entire home/apt", "Private room", "Shared room", "Hotel room"]
-BATHROOM_TYPES = ["private", "shared"]
-BOOL_FEATURES = ["host_is_superhost", "host_identity_verified", "instant_bookable"]
-N_FREQUENCIES, RATIO = 8, 4.0  # same location encoding as airbnb.features.LocationEncoding
+# The SPEC's inputs, named as the axes declare them (airbnb.axes); SPEC §5 has no amenity multi-hot.
+VOCAB_FEATURES = [i.name for i in inputs_with("vocabulary")]
+SCALED_FEATURES = ["accommodates", *REVIEW_SCORE_COLUMNS, *RATE_COLUMNS]
+DENSE_INPUTS = [i.name for i in inputs_with("location", "scaled", "log_scaled", "one_hot", "cyclical")]
+N_FREQUENCIES, RATIO = LocationEncoding().n_frequencies, LocationEncoding().ratio  # the project's encoding
 
 
 def _cyclical(value: float, period: float) -> list[float]:
@@ -67,11 +67,7 @@ class LiteralFeatureProcessor:
         return (value - scaler.mean_[0]) / scaler.scale_[0]
 
     def transform(self, df: pd.DataFrame) -> dict[str, np.ndarray]:
-        out: dict[str, list] = {key: [] for key in [
-            *VOCAB_FEATURES, "location_coords_cyclical", "accommodates", "review_scores", "host_rates",
-            "number_of_reviews_ltm_log", "room_type_ohe", "bathrooms_type_ohe",
-            *(f"{c}_ohe" for c in BOOL_FEATURES), "month_cyclical", "amenities", "target_price",
-            "estimated_occupancy_rate"]}
+        out: dict[str, list] = {key: [] for key in [*VOCAB_FEATURES, *DENSE_INPUTS, *PASSTHROUGH]}
         for _, row in df.iterrows():
             for col in VOCAB_FEATURES:
                 out[col].append(self.vocabs[col].get(row[col], 0))
@@ -113,9 +109,7 @@ class LiteralAirbnbDataset(Dataset):
         item = {}
         for col in VOCAB_FEATURES:
             item[col] = torch.tensor(self.data[col][idx], dtype=torch.long)
-        for key in ["location_coords_cyclical", "accommodates", "review_scores", "host_rates",
-                    "number_of_reviews_ltm_log", "room_type_ohe", "bathrooms_type_ohe",
-                    *(f"{c}_ohe" for c in BOOL_FEATURES), "month_cyclical"]:
+        for key in DENSE_INPUTS:
             item[key] = torch.tensor(self.data[key][idx], dtype=torch.float32)
         amenities = json.loads(self.data["amenities"][idx])
         text = "This listing has the following amenities: " + ", ".join(amenities)
@@ -162,7 +156,7 @@ def build_training(train_df: pd.DataFrame, batch_size: int, amenities_model_name
 
 
 def check_equivalence(df: pd.DataFrame) -> None:
-    """The literal transform computes the project's features (up to float32 rounding)."""
+    """The literal transform computes the project's features (up to float32 rounding); raises if not."""
     from airbnb.features import FeatureProcessor
 
     ours = FeatureProcessor().fit(df).transform(df)

@@ -396,6 +396,15 @@ def bench_training(work: Path) -> str:
 LITERAL_IMPORT = f"import sys; sys.path.insert(0, {str(REPO / 'benchmarks')!r}); import literal_spec as L"
 
 
+def check_literal(table: Path, rows: int) -> None:
+    """Stop the benchmark unless the literal transform computes our features on the first rows."""
+    measure(f"""
+        {LITERAL_IMPORT}
+        import pandas as pd
+        L.check_equivalence(pd.read_parquet({str(table)!r}).iloc[:{rows}].reset_index(drop=True))
+    """)
+
+
 def literal_transform(table: Path, rows: int) -> dict:
     return measure(f"""
         {LITERAL_IMPORT}
@@ -431,6 +440,7 @@ def literal_epoch(table: Path, pool_rows: int, rows: int, batch_size: int) -> di
 def bench_literal(work: Path) -> str:
     table = ensure_table(work, SIZES["city"])
     n = SIZES["train_rows"]
+    check_literal(table, SIZES["literal_rows"])
     ours = ours_training(work, n, SIZES["epochs"])
     lit_tf = literal_transform(table, n)
     runs = {64: literal_epoch(table, n, SIZES["literal_rows"], 64)}

@@ -190,6 +190,34 @@ def test_gradients_reach_every_sub_network(model, dataset):
         assert param.grad is not None and param.grad.abs().sum() > 0, name
 
 
+def test_every_declared_input_is_computed_and_sized_as_declared(fitted, dataset):
+    """The features give each axis input the airbnb.axes declaration names, at the declared width."""
+    from airbnb.axes import MODEL_INPUTS, input_width
+
+    model = AdditiveAxisModel(fitted.vocab_sizes, amenity_multihot_dim=len(fitted.amenity_vocabulary.names))
+    batch = dataset.__getitems__(range(8))
+    for item in MODEL_INPUTS:
+        value = batch[item.name]
+        width = 1 if item.encoding == "vocabulary" else input_width(item, model.config)
+        assert value.reshape(8, -1).shape[1] == width, item.name
+    first = {axis: net[0] if isinstance(net, torch.nn.Sequential) else net for axis, net in model.axes.items()}
+    inputs = model.axis_inputs(batch)
+    assert {axis: layer.in_features for axis, layer in first.items()} == {a: x.shape[-1] for a, x in inputs.items()}
+
+
+def test_literal_spec_benchmark_computes_our_features(table):
+    """benchmarks/literal_spec.py (the row-by-row SPEC reading) agrees with FeatureProcessor."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    try:
+        import literal_spec
+    finally:
+        sys.path.pop(0)
+    literal_spec.check_equivalence(table.iloc[:150].reset_index(drop=True))
+
+
 def test_model_rebuilds_from_its_config(model):
     clone = AdditiveAxisModel.from_config(model.config.to_dict())
     clone.load_state_dict(model.state_dict())
