@@ -13,6 +13,7 @@ import pytest
 from scipy import stats
 
 from airbnb import synthetic
+from airbnb.synthetic import generator
 from airbnb.io import file_sha256
 from airbnb.synthetic import (AXES, LISTINGS_COLUMNS_2024, LISTINGS_COLUMNS_2025, PRICE_MODELS,
                               CityConfig, ensure_city, generate_city, truth_in_dollars)
@@ -513,7 +514,7 @@ def test_failed_generate_keeps_the_previous_output(tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(synthetic, "_write_reviews", broken)
+    monkeypatch.setattr(generator, "write_reviews", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         generate_city(out, CityConfig(n_listings=100, n_months=2, seed=2), progress=False)
     assert tree_hashes(out) == before
@@ -521,7 +522,7 @@ def test_failed_generate_keeps_the_previous_output(tmp_path, monkeypatch):
 
 
 def test_failed_first_generate_leaves_nothing(tmp_path, monkeypatch):
-    monkeypatch.setattr(synthetic, "_write_manifest", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr(generator, "write_manifest", lambda *a, **k: 1 / 0)
     with pytest.raises(ZeroDivisionError):
         generate_city(tmp_path / "city", CityConfig(n_listings=50, n_months=1), progress=False)
     assert list(tmp_path.iterdir()) == []
@@ -544,7 +545,7 @@ def test_ensure_city_regenerates_only_when_the_config_changes(tmp_path, monkeypa
     ensure_city(out, other, progress=False)
     assert json.loads((out / "city.json").read_text())["price_model"] == "multiplicative"
     assert tree_hashes(out)["ground_truth.parquet"] != before["ground_truth.parquet"]
-    monkeypatch.setattr(synthetic, "generate_city", lambda *a, **k: pytest.fail("regenerated"))
+    monkeypatch.setattr(generator, "generate_city", lambda *a, **k: pytest.fail("regenerated"))
     files = ensure_city(out, other, progress=False)
     assert files.ground_truth.is_file() and len(files.listings) == 1
 
