@@ -7,7 +7,8 @@ summary of every step (rows in/out and why rows were dropped). ``write_table`` w
 and its JSON summary atomically.
 
 Shell: ``python -m airbnb.etl --listings 'city/*/listings.csv.gz' --reviews city/reviews.csv.gz
---output table.parquet`` (without ``--listings`` it builds the built-in synthetic city's table).
+--output table.parquet``. The built-in synthetic city's table is built by its generator
+(``python -m airbnb.synthetic --table PATH``, :mod:`airbnb.synthetic`), which calls this module.
 """
 from __future__ import annotations
 
@@ -28,10 +29,9 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from . import __version__
-from .config import DEFAULT_CITY_DIR, DEFAULT_TABLE_PATH
+from .config import DEFAULT_TABLE_PATH
 from .io import atomic_paths, file_sha256, json_text
 from .log import get_logger, setup_logging
-from .synthetic import CityConfig, ensure_city
 from .schema import (
     BOOL_COLUMNS,
     MEAN_IMPUTED,
@@ -458,18 +458,13 @@ def write_table(table: pa.Table, summary: dict, output: str | Path) -> Path:
     return output
 
 
-def run_etl(listings=None, reviews=None, output: str | Path = DEFAULT_TABLE_PATH,
-            config: EtlConfig = EtlConfig(), city_dir: str | Path = DEFAULT_CITY_DIR,
-            city: CityConfig | None = None) -> dict:
-    """Build and write the table; returns the summary.
-
-    Without ``listings`` the input is the built-in synthetic city in ``city_dir`` (generated with
-    ``city``, default :class:`~airbnb.synthetic.CityConfig`, if it is not there yet).
-    """
+def run_etl(listings, reviews=None, output: str | Path = DEFAULT_TABLE_PATH,
+            config: EtlConfig = EtlConfig()) -> dict:
+    """Build and write the table from ``listings`` (and ``reviews``); returns the summary."""
     if listings is None:
-        if reviews is not None:
-            raise EtlError("a reviews file was given without listings files")
-        listings, reviews = default_inputs(city_dir, city)
+        raise EtlError("no listings given: pass listings.csv[.gz] files, globs or snapshot folders, or "
+                       "build the built-in synthetic city's table with "
+                       f"`python -m airbnb.synthetic --table {output}`")
     table, summary = build_table(listings, reviews, config)
     write_table(table, summary, output)
     log.info("wrote %s (%d rows, %d listings) in %.1fs", output, summary["rows_out"],
@@ -477,28 +472,12 @@ def run_etl(listings=None, reviews=None, output: str | Path = DEFAULT_TABLE_PATH
     return {"output": str(output), **summary}
 
 
-def default_inputs(city_dir: str | Path = DEFAULT_CITY_DIR, city: CityConfig | None = None,
-                   progress: bool = True) -> tuple[Path, Path]:
-    """The built-in data: (snapshot folder, reviews file) of the synthetic city, generated if absent."""
-    files = ensure_city(city_dir, city or CityConfig(), progress)
-    return files.root, files.reviews
-
-
-def ensure_default_table(output: str | Path = DEFAULT_TABLE_PATH) -> Path:
-    """The default modeling table, built from the built-in synthetic city when it is missing."""
-    output = Path(output)
-    if not output.is_file():
-        log.info("default table %s not found: building it from the built-in synthetic city", output)
-        run_etl(output=output)
-    return output
-
-
 def main(argv: Sequence[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(
         prog="python -m airbnb.etl", description=__doc__.split("\n\n")[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--listings", nargs="+", help="listings.csv[.gz] files, globs or snapshot "
-                        "directories (default: the built-in synthetic city, generated if absent)")
+                        "directories (the built-in city's table: python -m airbnb.synthetic --table PATH)")
     parser.add_argument("--reviews", help="reviews.csv[.gz]; without it the weight comes from listing columns")
     parser.add_argument("--output", default=str(DEFAULT_TABLE_PATH), help="Parquet file to write")
     parser.add_argument("--review-rate", type=float, default=EtlConfig.review_rate)

@@ -38,7 +38,6 @@ from .cli import add_config_flags, option
 from .config import DEFAULT_ARTIFACTS_DIR, DEFAULT_TABLE_PATH
 from .dataset import AirbnbDataset, make_loader
 from .embeddings import DEFAULT_ENCODING, DEFAULT_MODEL, ENCODINGS, AmenityEmbedder
-from .etl import ensure_default_table
 from .features import FeatureProcessor
 from .io import atomic_path, file_sha256, write_json
 from .log import get_logger, setup_logging
@@ -219,6 +218,8 @@ def load_table(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         if path == DEFAULT_TABLE_PATH:
+            from .synthetic import ensure_default_table
+
             ensure_default_table(path)
         else:
             raise FileNotFoundError(f"data file not found: {path} (build one with python -m airbnb.etl)")

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from airbnb import etl, train
+from airbnb import etl, synthetic, train
 from airbnb.embeddings import ENCODINGS, AmenityEmbedder
 
 REPO = Path(__file__).resolve().parents[1]
@@ -29,7 +29,7 @@ def tables(work: Path) -> dict[str, Path]:
     if ALBANY.is_dir():
         found["Albany (real, 2024-11)"] = Path(etl.run_etl(ALBANY / "listings.csv.gz", ALBANY / "reviews.csv.gz",
                                                            work / "albany.parquet")["output"])
-    found["synthetic default city"] = etl.ensure_default_table()
+    found["synthetic default city"] = synthetic.ensure_default_table()
     return found
 
 

@@ -55,8 +55,13 @@ period's reviews are dated uniformly in ``(d_t, d_{t+1}]``. So a review never de
 that itself depends on that review (``number_of_reviews_ltm`` enters the price), and no review is
 dated after the last scrape. ``history_months`` periods are simulated before the first snapshot
 so the first snapshot already has a year of reviews.
+
+The ETL (:mod:`airbnb.etl`) knows nothing of this city: :func:`resolve_inputs`,
+:func:`default_inputs` and :func:`ensure_default_table` hand it the built-in city's files, and
+``python -m airbnb.synthetic --table PATH`` builds its modeling table.
 """
 from __future__ import annotations
+
 from airbnb.axes import AXES
 
 from .cli import main, summarize
@@ -65,6 +70,7 @@ from .formats import (COLUMN_SETS, LISTINGS_COLUMNS_2024, LISTINGS_COLUMNS_2025,
                       SCORE_COLUMNS)
 from .generator import ensure_city, generate_city
 from .simulation import OCCUPANCY_CAP_NIGHTS
+from .table import default_inputs, ensure_default_table, resolve_inputs
 from .truth import (BASE_PRICE, BIAS, FACTOR_FLOOR, FORMULAS, FORMULAS_BY_MODEL, GROUND_TRUTH_SCHEMA,
                     MIDTOWN, MULTIPLICATIVE_FORMULAS, NOISE_T_DF, REFERENCE_TERMS, ROOM_EFFECT,
                     SCORE_PIVOT, SCORE_WEIGHTS, SEASONAL_DEMAND, SEASONAL_EFFECT, truth_in_dollars)
@@ -74,6 +80,6 @@ __all__ = [
     "GROUND_TRUTH_SCHEMA", "LISTINGS_COLUMNS_2024", "LISTINGS_COLUMNS_2025", "MIDTOWN",
     "MULTIPLICATIVE_FORMULAS", "NOISE_T_DF", "OCCUPANCY_CAP_NIGHTS", "PRICE_MODELS", "REFERENCE_TERMS",
     "REVIEWS_COLUMNS", "ROOM_EFFECT", "SCORE_COLUMNS", "SCORE_PIVOT", "SCORE_WEIGHTS", "SEASONAL_DEMAND",
-    "SEASONAL_EFFECT", "CityConfig", "CityFiles", "ensure_city", "generate_city", "main", "summarize",
-    "truth_in_dollars",
+    "SEASONAL_EFFECT", "CityConfig", "CityFiles", "default_inputs", "ensure_city", "ensure_default_table",
+    "generate_city", "main", "resolve_inputs", "summarize", "truth_in_dollars",
 ]

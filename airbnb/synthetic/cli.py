@@ -1,5 +1,5 @@
 """A seeded synthetic NYC-like city written in the raw Inside Airbnb format (the command line:
-``python -m airbnb.synthetic``)."""
+``python -m airbnb.synthetic``; with ``--table PATH`` it also builds the city's modeling table)."""
 from __future__ import annotations
 
 import argparse
@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Sequence
 
 from airbnb.config import DEFAULT_CITY_DIR
+from airbnb.etl import EtlConfig, run_etl
 
 from .config import PRICE_MODELS, CityConfig, CityFiles
 from .formats import COLUMN_SETS
@@ -48,6 +49,9 @@ def main(argv: Sequence[str] | None = None) -> CityFiles:
     parser.add_argument("--price-model", choices=PRICE_MODELS, default=defaults.price_model,
                         help="multiplicative (log-additive factors, heavy-tailed; default) or "
                              "additive (dollar terms, the original city)")
+    parser.add_argument("--table", type=Path, metavar="PATH",
+                        help="also build the city's modeling table (Parquet, with its .summary.json) at "
+                             "PATH through the ETL, given the city's review rate and stay length")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     args = parser.parse_args(argv)
     config = CityConfig(n_listings=args.listings, n_months=args.months, start_month=args.start_month,
@@ -57,5 +61,10 @@ def main(argv: Sequence[str] | None = None) -> CityFiles:
     started = time.perf_counter()
     files = generate_city(args.out, config, progress=not args.no_progress)
     print(summarize(files, time.perf_counter() - started))
+    if args.table is not None:
+        summary = run_etl(files.root, files.reviews, args.table,
+                          EtlConfig(config.review_rate, config.avg_length_of_stay))
+        print(f"Wrote its modeling table to {args.table}: {summary['rows_out']:,} listing-months of "
+              f"{summary['listings_out']:,} listings.")
     return files
 
