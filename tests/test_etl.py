@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -259,6 +261,44 @@ def test_cli_writes_table_and_summary(tmp_path):
 def test_cli_error_is_a_clean_exit(tmp_path):
     with pytest.raises(SystemExit, match="no listings file matches"):
         etl.main(["--listings", str(tmp_path / "missing.csv"), "--output", str(tmp_path / "t.parquet")])
+
+
+# --------------------------------------------------------------------------- the ETL reads what it is given
+
+def test_etl_and_features_never_load_the_synthetic_city(tmp_path):
+    """The generator calls the ETL, never the reverse: not at import, not in a run, not in its error."""
+    listings = write_listings(tmp_path / "listings.csv", [{"id": 1}])
+    code = f"""
+import sys
+import airbnb.etl, airbnb.features
+airbnb.etl.run_etl({str(listings)!r}, output={str(tmp_path / "t.parquet")!r})
+try:
+    airbnb.etl.run_etl(None, output={str(tmp_path / "u.parquet")!r})
+except airbnb.etl.EtlError:
+    pass
+print(sorted(m for m in sys.modules if m.split(".")[:2] == ["airbnb", "synthetic"]))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_run_etl_without_listings_says_what_to_do(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # nothing may appear here (the built-in city used to be generated)
+    with pytest.raises(etl.EtlError) as raised:
+        etl.run_etl(None, output="out/t.parquet")
+    message = str(raised.value)
+    assert "pass listings.csv[.gz] files" in message
+    assert "python -m airbnb.synthetic --table out/t.parquet" in message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_without_listings_exits_with_the_one_line_error(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "airbnb.etl", "--output", str(tmp_path / "t.parquet")],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("error: no listings given") and done.stderr.count("\n") == 1
+    assert f"python -m airbnb.synthetic --table {tmp_path / 't.parquet'}" in done.stderr
+    assert list(tmp_path.iterdir()) == []
 
 
 # --------------------------------------------------------------------------- real files

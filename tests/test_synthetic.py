@@ -6,15 +6,18 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from scipy import stats
 
-from airbnb import synthetic
+from airbnb import etl, synthetic
 from airbnb.synthetic import generator
 from airbnb.io import file_sha256
+from airbnb.schema import TABLE_SCHEMA
 from airbnb.synthetic import (AXES, LISTINGS_COLUMNS_2024, LISTINGS_COLUMNS_2025, PRICE_MODELS,
                               CityConfig, ensure_city, generate_city, truth_in_dollars)
 
@@ -562,6 +565,30 @@ def test_cli_writes_and_summarises(tmp_path, capsys, price_model):
     expected = price_model or "multiplicative"
     assert f"{expected} prices" in out
     assert json.loads(files.manifest.read_text())["config"]["price_model"] == expected
+
+
+def test_cli_table_builds_the_city_modeling_table(tmp_path, capsys):
+    table = tmp_path / "city.parquet"
+    files = synthetic.main(["--out", str(tmp_path / "city"), "--listings", "200", "--months", "2", "--seed", "5",
+                            "--review-rate", "0.4", "--no-progress", "--table", str(table)])
+    assert pq.read_schema(table).remove_metadata().equals(TABLE_SCHEMA)
+    df, truth = pd.read_parquet(table), pd.read_parquet(files.ground_truth)
+    assert 0 < len(df) <= len(truth) and set(df["listing_id"]) <= set(truth["listing_id"])
+    summary = json.loads(etl.summary_path(table).read_text())
+    assert [Path(f["path"]) for f in summary["inputs"]["listings"]] == files.listings
+    assert summary["inputs"]["reviews"]["path"] == str(files.reviews)
+    assert summary["parameters"] == {"review_rate": 0.4, "avg_length_of_stay": 3.0}, "the city's own rates"
+    assert f"Wrote its modeling table to {table}" in capsys.readouterr().out
+
+
+def test_resolve_inputs_gives_the_user_files_or_the_built_in_city(tmp_path):
+    assert synthetic.resolve_inputs("mine/*.csv", "r.csv", tmp_path / "city") == ("mine/*.csv", "r.csv")
+    assert not (tmp_path / "city").exists()
+    config = CityConfig(n_listings=50, n_months=1, seed=1)
+    listings, reviews = synthetic.resolve_inputs(None, None, tmp_path / "city", config)
+    assert (listings, reviews) == (tmp_path / "city", tmp_path / "city" / "reviews.csv.gz") and reviews.is_file()
+    with pytest.raises(etl.EtlError, match="a reviews file was given without listings files"):
+        synthetic.resolve_inputs(None, "r.csv", tmp_path / "city", config)
 
 
 def test_config_rejects_bad_values():
