@@ -13,8 +13,12 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from .axes import inputs_with
 from .embeddings import DEFAULT_ENCODING, DEFAULT_MODEL, AmenityEmbedder
 
+# The embedded input (airbnb.axes) and the raw text column it is computed from.
+(EMBEDDED_INPUT,) = inputs_with("embedding")
+EMBEDDING, TEXT = EMBEDDED_INPUT.name, EMBEDDED_INPUT.columns[0]
 # Per-row scalars that the loss compares with (B, 1) predictions: kept as (1,) per item.
 COLUMN_TARGETS = ("target_price", "estimated_occupancy_rate")
 
@@ -30,10 +34,10 @@ class AirbnbDataset(Dataset):
                  *, encoding: str = DEFAULT_ENCODING, embedder: AmenityEmbedder | None = None,
                  cache_dir: str | None = None):
         embedder = embedder or AmenityEmbedder(amenities_model_name, encoding, cache_dir)
-        codes, lists = pd.factorize(np.asarray(processed_data["amenities"], dtype=object))
+        codes, lists = pd.factorize(np.asarray(processed_data[TEXT], dtype=object))
         self.amenity_table = torch.from_numpy(embedder.embed(list(lists)))
         self.amenity_codes = torch.from_numpy(codes.astype(np.int64))
-        self.tensors = {key: _tensor(key, value) for key, value in processed_data.items() if key != "amenities"}
+        self.tensors = {key: _tensor(key, value) for key, value in processed_data.items() if key != TEXT}
         self.n = len(codes)
 
     def __len__(self) -> int:
@@ -41,14 +45,14 @@ class AirbnbDataset(Dataset):
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         item = {key: value[index] for key, value in self.tensors.items()}
-        item["amenities_embedding"] = self.amenity_table[self.amenity_codes[index]]
+        item[EMBEDDING] = self.amenity_table[self.amenity_codes[index]]
         return item
 
     def __getitems__(self, indices: Sequence[int]) -> dict[str, torch.Tensor]:
         """A whole batch at once (DataLoader calls this instead of one ``__getitem__`` per row)."""
         index = torch.as_tensor(indices, dtype=torch.long)
         batch = {key: value.index_select(0, index) for key, value in self.tensors.items()}
-        batch["amenities_embedding"] = self.amenity_table.index_select(0, self.amenity_codes.index_select(0, index))
+        batch[EMBEDDING] = self.amenity_table.index_select(0, self.amenity_codes.index_select(0, index))
         return batch
 
     def all(self) -> dict[str, torch.Tensor]:

@@ -32,13 +32,17 @@ import pandas as pd
 from tqdm import tqdm
 
 from . import train
-from .baselines import BaselineError, FittedBaselines, check_names, fit_baselines
+from .baselines import BASELINES, BaselineError, FittedBaselines, check_names, fit_baselines
+from .artifacts import METRICS, SPLITS, ArtifactsError, load_table, read_splits, train_config
+from .cli import add_config_flags, check_types, option
+from .config import DEFAULT_ARTIFACTS_DIR
 from .dataset import AirbnbDataset
 from .etl import EtlError, summary_path
 from .io import file_sha256, read_json, write_json
 from .log import get_logger, setup_logging
 from .metrics import bucket_metrics, metric_columns, metrics_table, price_deciles, review_buckets
-from .predict import ArtifactsError, PricePredictor, predict_dataset
+from .breakdown import predict_dataset
+from .predict import PricePredictor
 from .schema import TABLE_COLUMNS, TableError
 
 log = get_logger(__name__)
@@ -46,6 +50,37 @@ log = get_logger(__name__)
 # --------------------------------------------------------------------------- evaluating a run
 
 MODEL_NAME = "additive_axis_model"
+SPLITS_SCORED = ("test", "validation")
+
+
+@dataclass
+class EvaluateConfig:
+    """Evaluation settings: the CLI flags, the evaluate notebook's parameters and params-file keys."""
+
+    artifacts_dir: str = option(str(DEFAULT_ARTIFACTS_DIR), "output_dir of the training run: scores its test split "
+                                "(and with --cv, cross-validates its training configuration)",
+                                flags=("--artifacts", "--artifacts-dir"))
+    data_path: str | None = option(None, "modeling table (None: the one the run was trained on; with --cv and no "
+                                   "--artifacts, the table to cross-validate the preset on)")
+    split: str = option("test", "'test' (held out) or 'validation'", choices=SPLITS_SCORED)
+    baselines: list[str] = option(list(BASELINES), "log-price learners fitted on the same training rows")
+    metrics_path: str | None = option(None, "where metrics.json goes (None: inside artifacts_dir; with --cv and no "
+                                      "--artifacts, cv_metrics.json beside the table)", flags=("--output", "--metrics-path"))
+    seed: int = option(42, "seed of the baselines (and of a cross-validated preset's training)")
+    n_examples: int = option(3, "listings whose breakdown the notebook shows", cli=False)
+    cv: int = option(0, "K-fold cross-validation grouped by listing of the run's training configuration (0: off)")
+    preset: str = option("default", "training configuration to cross-validate without --artifacts",
+                         choices=tuple(train.PRESETS), notebook=False)
+
+    def __post_init__(self):
+        check_types(self)
+        check_names(self.baselines)
+        if self.split not in SPLITS_SCORED:
+            raise ValueError(f"split must be one of {SPLITS_SCORED}, got {self.split!r}")
+        if self.cv != 0 and self.cv < 2:
+            raise ValueError(f"cv must be an integer >= 2 (the number of folds) or 0 (off), got {self.cv!r}")
+        if self.n_examples < 0:
+            raise ValueError(f"n_examples must be >= 0, got {self.n_examples}")
 
 
 @dataclass
@@ -89,8 +124,8 @@ class Evaluation:
         }
 
 
-def evaluate_run(artifacts_dir: str | Path, data_path: str | Path | None = None, split: str = "test",
-                 baselines: Sequence[str] | None = None, seed: int = 42,
+def evaluate_run(artifacts_dir: str | Path, data_path: str | Path | None = None, split: str = EvaluateConfig.split,
+                 baselines: Sequence[str] | None = None, seed: int = EvaluateConfig.seed,
                  cache_dir: str | Path | None = None) -> Evaluation:
     """Score a training run's model and the baselines on ``split`` ('test' by default).
 
@@ -102,14 +137,13 @@ def evaluate_run(artifacts_dir: str | Path, data_path: str | Path | None = None,
     artifacts_dir = Path(artifacts_dir)
     predictor = PricePredictor.load(artifacts_dir, cache_dir)
     data_path = Path(data_path or predictor.config["data"]["path"])
-    table = train.load_table(data_path).merge(pd.read_parquet(artifacts_dir / "splits.parquet"),
-                                              on=["listing_id", "year_month"], how="inner")
+    table = load_table(data_path).merge(read_splits(artifacts_dir), on=["listing_id", "year_month"], how="inner")
     digest = file_sha256(data_path)
     if digest != predictor.config["data"]["sha256"]:
         log.warning("%s changed since training (sha256 differs): the split covers only rows present in both",
                     data_path)
     if not (table["split"] == split).any():
-        raise ValueError(f"no '{split}' rows in {artifacts_dir / 'splits.parquet'}"
+        raise ValueError(f"no '{split}' rows in {artifacts_dir / SPLITS}"
                          + (" (trained with holdout_size=0: use split='validation')" if split == "test" else ""))
     parts = {s: table[table["split"] == s].drop(columns="split").reset_index(drop=True)
              for s in ("train", "validation", split)}
@@ -204,7 +238,7 @@ def cross_validate(config: train.TrainConfig, k: int = 5, table: pd.DataFrame | 
     if not isinstance(k, int) or isinstance(k, bool) or k < 2:
         raise ValueError(f"cv must be an integer >= 2 (the number of folds), got {k!r}")
     check_names(baselines)
-    table = (train.load_table(config.data_path) if table is None else table).reset_index(drop=True)
+    table = (load_table(config.data_path) if table is None else table).reset_index(drop=True)
     folds = train.cv_splits(table["listing_id"], k, config.test_size)
     rows = []
     with tempfile.TemporaryDirectory(prefix="airbnb-cv-") as work:
@@ -234,16 +268,14 @@ def cross_validate(config: train.TrainConfig, k: int = 5, table: pd.DataFrame | 
 
 def run_config(artifacts_dir: str | Path) -> train.TrainConfig:
     """The training configuration a run recorded in its ``model_config.json``."""
-    path = Path(artifacts_dir) / train.ARTIFACTS["config"]
-    if not path.is_file():
-        raise ArtifactsError(f"{path} not found: train first (python -m airbnb.train)")
-    saved = read_json(path)["train_config"]
+    saved = train_config(artifacts_dir)
     known = {f.name for f in dataclasses.fields(train.TrainConfig)}
     return train.TrainConfig(**{key: value for key, value in saved.items() if key in known})
 
 
-def write_metrics(evaluation: Evaluation, path: str | Path) -> Path:
-    """``metrics.json``, atomically."""
+def write_metrics(evaluation: Evaluation, path: str | Path | None = None) -> Path:
+    """``metrics.json`` (by default in the run's artifacts folder), atomically."""
+    path = path or Path(evaluation.data["artifacts"]) / METRICS
     write_json(path, evaluation.to_dict())
     log.info("wrote %s", path)
     return Path(path)
@@ -251,44 +283,45 @@ def write_metrics(evaluation: Evaluation, path: str | Path) -> Path:
 
 # --------------------------------------------------------------------------- CLI
 
+def build_parser(explicit_only: bool = False) -> argparse.ArgumentParser:
+    """Flags generated from EvaluateConfig; ``explicit_only`` leaves out the flags not given."""
+    parser = argparse.ArgumentParser(prog="python -m airbnb.evaluate", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add_config_flags(parser, EvaluateConfig, suppress_defaults=explicit_only)
+    return parser
+
+
 def main(argv: Sequence[str] | None = None) -> Evaluation | CrossValidation:
-    parser = argparse.ArgumentParser(prog="python -m airbnb.evaluate", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--artifacts", help="artifacts directory of a training run: scores its test split "
-                        "(and with --cv, cross-validates its training configuration)")
-    parser.add_argument("--data-path", help="modeling table (default: the one the run was trained on; "
-                        "required with --cv when there is no --artifacts)")
-    parser.add_argument("--split", default="test", choices=["test", "validation"])
-    parser.add_argument("--cv", type=int, default=0, help="K-fold cross-validation grouped by listing (0: off)")
-    parser.add_argument("--preset", default="default", choices=sorted(train.PRESETS),
-                        help="training configuration to cross-validate without --artifacts")
-    parser.add_argument("--baselines", nargs="*", default=None, help="baselines to fit (default: all)")
-    parser.add_argument("--output", help="metrics JSON to write (default: <artifacts>/metrics.json, "
-                        "or cv_metrics.json beside the table)")
-    parser.add_argument("--seed", type=int, default=42)
-    args = parser.parse_args(argv)
+    parser = build_parser()
+    parser.parse_args(argv)  # --help, and errors reported against the documented defaults
+    given = vars(build_parser(explicit_only=True).parse_args(argv))
     setup_logging()
-    if not args.artifacts and not (args.cv and args.data_path):
-        parser.error("give --artifacts DIR, or --data-path TABLE with --cv K")
     try:
-        if args.artifacts:
-            evaluation = evaluate_run(args.artifacts, args.data_path, args.split, args.baselines, args.seed)
-            if args.cv:
-                config = dataclasses.replace(run_config(args.artifacts), data_path=str(evaluation.data["path"]))
-                evaluation.cv = cross_validate(config, args.cv, baselines=args.baselines)
-            print(evaluation.metrics.to_string(float_format=lambda v: f"{v:.4f}"))
-            if evaluation.cv is not None:
-                print(f"\n{args.cv}-fold cross-validation (grouped by listing), mean ± sd:")
-                print(evaluation.cv.summary().to_string())
-            write_metrics(evaluation, args.output or Path(args.artifacts) / "metrics.json")
-            return evaluation
-        config = train.configure(args.preset, data_path=args.data_path, seed=args.seed)
-        result = cross_validate(config, args.cv, baselines=args.baselines)
-        print(f"{args.cv}-fold cross-validation (grouped by listing), mean ± sd:")
-        print(result.summary().to_string())
-        write_json(args.output or Path(args.data_path).with_suffix(".cv_metrics.json"), {"cv": result.to_dict()})
-        return result
+        config = EvaluateConfig(**given)
+        # a table and folds but no run: cross-validate a preset's configuration on that table
+        if "artifacts_dir" not in given and config.cv and config.data_path:
+            return _cross_validate_preset(config)
+        evaluation = evaluate_run(config.artifacts_dir, config.data_path, config.split, config.baselines, config.seed)
+        if config.cv:
+            run = dataclasses.replace(run_config(config.artifacts_dir), data_path=str(evaluation.data["path"]))
+            evaluation.cv = cross_validate(run, config.cv, baselines=config.baselines)
+        print(evaluation.metrics.to_string(float_format=lambda v: f"{v:.4f}"))
+        if evaluation.cv is not None:
+            print(f"\n{config.cv}-fold cross-validation (grouped by listing), mean ± sd:")
+            print(evaluation.cv.summary().to_string())
+        write_metrics(evaluation, config.metrics_path)
+        return evaluation
     except (ArtifactsError, BaselineError, EtlError, TableError, ValueError, FileNotFoundError) as exc:
         raise SystemExit(f"error: {exc}") from None
+
+
+def _cross_validate_preset(config: EvaluateConfig) -> CrossValidation:
+    result = cross_validate(train.configure(config.preset, data_path=config.data_path, seed=config.seed), config.cv,
+                            baselines=config.baselines)
+    print(f"{config.cv}-fold cross-validation (grouped by listing), mean ± sd:")
+    print(result.summary().to_string())
+    write_json(config.metrics_path or Path(config.data_path).with_suffix(".cv_metrics.json"), {"cv": result.to_dict()})
+    return result
 
 
 if __name__ == "__main__":

@@ -16,8 +16,9 @@ def setup_logging(level: int = logging.INFO) -> None:
 
 
 def get_logger(module_name: str) -> logging.Logger:
-    """``airbnb.<module>``, also when the module runs as ``python -m airbnb.<module>`` (``__main__``)."""
+    """The module's own logger under ``airbnb`` (e.g. ``airbnb.training.loop``), also when the module
+    runs as ``python -m airbnb.<module>`` (``__main__``)."""
     if module_name == "__main__":
         spec = getattr(sys.modules["__main__"], "__spec__", None)
         module_name = spec.name if spec is not None else "main"
-    return logging.getLogger("airbnb." + module_name.rsplit(".", 1)[-1])
+    return logging.getLogger(module_name if module_name.startswith("airbnb.") else "airbnb." + module_name)

@@ -46,7 +46,7 @@ def learning_curves(history: pd.DataFrame, target: str = "price") -> plt.Figure:
 
 def breakdown_bars(frame: pd.DataFrame, labels: list[str] | None = None) -> plt.Figure:
     """One horizontal bar per listing, split into bias + axis dollars (negatives to the left)."""
-    from .predict import BREAKDOWN_COLUMNS
+    from .breakdown import BREAKDOWN_COLUMNS
 
     labels = labels or [str(i) for i in frame.index]
     fig, ax = plt.subplots(figsize=(10, 0.6 * len(frame) + 1.5))
@@ -106,7 +106,7 @@ def waterfall(row: pd.Series, title: str = "") -> plt.Figure:
     price change (the steps do not depend on the order they are drawn in); the factor is printed
     under the dollars.
     """
-    from .predict import BREAKDOWN_COLUMNS
+    from .breakdown import BREAKDOWN_COLUMNS
 
     fig, ax = plt.subplots(figsize=(8, 3.6))
     level = 0.0

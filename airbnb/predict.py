@@ -18,59 +18,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-import numpy as np
 import pandas as pd
-import torch
 
-from . import __version__
-from .dataset import AirbnbDataset, make_loader
+from .artifacts import ArtifactsError, load_model
+from .breakdown import predict_dataset
+from .dataset import AirbnbDataset
 from .embeddings import AmenityEmbedder
 from .etl import (BATHROOM_COLUMNS, ESSENTIAL_COLUMNS, OPTIONAL_LISTING_COLUMNS, REQUIRED_LISTING_COLUMNS,
                   EtlError, impute, parse_listing_features, read_csv_columns)
 from .features import FeatureProcessor
-from .io import atomic_path, read_json
+from .io import atomic_path
 from .log import get_logger, setup_logging
-from .model import AXES, AdditiveAxisModel, EnsembleModel, dollar_split
+from .model import AdditiveAxisModel, EnsembleModel
 from .schema import cast_like_table
 
 log = get_logger(__name__)
 
-BREAKDOWN_COLUMNS = ["bias", *AXES]  # dollars that add up to the price
-FACTOR_COLUMNS = [f"{axis}_factor" for axis in AXES]  # log-price models: base price x factors = price
-ARTIFACT_FORMAT = 2  # bump when artifacts change incompatibly; older ones are refused clearly
 # A listing to price needs the model inputs, not the price, the scrape date or the id.
 PREDICT_COLUMNS = [c for c in REQUIRED_LISTING_COLUMNS if c not in ("id", "last_scraped", "price")]
-
-
-class ArtifactsError(RuntimeError):
-    """An artifacts directory that cannot be used; the message names the file or version."""
-
-
-@torch.no_grad()
-def predict_dataset(model: AdditiveAxisModel, dataset: AirbnbDataset, batch_size: int = 8192,
-                    device: str | torch.device = "cpu") -> pd.DataFrame:
-    """One row per dataset row: ``predicted_price`` and each axis's contribution in dollars.
-
-    ``bias`` and the five axes always add up to ``predicted_price`` (float64). For dollar models
-    they are the model's own terms. For log-price models ``bias`` is the base price and each axis
-    gets its order-independent dollar share (:func:`airbnb.model.dollar_split`); the
-    multiplicative factors themselves are in ``<axis>_factor`` (base x factors = price).
-    """
-    model.eval()
-    model.to(device)
-    multiplicative = model.config.target == "log_price"
-    parts = []
-    for batch in make_loader(dataset, batch_size, shuffle=False):
-        out = model({k: v.to(device) for k, v in batch.items()})
-        terms = {k: out["breakdown"][k].double().flatten().cpu().numpy() for k in BREAKDOWN_COLUMNS}
-        if multiplicative:
-            base = np.exp(terms["bias"])
-            columns = {"predicted_price": base * np.exp(sum(terms[a] for a in AXES)), "bias": base,
-                       **dollar_split(base, terms), **{f"{a}_factor": np.exp(terms[a]) for a in AXES}}
-        else:
-            columns = {"predicted_price": sum(terms[k] for k in BREAKDOWN_COLUMNS), **terms}
-        parts.append(pd.DataFrame(columns))
-    return pd.concat(parts, ignore_index=True)
 
 
 @dataclass
@@ -85,30 +50,10 @@ class PricePredictor:
     @classmethod
     def load(cls, artifacts_dir: str | Path, cache_dir: str | Path | None = None,
              progress: bool = False) -> "PricePredictor":
-        folder = Path(artifacts_dir)
-        config_path = folder / "model_config.json"
-        config = read_json(config_path) if config_path.is_file() else {}
-        members = [folder / m["dir"] for m in config.get("ensemble") or []]
-        weights = [m / "best_model.pth" for m in members] or [folder / "best_model.pth"]
-        missing = [str(p.relative_to(folder)) for p in [config_path, folder / "feature_processor.joblib", *weights]
-                   if not p.is_file()]
-        if missing:
-            raise ArtifactsError(f"{folder}: missing {', '.join(missing)} (train with python -m airbnb.train)")
-        if config.get("format_version") != ARTIFACT_FORMAT:
-            raise ArtifactsError(
-                f"{folder / 'model_config.json'}: artifacts format {config.get('format_version')!r} from airbnb "
-                f"{config.get('package_version')} is not compatible with this version ({__version__}, format "
-                f"{ARTIFACT_FORMAT}); retrain the model")
-        models = []
-        for path in weights:
-            model = AdditiveAxisModel.from_config(config["model"])
-            model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-            models.append(model)
-        model = EnsembleModel(models) if members else models[0]
-        model.eval()
+        model, processor, config = load_model(artifacts_dir)
         embedder = AmenityEmbedder(config["amenities_model_name"], config["amenities_encoding"], cache_dir,
                                    progress=progress)
-        return cls(model, FeatureProcessor.load(folder / "feature_processor.joblib"), embedder, config)
+        return cls(model, processor, embedder, config)
 
     def predict_table(self, table: pd.DataFrame) -> pd.DataFrame:
         """Modeling-table rows (SPEC §3.1) -> recommended price and breakdown, one row each."""

@@ -22,6 +22,7 @@ from typing import Sequence
 import yaml
 
 from . import __version__
+from .artifacts import METRICS
 from .etl import summary_path
 from .io import read_json, write_json
 from .log import get_logger, setup_logging
@@ -66,7 +67,28 @@ def split_params(params: dict, stages: Sequence[str]) -> dict[str, dict]:
         for name, value in params.items():
             if name in parameters:
                 check_type(name, value, parameters[name]["default"], stage)
-    return {stage: {k: v for k, v in params.items() if k in names} for stage, names in declared.items()}
+    shares = {stage: {k: v for k, v in params.items() if k in names} for stage, names in declared.items()}
+    for stage, share in shares.items():
+        check_settings(stage, share)
+    return shares
+
+
+def check_settings(stage: str, share: dict) -> None:
+    """Build the stage's config from its share of the params, so its bounds are checked before any
+    notebook starts (``epochs: 0`` fails here, not minutes later inside the train notebook)."""
+    from . import etl, evaluate, train
+    from .synthetic import CityConfig
+
+    def process(p: dict) -> None:
+        etl.EtlConfig(**{k: p[k] for k in ("review_rate", "avg_length_of_stay") if k in p})
+        CityConfig(**{field: p[k] for k, field in (("city_listings", "n_listings"), ("city_seed", "seed")) if k in p})
+
+    builders = {"process": process, "train": train.config_from_parameters,
+                "evaluate": lambda p: evaluate.EvaluateConfig(**p)}
+    try:
+        builders[stage](share)
+    except ValueError as exc:
+        raise RunError(f"{stage} parameters: {exc}") from None
 
 
 def check_type(name: str, value, default_source: str, stage: str) -> None:
@@ -131,7 +153,7 @@ def run(params_path: str | Path, run_dir: str | Path | None = None, stages: Sequ
     # the record holds its artifacts and metrics
     params.setdefault("output_dir", str(run_dir / "artifacts"))
     params.setdefault("artifacts_dir", params["output_dir"])
-    params.setdefault("metrics_path", str(run_dir / "metrics.json"))
+    params.setdefault("metrics_path", str(run_dir / METRICS))
     if params.get("tracking"):
         params.setdefault("tracking_uri", str(run_dir / "mlruns"))  # embedded MLflow store beside the record
     per_stage = split_params(params, stages)

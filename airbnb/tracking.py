@@ -16,14 +16,12 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Iterator
 
-from . import __version__
+from . import __version__, artifacts
 from .log import get_logger
 
 log = get_logger(__name__)
 
 STORE_DIR = "mlruns"
-LOGGED_ARTIFACTS = ("best_model.pth", "feature_processor.joblib", "model_config.json", "history.csv",
-                    "ensemble.json")
 
 
 def resolve_uri(tracking_uri: str, output_dir: Path) -> tuple[str, str | None]:
@@ -68,11 +66,11 @@ class MlflowTracker(NullTracker):
         now = int(time.time() * 1000)
         self.client.log_batch(self.run_id, metrics=[Metric("best_val_loss", float(state.best_val_loss), now, 0),
                                                     Metric("best_epoch", float(state.best_epoch), now, 0)])
-        for name in LOGGED_ARTIFACTS:
+        for name in artifacts.TRACKED:
             if (output_dir / name).is_file():
                 self.client.log_artifact(self.run_id, str(output_dir / name))
-        if (output_dir / "members").is_dir():  # an ensemble's weights
-            self.client.log_artifacts(self.run_id, str(output_dir / "members"), "members")
+        if (output_dir / artifacts.MEMBERS).is_dir():  # an ensemble's weights
+            self.client.log_artifacts(self.run_id, str(output_dir / artifacts.MEMBERS), artifacts.MEMBERS)
 
 
 @contextlib.contextmanager

@@ -34,8 +34,8 @@ import yaml
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import FrozenTrial, TrialState
 
-from . import train
-from .cli import add_config_flags, option
+from . import artifacts, train
+from .cli import add_config_flags, check_types, option
 from .config import DEFAULT_TABLE_PATH
 from .io import atomic_dir, atomic_path, read_json, write_json
 from .log import get_logger, setup_logging
@@ -92,6 +92,7 @@ class TuneConfig:
     seed: int = option(42, "TPE sampler seed (the CLI and the notebook also use it as every trial's training seed)")
 
     def __post_init__(self):
+        check_types(self)
         if self.n_trials < 1:
             raise ValueError(f"n_trials must be >= 1, got {self.n_trials}")
         for name in ("timeout", "pruner_startup_trials", "pruner_warmup_epochs"):
@@ -334,7 +335,7 @@ def _decide(config: TuneConfig, study: optuna.Study) -> Promotion:
     best = study.best_trial
     value, metric = best.value, config.metric
     source = Path(best.user_attrs["output_dir"])
-    if not (source / train.ARTIFACTS["config"]).is_file():
+    if not (source / artifacts.CONFIG).is_file():
         return Promotion(False, f"the artifacts of trial {best.number} are not in {source} any more")
     if config.champion_threshold is not None and not _beats(value, config.champion_threshold, config.direction):
         return Promotion(False, f"best {metric} {value:.6g} (trial {best.number}) does not beat the threshold "
@@ -360,9 +361,9 @@ def _beats(value: float, other: float, direction: str) -> bool:
     return value < other if direction == "minimize" else value > other
 
 
-def _validation_key(artifacts: Path) -> dict:
+def _validation_key(folder: Path) -> dict:
     """What makes two validation metrics comparable: the same table bytes and split sizes."""
-    saved = read_json(artifacts / train.ARTIFACTS["config"])
+    saved = read_json(folder / artifacts.CONFIG)
     return {"data_sha256": saved["data"]["sha256"], "rows": saved["rows"]}
 
 

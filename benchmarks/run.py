@@ -272,7 +272,7 @@ def ours_training(work: Path, rows: int, epochs: int) -> dict:
             from airbnb.embeddings import AmenityEmbedder
             from airbnb.features import FeatureProcessor
             from airbnb.model import AdditiveAxisModel
-            from airbnb.train import train_one_epoch
+            from airbnb.training.step import train_one_epoch
 
             def lap(name, since):
                 now = time.perf_counter()
@@ -308,7 +308,9 @@ def ours_training(work: Path, rows: int, epochs: int) -> dict:
                 result[f"epoch_s_{{batch_size}}" + (f"_t{{threads}}" if threads else "")] = times
             # the default training configuration: its ensemble stacked, two hidden layers per axis,
             # amenity indicators, log-price target, weight decay and the moving average of the weights
-            from airbnb.train import Prepared, TrainConfig, init_members, make_optimizer, weight_average
+            from airbnb.train import Prepared, TrainConfig
+            from airbnb.training.ensemble import init_members
+            from airbnb.training.loop import make_optimizer, weight_average
             torch.set_num_threads(result["threads"])
             config = TrainConfig()
             data = Prepared(df, pd.Series("train", index=df.index), processor, {{"train": dataset}}, embedder)
@@ -355,7 +357,7 @@ def bench_training(work: Path) -> str:
         f"({res['threads']} torch threads): `FeatureProcessor.fit` + `transform`, `AirbnbDataset` (bag "
         "encoding; its embedding cache was filled beforehand by another process, so "
         f"{res['encoded']} texts were encoded here), then per batch size a fresh `AdditiveAxisModel`, Adam "
-        f"(lr 1e-3), `make_loader(shuffle=True)` and `airbnb.train.train_one_epoch` for {SIZES['epochs']} "
+        f"(lr 1e-3), `make_loader(shuffle=True)` and `airbnb.training.step.train_one_epoch` for {SIZES['epochs']} "
         "epoch(s). Rows/s uses the slower epoch. Preparation is a one-off cost per run and is reported "
         "separately. Target: one epoch of 200k rows at batch 1024 in under 5 s. The last two columns repeat "
         "the epochs after `torch.set_num_threads(1)` (a diagnostic, not what `airbnb.train` does): this model's "
@@ -552,10 +554,11 @@ def bench_checkpoint(work: Path) -> str:
                                    progress=False)
         trained = train.train(config)
         optimizer = torch.optim.Adam(trained.model.parameters())
-        state = train.LoopState(epoch=3, history=trained.history.to_dict("records"))
+        from airbnb.training.checkpoint import LoopState, save_checkpoint
+        state = LoopState(epoch=3, history=trained.history.to_dict("records"))
         t = time.perf_counter()
         for _ in range(10):
-            train.save_checkpoint(out / "bench.pt", config, trained.model, optimizer, None, state)
+            save_checkpoint(out / "bench.pt", config, trained.model, optimizer, None, state)
         result["save_s"] = (time.perf_counter() - t) / 10
         result["size_kb"] = (out / "bench.pt").stat().st_size / 1024
         result["epoch_s"] = float(trained.history["seconds"].mean())

@@ -89,5 +89,5 @@ def test_cli_errors_are_clean(small_table, tmp_path):
         evaluate.main(["--data-path", str(small_table), "--cv", "1"])
     with pytest.raises(SystemExit, match="unknown baseline|baseline"):
         evaluate.main(["--data-path", str(small_table), "--cv", "2", "--baselines", "xgboost"])
-    with pytest.raises(SystemExit):  # argparse: neither --artifacts nor --data-path with --cv
-        evaluate.main(["--cv", "3"])
+    with pytest.raises(SystemExit, match="missing model_config.json"):  # no run where --artifacts points
+        evaluate.main(["--artifacts", str(tmp_path / "no-run"), "--cv", "3"])

@@ -122,6 +122,36 @@ def test_params_of_the_wrong_type_are_refused_at_load_time(tmp_path, line, name)
     assert not (tmp_path / "run").exists()  # refused before anything ran
 
 
+@pytest.mark.parametrize("line, message", [
+    ("epochs: 0", "train parameters: epochs must be >= 1"),
+    ("test_size: 1.5", "train parameters: test_size"),
+    ("split: train", "evaluate parameters: split must be one of"),
+    ("baselines: [xgboost]", "evaluate parameters: unknown baseline"),
+    ("review_rate: 0", "process parameters: review_rate"),
+    ("city_listings: 0", "process parameters: n_listings"),
+])
+def test_params_out_of_bounds_are_refused_at_load_time(tmp_path, line, message):
+    """Each stage's config dataclass checks its share of the params before any notebook runs."""
+    (tmp_path / "p.yaml").write_text(line + "\n")
+    with pytest.raises(runner.RunError, match=message):
+        runner.run(tmp_path / "p.yaml", tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("config, value", [("train", {"epochs": "ten"}), ("train", {"epochs": 2.5}),
+                                           ("evaluate", {"seed": "1"}), ("evaluate", {"baselines": "ridge"}),
+                                           ("tune", {"n_trials": 2.0})])
+def test_configs_refuse_wrong_types_by_name(config, value):
+    from airbnb.evaluate import EvaluateConfig
+    from airbnb.train import TrainConfig
+    from airbnb.tune import TuneConfig
+
+    cls = {"train": TrainConfig, "evaluate": EvaluateConfig, "tune": TuneConfig}[config]
+    (name, bad), = value.items()
+    with pytest.raises(ValueError, match=f"^{name} must be"):
+        cls(**value)
+
+
 def test_params_of_the_right_type_pass(tmp_path):
     shares = runner.split_params({"epochs": 3, "learning_rate": 1, "smoke_test": True, "listings": "x/*.csv",
                                   "baselines": ["ridge"]}, runner.STAGES)
@@ -142,21 +172,29 @@ def test_params_files_name_only_known_parameters(name):
 
 
 def config_defaults(notebook: str) -> dict:
-    """The defaults a notebook's parameters must mirror: its stage's config dataclass."""
-    import dataclasses
-
+    """The defaults a notebook's parameters must mirror: its stage's config dataclass(es)."""
+    from airbnb import config, etl
+    from airbnb.cli import defaults
+    from airbnb.evaluate import EvaluateConfig
+    from airbnb.synthetic import CityConfig
     from airbnb.train import TrainConfig
     from airbnb.tune import TuneConfig
 
-    train_defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig) if f.name != "progress"}
     if notebook == "train":
-        return train_defaults
-    tune = {f.name: f.default for f in dataclasses.fields(TuneConfig) if f.name != "base"}
+        return defaults(TrainConfig, notebook=True)
+    if notebook == "evaluate":
+        return defaults(EvaluateConfig, notebook=True)
+    if notebook == "process":
+        city = CityConfig()
+        return {"listings": None, "reviews": None, "data_path": str(config.DEFAULT_TABLE_PATH),
+                **defaults(etl.EtlConfig), "city_dir": str(config.DEFAULT_CITY_DIR), "city_listings": city.n_listings,
+                "city_seed": city.seed}
+    tune = {k: v for k, v in defaults(TuneConfig).items() if k != "base"}
     base = TuneConfig().base  # the notebook sets three of the trials' training settings
-    return {**tune, "epochs": base.epochs, "smoke_test": base.smoke_test, "data_path": train_defaults["data_path"]}
+    return {**tune, "epochs": base.epochs, "smoke_test": base.smoke_test, "data_path": base.data_path}
 
 
-@pytest.mark.parametrize("notebook", ["train", "tune"])
+@pytest.mark.parametrize("notebook", sorted(p.stem for p in (REPO / "notebooks").glob("*.ipynb")))
 def test_notebook_parameters_are_their_config(notebook):
     """One place for each default: a notebook's parameters are its config's fields, same values and types."""
     import ast

@@ -11,7 +11,9 @@ import pytest
 from airbnb import predict, train
 from airbnb.etl import EtlError
 from airbnb.model import AXES
-from airbnb.predict import ArtifactsError, PricePredictor
+from airbnb.artifacts import ArtifactsError
+from airbnb.breakdown import FACTOR_COLUMNS
+from airbnb.predict import PricePredictor
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +130,7 @@ def test_cli_writes_predictions(trained, small_city, tmp_path):
                   "--month", "7", "--output", str(out)])
     preds = pd.read_csv(out)
     assert list(preds.columns) == ["listing_id", "month", "recommended_price", "bias", *AXES,
-                                   *predict.FACTOR_COLUMNS]
+                                   *FACTOR_COLUMNS]
     assert (preds["recommended_price"] > 0).all()
     assert len(preds) == len(pd.read_csv(small_city.listings[0])) and (preds["month"] == 7).all()
 

@@ -12,8 +12,12 @@ import torch
 from airbnb import train
 from airbnb.dataset import make_loader
 from airbnb.model import AXES
-from airbnb.predict import PricePredictor, predict_dataset
+from airbnb.breakdown import predict_dataset
+from airbnb.predict import PricePredictor
 from airbnb.schedule import EarlyStopping, LRSchedule, parse_phases
+from airbnb.training import loop
+from airbnb.training.ensemble import build_model
+from airbnb.training.step import train_one_epoch, validate
 
 
 def config(table, out, **kw):
@@ -38,7 +42,7 @@ def test_resume_equals_uninterrupted_training(small_table, tmp_path):
 
 def test_killed_mid_epoch_loses_only_that_epoch(small_table, tmp_path, monkeypatch):
     train.train(config(small_table, tmp_path / "straight", epochs=3))
-    real, calls = train.train_one_epoch, {"n": 0}
+    real, calls = loop.train_one_epoch, {"n": 0}
 
     def dies_in_epoch_3(*args, **kw):
         calls["n"] += 1
@@ -46,11 +50,11 @@ def test_killed_mid_epoch_loses_only_that_epoch(small_table, tmp_path, monkeypat
             raise KeyboardInterrupt("killed")
         return real(*args, **kw)
 
-    monkeypatch.setattr(train, "train_one_epoch", dies_in_epoch_3)
+    monkeypatch.setattr(loop, "train_one_epoch", dies_in_epoch_3)
     with pytest.raises(KeyboardInterrupt):
         train.train(config(small_table, tmp_path / "killed", epochs=3))
     assert torch.load(tmp_path / "killed" / "checkpoint.pt", weights_only=False)["state"]["epoch"] == 2
-    monkeypatch.setattr(train, "train_one_epoch", real)
+    monkeypatch.setattr(loop, "train_one_epoch", real)
     train.train(config(small_table, tmp_path / "killed", epochs=3, resume=str(tmp_path / "killed" / "checkpoint.pt")))
     a, b = checkpoint_model(tmp_path / "straight"), checkpoint_model(tmp_path / "killed")
     assert all(torch.equal(a[k], b[k]) for k in a)
@@ -91,8 +95,8 @@ def test_early_stopping_on_a_crafted_curve():
 
 def test_training_stops_at_the_expected_epoch(small_table, tmp_path, monkeypatch):
     losses = iter([5.0, 4.0, 4.5, 4.2, 3.0, 2.0])
-    real = train.evaluate
-    monkeypatch.setattr(train, "evaluate", lambda *a, **k: {**real(*a, **k), "val_loss": next(losses)})
+    real = loop.validate
+    monkeypatch.setattr(loop, "validate", lambda *a, **k: {**real(*a, **k), "val_loss": next(losses)})
     result = train.train(config(small_table, tmp_path, epochs=6, early_stopping_patience=2, ensemble_size=1))
     assert list(result.history["epoch"]) == [1, 2, 3, 4]
     assert result.best_epoch == 2
@@ -135,10 +139,10 @@ def test_accumulating_4x16_equals_batches_of_64(small_table, tmp_path, rows):
 
     def epoch(batch_size, accumulation):
         torch.manual_seed(0)
-        model = train.build_model(base, data)
+        model = build_model(base, data)
         optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
         loader = make_loader(subset, batch_size, shuffle=False)
-        train.train_one_epoch(model, loader, optimizer, torch.device("cpu"), accumulation=accumulation)
+        train_one_epoch(model, loader, optimizer, torch.device("cpu"), accumulation=accumulation)
         return model.state_dict()
 
     whole, accumulated = epoch(64, 1), epoch(16, 4)
@@ -174,7 +178,7 @@ def test_stacked_members_train_as_if_alone(small_table, tmp_path):
     assert meta["members"][0]["best_epoch"] == alone.best_epoch
     assert meta["members"][0]["best_val_loss"] == pytest.approx(alone.best_val_loss, rel=1e-4)
     loader = make_loader(stacked.datasets["validation"], 64, shuffle=False)
-    assert stacked.best_val_loss == pytest.approx(train.evaluate(stacked.model, loader, torch.device("cpu"))["val_loss"])
+    assert stacked.best_val_loss == pytest.approx(validate(stacked.model, loader, torch.device("cpu"))["val_loss"])
 
 
 # --------------------------------------------------------------------------- tracking

@@ -1,0 +1,161 @@
+"""Training settings: one dataclass whose fields are the CLI flags, the notebook parameters and
+the params-file keys, validated on construction, plus the named presets (SPEC §6)."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from ..cli import check_types, option
+from ..config import DEFAULT_ARTIFACTS_DIR, DEFAULT_TABLE_PATH
+from ..embeddings import DEFAULT_ENCODING, DEFAULT_MODEL, ENCODINGS
+from ..model import DEFAULT_EMBEDDING_DIMS, DEFAULT_HIDDEN, TARGETS
+from ..schedule import SCHEDULES, parse_phases
+
+SMOKE_ROWS = 1000
+PRECISIONS = ("fp32", "bf16", "fp16")
+
+
+@dataclass
+class TrainConfig:
+    """Training settings; CLI flags (``--kebab-case``) and notebook parameters use these names."""
+
+    data_path: str = option(str(DEFAULT_TABLE_PATH), "modeling table (Parquet); the default one is built "
+                          "from the synthetic city when missing")
+    output_dir: str = option(str(DEFAULT_ARTIFACTS_DIR), "where artifacts are written")
+    amenities_model_name: str = option(DEFAULT_MODEL, "sentence transformer: name, or a local directory")
+    preset: str = option("default", "'default' (the measured configuration, see the README) or 'original' "
+                         "(SPEC §4-§6 exactly: dollar target, 10 epochs, one model, sentence amenity text); "
+                         "flags given explicitly override the preset", choices=("default", "original"))
+    epochs: int = option(200, "training epochs (an upper bound: early stopping usually ends sooner)")
+    batch_size: int = option(64, "batch size for training and validation")
+    learning_rate: float = option(1e-3, "Adam learning rate (the peak of a schedule)")
+    test_size: float = option(0.2, "share of listings for validation")
+    smoke_test: bool = option(False, f"first {SMOKE_ROWS} rows, one epoch: a quick end-to-end check")
+    seed: int = option(42, "seed for weights and batch order (the split always uses random_state=42)")
+    holdout_size: float = option(0.1, "share of listings held out as the test split (never trained on)")
+    amenities_encoding: str = option(DEFAULT_ENCODING, "'bag_sum' (sum of per-amenity embeddings: the axis is a "
+                                   "sum of per-amenity dollar values), 'bag' (their normalised mean) or 'sentence' "
+                                   "(SPEC §4 text, slow cold)", choices=ENCODINGS)
+    target: str = option("log_price", "'log_price' (MSE of log price: base price x one factor per axis, also "
+                       "split into dollars) or 'price' (dollar MSE, additive dollar breakdown)", choices=TARGETS)
+    amenities_multihot: bool = option(True, "give the amenities axis indicators of the frequent amenities "
+                                    "next to the embedding (each amenity gets its own learned value)")
+    weight_decay: float = option(1e-4, "Adam weight decay")
+    weight_average: float = option(0.99, "decay of an exponential moving average of the weights, updated "
+                                 "every step, that is validated and kept instead of the raw weights (0: off)")
+    # model size (SPEC §5 defaults but for the depth)
+    hidden_layers: int = option(2, "hidden layers in each axis network that has a hidden width (SPEC §5: 1)")
+    location_hidden: int = option(DEFAULT_HIDDEN["location"], "hidden width of the location network")
+    size_capacity_hidden: int = option(DEFAULT_HIDDEN["size_capacity"], "hidden width of the size & capacity network")
+    quality_reputation_hidden: int = option(DEFAULT_HIDDEN["quality_reputation"],
+                                          "hidden width of the quality & reputation network")
+    amenities_hidden: int = option(DEFAULT_HIDDEN["amenities"], "hidden width of the amenities network "
+                                 "(0: one Linear layer, as SPEC §5)")
+    seasonality_hidden: int = option(DEFAULT_HIDDEN["seasonality"], "hidden width of the seasonality network")
+    neighbourhood_embedding_dim: int = option(DEFAULT_EMBEDDING_DIMS["neighbourhood_cleansed"],
+                                            "neighbourhood embedding width")
+    property_type_embedding_dim: int = option(DEFAULT_EMBEDDING_DIMS["property_type"], "property type embedding width")
+    count_embedding_dim: int = option(DEFAULT_EMBEDDING_DIMS["bedrooms"], "bedrooms/beds/bathrooms embedding width")
+    # schedule and stopping
+    lr_schedule: str = option("constant", "'constant', 'cosine' (warm-up then cosine decay) or 'phased'",
+                            choices=SCHEDULES)
+    warmup_epochs: float = option(0.0, "linear warm-up length in epochs (constant and cosine schedules)")
+    lr_phases: str = option("", "phased schedule as epoch:lr pairs from epoch 1, e.g. '1:0.001,5:0.0003'")
+    early_stopping_patience: int = option(20, "stop after this many epochs without improvement (0: off); "
+                                        "the best epoch's weights are kept")
+    early_stopping_min_delta: float = option(0.0, "improvement smaller than this does not count")
+    # compute
+    precision: str = option("fp32", "'fp32', 'bf16' (CPU or GPU autocast) or 'fp16' (CUDA only)", choices=PRECISIONS)
+    grad_accumulation: int = option(1, "micro-batches per optimizer step (effective batch = batch_size x this)")
+    num_workers: int = option(0, "DataLoader worker processes (0: batches are gathered in-process, fastest here)")
+    pin_memory: bool = option(False, "pin batch memory (helps CUDA transfers only)")
+    prefetch_factor: int = option(2, "batches each worker prepares ahead (with num_workers > 0)")
+    threads: int = option(0, "torch CPU threads (0: torch's default; 1 is faster on a busy machine)")
+    device: str = option("auto", "'auto' (cuda when available), 'cpu' or 'cuda'")
+    # runs
+    resume: str = option("", "checkpoint.pt (or its output dir) to continue training exactly where it stopped")
+    ensemble_size: int = option(5, "members trained together (initial seeds seed, seed+1, ...) and averaged; "
+                              "stacked, so 5 cost about 1.3x one model on a small table")
+    tracking: bool = option(False, "log params, per-epoch metrics and artifacts to MLflow")
+    tracking_uri: str = option("", "MLflow tracking URI (default: a local store in <output_dir>/mlruns)")
+    experiment_name: str = option("airbnb-price", "MLflow experiment")
+    cache_dir: str = option("", "embedding cache folder (default $AIRBNB_CACHE_DIR or ~/.cache/airbnb-price)")
+    progress: bool = option(True, "show progress bars", notebook=False)
+
+    def __post_init__(self):
+        check_types(self)
+        if self.preset not in PRESETS:
+            raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {self.preset!r}")
+        for name in ("epochs", "batch_size", "grad_accumulation", "ensemble_size", "prefetch_factor", "hidden_layers"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("num_workers", "threads", "early_stopping_patience", "warmup_epochs", "weight_decay",
+                     "early_stopping_min_delta", "amenities_hidden"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        for name in ("location_hidden", "size_capacity_hidden", "quality_reputation_hidden", "seasonality_hidden",
+                     "neighbourhood_embedding_dim", "property_type_embedding_dim", "count_embedding_dim"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not 0 < self.test_size < 1:
+            raise ValueError(f"test_size must be in (0, 1), got {self.test_size}")
+        if not 0 <= self.holdout_size < 1 or self.test_size + self.holdout_size >= 1:
+            raise ValueError(f"holdout_size must be in [0, 1) and test_size + holdout_size < 1, "
+                             f"got {self.holdout_size} and {self.test_size}")
+        if not 0 <= self.weight_average < 1:
+            raise ValueError(f"weight_average must be in [0, 1), got {self.weight_average}")
+        if self.learning_rate <= 0:
+            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
+        for name, allowed in (("amenities_encoding", ENCODINGS), ("target", TARGETS), ("lr_schedule", SCHEDULES),
+                              ("precision", PRECISIONS)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        if self.lr_schedule == "phased":
+            parse_phases(self.lr_phases)
+
+    @property
+    def epochs_to_run(self) -> int:
+        return 1 if self.smoke_test else self.epochs
+
+    def model_kwargs(self) -> dict:
+        """The AdditiveAxisModel options this config sets."""
+        return {
+            "embedding_dims": {"neighbourhood_cleansed": self.neighbourhood_embedding_dim,
+                               "property_type": self.property_type_embedding_dim,
+                               **{k: self.count_embedding_dim for k in ("bedrooms", "beds", "bathrooms_numeric")}},
+            "hidden": {"location": self.location_hidden, "size_capacity": self.size_capacity_hidden,
+                       "quality_reputation": self.quality_reputation_hidden, "amenities": self.amenities_hidden,
+                       "seasonality": self.seasonality_hidden},
+            "target": self.target,
+            "hidden_layers": self.hidden_layers,
+        }
+
+
+# Settings each preset changes from TrainConfig's defaults. 'original' is the training contract of
+# SPEC §6 with the SPEC §4/§5 model exactly (what the project did before the measured defaults).
+PRESETS: dict[str, dict] = {
+    "default": {},
+    "original": {"epochs": 10, "target": "price", "amenities_multihot": False, "weight_decay": 0.0,
+                 "early_stopping_patience": 0, "ensemble_size": 1, "amenities_encoding": "sentence",
+                 "hidden_layers": 1, "weight_average": 0.0},
+}
+
+
+def configure(preset: str = "default", **settings) -> TrainConfig:
+    """A TrainConfig from a preset, with ``settings`` (any TrainConfig field) overriding it."""
+    if preset not in PRESETS:
+        raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {preset!r}")
+    return TrainConfig(**{**PRESETS[preset], **settings, "preset": preset})
+
+
+
+def config_from_parameters(namespace: dict) -> TrainConfig:
+    """A TrainConfig from a notebook's parameters (the names it shares with TrainConfig).
+
+    A notebook passes every parameter, so one left at TrainConfig's default takes the preset's
+    value; the others override the preset.
+    """
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+    given = {name: namespace[name] for name in defaults
+             if name in namespace and name != "preset" and namespace[name] != defaults[name]}
+    return configure(namespace.get("preset", "default"), **given)

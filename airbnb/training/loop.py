@@ -1,0 +1,122 @@
+"""The training loop: epochs with validation, early stopping per member, the best weights kept,
+a checkpoint every epoch, and the finished members centred and saved (SPEC §6)."""
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+import pandas as pd
+import torch
+from torch import nn
+
+from .. import artifacts
+from ..dataset import make_loader
+from ..log import get_logger
+from ..model import AdditiveAxisModel, EnsembleModel
+from ..schedule import LRSchedule, parse_phases
+from .checkpoint import LoopState, load_checkpoint, save_checkpoint
+from .config import TrainConfig
+from .data import Prepared
+from .ensemble import finish_members, init_members, member_states
+from .step import pick_device, train_one_epoch, validate
+
+log = get_logger(__name__)
+
+
+def make_schedule(config: TrainConfig, steps_per_epoch: int) -> LRSchedule:
+    return LRSchedule(config.lr_schedule, config.learning_rate, steps_per_epoch * config.epochs_to_run,
+                      steps_per_epoch, round(config.warmup_epochs * steps_per_epoch),
+                      tuple(parse_phases(config.lr_phases)) if config.lr_schedule == "phased" else ())
+
+
+def make_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Adam:
+    # fused: one kernel for all parameters, since the step dominates small batches
+    return torch.optim.Adam(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay, fused=True)
+
+
+def train_members(config: TrainConfig, data: Prepared, out: Path, callbacks: Sequence[Callable[[int, dict], None]] = ()
+                  ) -> tuple[AdditiveAxisModel | EnsembleModel, LoopState, list | None]:
+    """Epochs with validation, the best weights kept, a full checkpoint every epoch, resume.
+
+    An ensemble's members train together as one stacked model on the same batches (each with its
+    own initialisation and its own gradient); each member keeps its own best epoch and stops on its
+    own patience, and the run ends when all have stopped. With ``weight_average`` the weights that
+    are validated and kept are an exponential moving average of the trained ones (smoother than
+    any single step's on a few hundred rows). Returns the model with the best weights, centred,
+    the loop state and (for ensembles) the per-member summaries.
+    """
+    device = pick_device(config.device)
+    model = init_members(config, data).to(device)
+    optimizer = make_optimizer(config, model)
+    scaler = torch.amp.GradScaler(device.type) if config.precision == "fp16" else None
+    loader_options = {"num_workers": config.num_workers, "pin_memory": config.pin_memory,
+                      **({"prefetch_factor": config.prefetch_factor, "persistent_workers": False}
+                         if config.num_workers else {})}
+    val_loader = make_loader(data.datasets["validation"], config.batch_size, shuffle=False, **loader_options)
+    steps_per_epoch = math.ceil(math.ceil(len(data.datasets["train"]) / config.batch_size) / config.grad_accumulation)
+    schedule = make_schedule(config, steps_per_epoch)
+    state = LoopState.start(config.ensemble_size, config.early_stopping_patience, config.early_stopping_min_delta)
+    best: dict[int, dict] = {}  # member -> its best state dict (also in every checkpoint)
+    average = weight_average(model, config.weight_average)
+    scored = average.module if average is not None else model  # the weights validated and kept
+    state.data_sha256 = artifacts.table_digest(config.data_path)
+    if config.resume:
+        state, best = load_checkpoint(config, model, optimizer, scaler, average)
+    epochs = config.epochs_to_run
+    while state.epoch < epochs:
+        epoch = state.epoch + 1
+        t0 = time.perf_counter()
+        # a fresh generator per epoch: the batch order depends only on (seed, epoch), so a resumed
+        # run shuffles exactly as an uninterrupted one
+        loader = make_loader(data.datasets["train"], config.batch_size, shuffle=True,
+                             seed=config.seed * 100_003 + epoch, **loader_options)
+        train_loss = train_one_epoch(model, loader, optimizer, device, config.progress, schedule=schedule,
+                                     state=state, precision=config.precision,
+                                     accumulation=config.grad_accumulation, scaler=scaler, average=average)
+        metrics = validate(scored, val_loader, device)
+        losses = metrics.pop("val_loss_members", None) or [metrics["val_loss"]]
+        improved = [k for k, loss in enumerate(losses) if loss < state.best_val_losses[k]]
+        for k in improved:
+            state.best_val_losses[k], state.best_epochs[k] = losses[k], epoch
+        best.update(member_states(scored, improved))
+        if 0 in improved:  # SPEC §6: the best state dict after each epoch (an ensemble's first member)
+            artifacts.save_state(best[0], out / artifacts.MODEL)
+        stopped = [stopper.step(loss) for stopper, loss in zip(state.stoppers, losses)]
+        state.epoch = epoch
+        state.history.append({"epoch": epoch, "train_loss": train_loss, **metrics, "members_improved": len(improved),
+                              "lr": optimizer.param_groups[0]["lr"], "seconds": round(time.perf_counter() - t0, 3)})
+        save_checkpoint(out / artifacts.CHECKPOINT, config, model, optimizer, scaler, state, best, average)
+        artifacts.write_frame(pd.DataFrame(state.history), out / artifacts.HISTORY)
+        log.info("epoch %d/%d  train_loss %.4g  val_loss %.4g  val_rmse %.2f  val_R2(w) %.3f  %s(%.1fs)",
+                 epoch, epochs, train_loss, metrics["val_loss"], metrics["val_rmse"], metrics["val_r2_weighted"],
+                 _improved_note(improved, len(losses)), state.history[-1]["seconds"])
+        for callback in callbacks:
+            callback(epoch, state.history[-1])
+        if all(stopped):
+            log.info("early stopping: no improvement > %g for %d epochs; keeping epoch %s",
+                     config.early_stopping_min_delta, config.early_stopping_patience,
+                     ", ".join(map(str, state.best_epochs)))
+            break
+    if not all(math.isfinite(loss) for loss in state.best_val_losses):
+        raise ValueError(f"training diverged: no epoch had a finite validation loss (learning_rate "
+                         f"{config.learning_rate}); lower the learning rate")
+    return finish_members(config, model.config, best, state, data, out, val_loader, device)
+
+
+def weight_average(model: nn.Module, decay: float):
+    """An exponential moving average of ``model``'s weights (``None`` when ``decay`` is 0)."""
+    if not decay:
+        return None
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+
+
+def _improved_note(improved: list[int], members: int) -> str:
+    if not improved:
+        return ""
+    return "* best " if members == 1 else f"* {len(improved)}/{members} members improved "
+
+

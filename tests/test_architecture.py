@@ -1,0 +1,96 @@
+"""The package's shape: data flows one way, and each axis's inputs are named in one place."""
+from __future__ import annotations
+
+import ast
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "airbnb"
+
+# The data flow, upstream first: a module may import only from its own layer or those above it.
+LAYERS = [
+    {"config", "log", "io", "schema", "axes", "cli", "metrics", "schedule", "notebook"},
+    {"etl"},  # raw files -> table
+    {"synthetic"},  # the built-in city: raw files, and its table through the ETL
+    {"embeddings"},
+    {"features"},  # table -> model inputs
+    {"dataset"},
+    {"model"},
+    {"breakdown"},
+    {"artifacts", "tracking"},
+    {"training"},
+    {"train"},
+    {"predict"},
+    {"baselines"},
+    {"evaluate"},
+    {"tune", "plots", "run"},
+]
+LAYER = {name: i for i, names in enumerate(LAYERS) for name in names}
+
+
+def top_module(path: Path) -> str:
+    """'training' for airbnb/training/loop.py, 'etl' for airbnb/etl.py."""
+    return path.relative_to(PACKAGE).parts[0].removesuffix(".py")
+
+
+def imported_modules(path: Path) -> set[str]:
+    """airbnb modules ``path`` imports anywhere (also inside functions), as top-level names."""
+    tree = ast.parse(path.read_text())
+    package = path.relative_to(PACKAGE.parent).with_suffix("").parts[:-1]
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[:len(package) - node.level + 1]
+                parts = [*base, *(node.module.split(".") if node.module else [])]
+            else:
+                parts = (node.module or "").split(".")
+            if parts[0] == "airbnb":
+                found.update([parts[1]] if len(parts) > 1 else [a.name for a in node.names])
+        elif isinstance(node, ast.Import):
+            found.update(a.name.split(".")[1] for a in node.names if a.name.startswith("airbnb."))
+    return found - {"__version__"}
+
+
+def package_files() -> list[Path]:
+    return [p for p in sorted(PACKAGE.rglob("*.py")) if p.name != "__init__.py" or p.parent != PACKAGE]
+
+
+def test_every_module_has_a_layer():
+    modules = {top_module(p) for p in package_files()} - {"__main__"}
+    assert modules <= set(LAYER), f"place {sorted(modules - set(LAYER))} in LAYERS"
+
+
+@pytest.mark.parametrize("path", package_files(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_module_imports_one_further_down_the_data_flow(path):
+    own = top_module(path)
+    upward = sorted(m for m in imported_modules(path) if m != own and LAYER[m] > LAYER[own])
+    assert not upward, f"{path.relative_to(PACKAGE)} imports {upward}, which come later in the data flow"
+
+
+def test_the_layer_check_sees_relative_and_lazy_imports(tmp_path):
+    """The checker itself: a relative import inside a function is found."""
+    probe = PACKAGE / "training" / "_probe_for_test.py"
+    probe.write_text("def f():\n    from ..evaluate import x\n    from . import loop\n")
+    try:
+        assert imported_modules(probe) == {"evaluate", "training"}
+    finally:
+        probe.unlink()
+
+
+def test_axis_inputs_are_named_only_in_the_axes_module():
+    """The names the axes give their inputs appear as literals nowhere else in the package."""
+    from airbnb.axes import MODEL_INPUTS
+    from airbnb.schema import TABLE_COLUMNS
+    from airbnb.train import TrainConfig
+
+    # inputs named like a table column or a training option are those, not the declaration
+    own = {i.name for i in MODEL_INPUTS} - set(TABLE_COLUMNS) - {f.name for f in dataclasses.fields(TrainConfig)}
+    assert own, "the axes declare derived inputs"
+    for path in package_files():
+        if path.name == "axes.py":
+            continue
+        literals = {n.value for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.Constant)}
+        assert not own & literals, f"{path.relative_to(PACKAGE)} spells {sorted(own & literals)}: use airbnb.axes"
