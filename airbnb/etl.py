@@ -18,7 +18,7 @@ import glob
 import gzip
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -29,6 +29,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from . import __version__
+from .cli import add_config_flags, check_types, option
 from .config import DEFAULT_TABLE_PATH
 from .io import atomic_paths, file_sha256, json_text
 from .log import get_logger, setup_logging
@@ -71,10 +72,14 @@ class EtlError(ValueError):
 class EtlConfig:
     """Parameters of the review-based occupancy estimate (SPEC §3.3)."""
 
-    review_rate: float = 0.5
-    avg_length_of_stay: float = 3.0
+    review_rate: float = option(0.5, "share of stays that leave a review (SPEC §3.3)")
+    avg_length_of_stay: float = option(3.0, "nights per booking (SPEC §3.3)")
 
     def __post_init__(self):
+        try:
+            check_types(self)
+        except ValueError as exc:
+            raise EtlError(str(exc)) from None
         if not 0 < self.review_rate <= 1:
             raise EtlError(f"review_rate must be in (0, 1], got {self.review_rate}")
         if self.avg_length_of_stay <= 0:
@@ -480,12 +485,11 @@ def main(argv: Sequence[str] | None = None) -> dict:
                         "directories (the built-in city's table: python -m airbnb.synthetic --table PATH)")
     parser.add_argument("--reviews", help="reviews.csv[.gz]; without it the weight comes from listing columns")
     parser.add_argument("--output", default=str(DEFAULT_TABLE_PATH), help="Parquet file to write")
-    parser.add_argument("--review-rate", type=float, default=EtlConfig.review_rate)
-    parser.add_argument("--avg-length-of-stay", type=float, default=EtlConfig.avg_length_of_stay)
+    add_config_flags(parser, EtlConfig)
     args = parser.parse_args(argv)
     setup_logging()
-    config = EtlConfig(args.review_rate, args.avg_length_of_stay)
     try:
+        config = EtlConfig(**{f.name: getattr(args, f.name) for f in fields(EtlConfig)})
         return run_etl(args.listings, args.reviews, args.output, config)
     except EtlError as exc:
         raise SystemExit(f"error: {exc}") from None

@@ -3,36 +3,19 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import sys
 from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "airbnb"
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "scripts"))
+import module_map  # noqa: E402  (the README's module map: its data-flow order is the one checked here)
 
-# The data flow, upstream first: a module may import only from its own layer or those above it.
-LAYERS = [
-    {"config", "log", "io", "schema", "axes", "cli", "metrics", "schedule", "notebook"},
-    {"etl"},  # raw files -> table
-    {"synthetic"},  # the built-in city: raw files, and its table through the ETL
-    {"embeddings"},
-    {"features"},  # table -> model inputs
-    {"dataset"},
-    {"model"},
-    {"breakdown"},
-    {"artifacts", "tracking"},
-    {"training"},
-    {"train"},
-    {"predict"},
-    {"baselines"},
-    {"evaluate"},
-    {"tune", "plots", "run"},
-]
-LAYER = {name: i for i, names in enumerate(LAYERS) for name in names}
-
-
-def top_module(path: Path) -> str:
-    """'training' for airbnb/training/loop.py, 'etl' for airbnb/etl.py."""
-    return path.relative_to(PACKAGE).parts[0].removesuffix(".py")
+sys.path.pop(0)
+PACKAGE = module_map.PACKAGE
+RANK = module_map.RANK
+top_module = module_map.top_module
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -55,19 +38,27 @@ def imported_modules(path: Path) -> set[str]:
 
 
 def package_files() -> list[Path]:
-    return [p for p in sorted(PACKAGE.rglob("*.py")) if p.name != "__init__.py" or p.parent != PACKAGE]
+    """Every module but the package's own ``__init__`` (it only sets the version)."""
+    return [p for p in module_map.package_files() if p != PACKAGE / "__init__.py"]
 
 
-def test_every_module_has_a_layer():
-    modules = {top_module(p) for p in package_files()} - {"__main__"}
-    assert modules <= set(LAYER), f"place {sorted(modules - set(LAYER))} in LAYERS"
+def test_every_module_has_a_place_in_the_data_flow():
+    modules = {top_module(p) for p in package_files()}
+    assert modules <= set(RANK), f"place {sorted(modules - set(RANK))} in scripts/module_map.py"
+    assert {m for _, names in module_map.LAYERS for m in names} == set(RANK)
 
 
 @pytest.mark.parametrize("path", package_files(), ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_no_module_imports_one_further_down_the_data_flow(path):
     own = top_module(path)
-    upward = sorted(m for m in imported_modules(path) if m != own and LAYER[m] > LAYER[own])
+    upward = sorted(m for m in imported_modules(path) if m != own and RANK[m] > RANK[own])
     assert not upward, f"{path.relative_to(PACKAGE)} imports {upward}, which come later in the data flow"
+
+
+def test_readme_module_map_is_current():
+    """The map in the README ("How it fits together") lists every module with its line count."""
+    readme = module_map.README.read_text()
+    assert readme == module_map.readme_with_map(readme), "run: python scripts/module_map.py --write"
 
 
 def test_the_layer_check_sees_relative_and_lazy_imports(tmp_path):

@@ -1,0 +1,87 @@
+"""The README's module map: every module of the package in data-flow order, with its line count.
+
+    python scripts/module_map.py           # print the map
+    python scripts/module_map.py --write   # update README.md between the module-map markers
+
+``tests/test_architecture.py`` checks the README's map is current and that no module imports one
+that comes later in :data:`LAYERS`.
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+PACKAGE = REPO / "airbnb"
+README = REPO / "README.md"
+BEGIN, END = "<!-- module-map: begin (python scripts/module_map.py --write) -->", "<!-- module-map: end -->"
+
+# The data flow, upstream first: a module may import only from its own layer or those above it.
+LAYERS: list[tuple[str, set[str]]] = [
+    ("shared contracts and utilities", {"config", "log", "io", "schema", "axes", "cli", "metrics", "schedule",
+                                        "notebook"}),
+    ("raw files -> modeling table", {"etl"}),
+    ("the built-in synthetic city (raw files, and its table through the ETL)", {"synthetic"}),
+    ("table -> model inputs", {"embeddings", "features", "dataset"}),
+    ("the model and its breakdown", {"model", "breakdown"}),
+    ("a run's files", {"artifacts", "tracking"}),
+    ("training", {"training", "train"}),
+    ("pricing, evaluation, search", {"predict", "baselines", "evaluate", "tune"}),
+    ("reports and orchestration", {"plots", "run"}),
+]
+# Within a layer, the order modules may import each other in.
+ORDER = ["config", "log", "io", "schema", "axes", "cli", "metrics", "schedule", "notebook", "etl", "synthetic",
+         "embeddings", "features", "dataset", "model", "breakdown", "artifacts", "tracking", "training", "train",
+         "predict", "baselines", "evaluate", "tune", "plots", "run"]
+RANK = {name: i for i, name in enumerate(ORDER)}
+
+
+def top_module(path: Path) -> str:
+    """'training' for airbnb/training/loop.py, 'etl' for airbnb/etl.py."""
+    return path.relative_to(PACKAGE).parts[0].removesuffix(".py")
+
+
+def package_files() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+def summary(path: Path) -> str:
+    doc = ast.get_docstring(ast.parse(path.read_text())) or ""
+    first = " ".join(doc.split("\n\n")[0].split())
+    return first.replace("|", "\\|")
+
+
+def module_map() -> str:
+    rows = ["| layer | module | lines | what it does |", "|---|---|---|---|"]
+    for layer, names in LAYERS:
+        for name in sorted(names, key=RANK.__getitem__):
+            files = [p for p in package_files() if top_module(p) == name]
+            for path in sorted(files, key=lambda p: (p.name != "__init__.py", p.name)):
+                lines = len(path.read_text().splitlines())
+                rows.append(f"| {layer} | `{path.relative_to(REPO)}` | {lines} | {summary(path)} |")
+                layer = ""
+    total = sum(len(p.read_text().splitlines()) for p in package_files())
+    rows.append(f"| | **total** | **{total}** | |")
+    return "\n".join(rows)
+
+
+def readme_with_map(text: str) -> str:
+    head, sep, rest = text.partition(BEGIN)
+    _, sep2, tail = rest.partition(END)
+    if not (sep and sep2):
+        raise SystemExit(f"{README}: the module-map markers are missing")
+    return f"{head}{BEGIN}\n{module_map()}\n{END}{tail}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--write", action="store_true", help="update README.md in place")
+    if parser.parse_args().write:
+        README.write_text(readme_with_map(README.read_text()))
+    else:
+        print(module_map())
+
+
+if __name__ == "__main__":
+    main()
