@@ -99,6 +99,8 @@ class AdditiveAxisModel(nn.Module):
         missing = [k for k in EMBEDDED if k not in vocab_sizes]
         if missing:
             raise ValueError(f"vocab_sizes lacks {missing}")
+        # worked out once: forward assembles every batch from these
+        self._present = {a: [i for i in AXIS_INPUTS[a] if input_width(i, self.config) > 0] for a in AXES}
         self.embeddings = nn.ModuleDict({k: nn.Embedding(vocab_sizes[k], self.config.embedding_dims[k])
                                          for k in EMBEDDED})
         self.axes = nn.ModuleDict({axis: mlp(sum(input_width(i, self.config) for i in self._inputs(axis)),
@@ -138,7 +140,7 @@ class AdditiveAxisModel(nn.Module):
 
     def _inputs(self, axis: str) -> list[AxisInput]:
         """The axis's declared inputs that this model has (an optional input of width 0 is left out)."""
-        return [i for i in AXIS_INPUTS[axis] if input_width(i, self.config) > 0]
+        return self._present[axis]
 
     def axis_inputs(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Each axis's input vector: its declared inputs (airbnb.axes) from the batch, in order."""
