@@ -120,6 +120,7 @@ def test_additive_city_is_byte_identical_to_the_original_generator(additive_city
     assert {k: v for k, v in hashes.items() if k != "city.json"} == ADDITIVE_SMALL_SHA256
     manifest = json.loads(additive_city.manifest.read_text())
     assert manifest.pop("price_model") == manifest["config"].pop("price_model") == "additive"
+    assert manifest["config"].pop("new_listing_discount") == 0.0  # a later option, off
     assert manifest["formulas"] == synthetic.FORMULAS and manifest["bias"] == synthetic.BIAS
     manifest.pop("package_version")
     digest = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()
@@ -136,6 +137,27 @@ def test_price_models_share_the_city_but_not_the_prices(listings, additive_listi
     for column in static:
         assert (joined[column] == joined[f"{column}_additive"]).all(), column
     assert (joined["price"] != joined["price_additive"]).mean() > 0.9
+
+
+def test_new_listing_discount_lowers_only_listings_without_reviews(tmp_path):
+    """Additive city, same seed: listings without reviews yet (blank scores) lose the discount from
+    their quality term; the others keep theirs. (The two cities' random draws part ways once a
+    clipped price changes a booking, so the comparison is of averages.)"""
+    config = dict(n_listings=400, n_months=3, seed=5, price_model="additive")
+
+    def quality_by_reviews(city) -> pd.Series:
+        truth = pd.read_parquet(city.ground_truth)
+        rows = pd.concat([pd.read_csv(f, usecols=["id", "last_scraped", "number_of_reviews"]) for f in city.listings])
+        rows = rows.assign(year_month=rows["last_scraped"].str[:7]).rename(columns={"id": "listing_id"})
+        joined = truth.merge(rows, on=["listing_id", "year_month"])
+        return joined.groupby(joined["number_of_reviews"] == 0)["quality_reputation"].mean()
+
+    plain = quality_by_reviews(generate_city(tmp_path / "plain", CityConfig(**config), progress=False))
+    discounted = generate_city(tmp_path / "new", CityConfig(**config, new_listing_discount=20.0), progress=False)
+    new = quality_by_reviews(discounted)
+    assert new[True] - plain[True] == pytest.approx(-20.0, abs=5.0)
+    assert new[False] - plain[False] == pytest.approx(0.0, abs=2.0)
+    assert "new_listing_discount" in json.loads(discounted.manifest.read_text())["formulas"]["quality_reputation"]
 
 
 def test_different_seed_gives_different_data(city, tmp_path):

@@ -49,6 +49,8 @@ def main(argv: Sequence[str] | None = None) -> CityFiles:
     parser.add_argument("--price-model", choices=PRICE_MODELS, default=defaults.price_model,
                         help="multiplicative (log-additive factors, heavy-tailed; default) or "
                              "additive (dollar terms, the original city)")
+    parser.add_argument("--new-listing-discount", type=float, default=defaults.new_listing_discount,
+                        help="dollars off the quality term of listings without reviews yet")
     parser.add_argument("--table", type=Path, metavar="PATH",
                         help="also build the city's modeling table (Parquet, with its .summary.json) at "
                              "PATH through the ETL, given the city's review rate and stay length")
@@ -57,7 +59,8 @@ def main(argv: Sequence[str] | None = None) -> CityFiles:
     config = CityConfig(n_listings=args.listings, n_months=args.months, start_month=args.start_month,
                         history_months=args.history_months, seed=args.seed,
                         column_set=args.column_set, review_rate=args.review_rate,
-                        avg_length_of_stay=args.avg_length_of_stay, price_model=args.price_model)
+                        avg_length_of_stay=args.avg_length_of_stay, price_model=args.price_model,
+                        new_listing_discount=args.new_listing_discount)
     started = time.perf_counter()
     files = generate_city(args.out, config, progress=not args.no_progress)
     print(summarize(files, time.perf_counter() - started))

@@ -32,6 +32,9 @@ class CityConfig:
     blank_price_rate: float = 0.01  # listing-months whose price is written empty
     zero_price_rate: float = 0.001  # listing-months whose price is written "$0.00"
     gzip_level: int = 1  # fast; the files are re-read far more often than written
+    # dollars off the quality term of a listing that has no reviews yet (new listings price lower;
+    # 0 keeps the city as it was). Lets a test check the model learns a known cold-start effect.
+    new_listing_discount: float = 0.0
 
     def __post_init__(self) -> None:
         if self.price_model not in PRICE_MODELS:

@@ -128,7 +128,7 @@ class Simulation:
         """
         city, cfg = self.city, self.config
         quality = np.where(self.log.total > 0, city.quality_with_scores,
-                           city.quality_without_scores) + 4.0 * np.log1p(ltm)
+                           city.quality_without_scores - cfg.new_listing_discount) + 4.0 * np.log1p(ltm)
         terms = {"bias": np.full(city.n, BIAS), "location": city.location,
                  "size_capacity": city.size_capacity, "quality_reputation": quality,
                  "amenities": city.amenities,

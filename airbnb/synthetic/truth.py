@@ -80,6 +80,15 @@ MULTIPLICATIVE_FORMULAS = {
 }
 FORMULAS_BY_MODEL = {"additive": FORMULAS, "multiplicative": MULTIPLICATIVE_FORMULAS}
 
+
+def formulas(config) -> dict[str, str]:
+    """The formulas of ``config``'s price model, with the new-listing discount when it has one."""
+    out = dict(FORMULAS_BY_MODEL[config.price_model])
+    if config.new_listing_discount:
+        key = "quality_reputation" if config.price_model == "additive" else "quality_reputation_dollars"
+        out[key] += f"; a listing without reviews yet loses {config.new_listing_discount:g} (new_listing_discount)"
+    return out
+
 # One row per listing-month. Additive city: bias, the axes and noise are dollars summing to price.
 # Multiplicative city: bias is the base price in dollars, the axes and noise are log factors and
 # log(bias) + axes + noise = log(price). city.json's "price_model" says which; truth_in_dollars()

@@ -20,7 +20,7 @@ from .catalogues import (BOROUGH_RADIUS_KM, BOROUGHS, FIRST_NAMES, NEIGHBOURHOOD
 from .formats import (COLUMN_SETS, REVIEWS_COLUMNS, SCORE_COLUMNS, csv_escape, date_text, float_text,
                       int_text, price_text, write_csv_gz)
 from .timeline import REVIEW_ID_ANCHORS, USER_ID_ANCHORS, ids_from_days, year_start
-from .truth import (BASE_PRICE, BIAS, FACTOR_FLOOR, FORMULAS_BY_MODEL, GROUND_TRUTH_SCHEMA, NOISE_T_DF,
+from .truth import (BASE_PRICE, BIAS, FACTOR_FLOOR, GROUND_TRUTH_SCHEMA, NOISE_T_DF, formulas,
                     REFERENCE_TERMS, ROOM_EFFECT, SCORE_WEIGHTS, SEASONAL_DEMAND, SEASONAL_EFFECT)
 
 if TYPE_CHECKING:
@@ -164,7 +164,7 @@ def write_manifest(stage: Path, city: City, config: CityConfig, listing_paths: l
         "snapshots": [p.parent.name for p in listing_paths],
         "rows": rows,
         "price_model": config.price_model,
-        "formulas": FORMULAS_BY_MODEL[config.price_model],
+        "formulas": formulas(config),
         "bias": BIAS if config.price_model == "additive" else BASE_PRICE,
         "seasonal_effects": {str(m + 1): v for m, v in enumerate(SEASONAL_EFFECT)},
         "seasonal_demand": {str(m + 1): v for m, v in enumerate(SEASONAL_DEMAND)},
