@@ -25,6 +25,7 @@ ENCODINGS = (
     "cyclical",    # (sin, cos) of the month on a 12-month circle
     "embedding",   # the amenity list embedded by a sentence transformer (airbnb.embeddings)
     "multihot",    # indicators of the training rows' frequent amenities
+    "zero_indicator",  # 1 where the column is 0 (e.g. no reviews in the last 12 months)
 )
 
 
@@ -34,7 +35,9 @@ class AxisInput:
 
     ``width`` is a number of values, or the name of the :class:`~airbnb.model.ModelConfig` field
     that sets it (an embedding's width is ``embedding_dims[name]``). ``scale`` multiplies a dense
-    input before it enters its axis network.
+    input before it enters its axis network. ``zero_init`` starts the input's weights at 0: an
+    input that is never active in a training table (a city whose rows all have reviews) then
+    never moves a price, instead of adding whatever its random initial weights give.
     """
 
     name: str
@@ -43,6 +46,7 @@ class AxisInput:
     width: int | str
     categories: tuple = ()
     scale: float = 1.0
+    zero_init: bool = False
 
     def __post_init__(self):
         if self.encoding not in ENCODINGS:
@@ -84,6 +88,9 @@ AXIS_INPUTS: dict[str, tuple[AxisInput, ...]] = {
         _scaled("host_rates", RATE_COLUMNS),
         _scaled("number_of_reviews_ltm_log", ["number_of_reviews_ltm"], "log_scaled"),
         *(_one_hot(c, [False, True]) for c in BOOL_COLUMNS),
+        # "no reviews yet": scores of such listings are imputed, so they say nothing; optional (SPEC §5 lacks it)
+        AxisInput("no_reviews_ltm", ("number_of_reviews_ltm",), "zero_indicator", "no_reviews_indicator",
+                  zero_init=True),
     ),
     "amenities": (
         AxisInput("amenities_embedding", ("amenities",), "embedding", "amenity_dim"),
@@ -97,6 +104,11 @@ AXIS_INPUTS: dict[str, tuple[AxisInput, ...]] = {
 assert tuple(AXIS_INPUTS) == AXES
 
 MODEL_INPUTS: tuple[AxisInput, ...] = tuple(i for axis in AXES for i in AXIS_INPUTS[axis])
+
+# Per row, 1 where the month is one the training rows covered. The seasonality axis is learned only
+# from those months, so it is gated by this: an unseen month gets 0 (the training months' average)
+# instead of an extrapolation, and the prediction says so.
+SEEN_MONTH = "month_seen"
 
 
 def inputs_with(*encodings: str) -> list[AxisInput]:

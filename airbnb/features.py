@@ -17,7 +17,7 @@ import pandas as pd
 from sklearn.preprocessing import StandardScaler
 
 from . import __version__
-from .axes import MODEL_INPUTS, AxisInput, input_columns, inputs_with
+from .axes import MODEL_INPUTS, SEEN_MONTH, AxisInput, input_columns, inputs_with
 from .embeddings import parse_amenities
 from .etl import fit_fill_values
 from .io import atomic_path
@@ -35,6 +35,12 @@ PASSTHROUGH = [*(c for i in inputs_with("embedding") for c in i.columns), "targe
 INPUT_COLUMNS = input_columns()
 # Numeric inputs that must be present: a NaN here would silently become a NaN price.
 NAN_CHECKED = [c for i in inputs_with("scaled", "log_scaled", "location", "cyclical") for c in i.columns]
+# Numeric inputs held to the training rows' range before encoding: a network extrapolates
+# wildly (a listing for 40 guests, 0 reviews when every training listing had some), a clipped
+# input prices like the nearest training listings.
+CLIPPED = [*SCALED_FEATURES, *(c for i in inputs_with("location") for c in i.columns)]
+# Inputs reported in ``out_of_range`` when further than this share of their training range outside it.
+OUT_OF_RANGE_MARGIN = 0.25
 
 
 class FeatureError(ValueError):
@@ -131,6 +137,8 @@ class FeatureProcessor:
     vocabs: dict[str, list] = field(default_factory=dict)
     scalers: dict[str, StandardScaler] = field(default_factory=dict)
     fill_values: dict[str, float] = field(default_factory=dict)
+    ranges: dict[str, tuple[float, float]] | None = None  # (min, max) of numeric inputs on the training rows
+    months_seen: tuple[int, ...] = ()  # months of the training rows (empty: a processor from before 0.2)
     version: str = __version__
 
     # ------------------------------------------------------------------ fit
@@ -142,6 +150,8 @@ class FeatureProcessor:
         self.amenity_vocabulary.fit(df["amenities"])
         # remembered so raw rows at prediction time are imputed like the training table
         self.fill_values = fit_fill_values(df)
+        self.ranges = {c: (float(df[c].min()), float(df[c].max())) for c in [*CLIPPED, *sorted(NUMERIC_VOCABS)]}
+        self.months_seen = tuple(sorted(int(m) for m in df["month"].unique()))
         return self
 
     @property
@@ -159,7 +169,9 @@ class FeatureProcessor:
             raise FeatureError("FeatureProcessor is not fitted: call fit(train_df) or FeatureProcessor.load(path)")
         _require_columns(df, INPUT_COLUMNS)
         _reject_nan(df)
+        df = self._clipped(df)
         out = {item.name: self._encode(item, df) for item in MODEL_INPUTS if item.encoding != "embedding"}
+        out[SEEN_MONTH] = self.month_seen(df["month"]).astype(np.float32)
         text, *numbers = PASSTHROUGH
         out[text] = df[text].fillna("").to_numpy(dtype=object)
         out.update({col: df[col].to_numpy(dtype=np.float32) for col in numbers if col in df})
@@ -183,7 +195,29 @@ class FeatureProcessor:
             return cyclical(df[item.columns[0]].to_numpy(), 12).astype(np.float32)
         if item.encoding == "multihot":
             return self.amenity_vocabulary.transform(df[item.columns[0]])
+        if item.encoding == "zero_indicator":
+            return (df[item.columns[0]].to_numpy() == 0).astype(np.float32)
         raise FeatureError(f"{item.name}: no encoder for {item.encoding!r}")
+
+    def _clipped(self, df: pd.DataFrame) -> pd.DataFrame:
+        """``df`` with the CLIPPED inputs held to the training range (a copy of those columns only)."""
+        ranges = self.ranges or {}
+        return df.assign(**{c: df[c].clip(*ranges[c]) for c in CLIPPED if c in ranges})
+
+    def month_seen(self, months) -> np.ndarray:
+        """True where the month is one the training rows covered (always, for an older processor)."""
+        months = np.asarray(months)
+        return np.isin(months, self.months_seen) if self.months_seen else np.ones(len(months), dtype=bool)
+
+    def out_of_range(self, df: pd.DataFrame) -> pd.Series:
+        """Per row, the inputs far outside the training range ('' for none), e.g. 'accommodates, latitude'.
+
+        Far means beyond the range by more than OUT_OF_RANGE_MARGIN of its width (coordinates: of the
+        city's bounding box). Such rows are still priced, from their clipped inputs.
+        """
+        far = pd.DataFrame({col: _outside(pd.to_numeric(df[col], errors="coerce"), lo, hi)
+                            for col, (lo, hi) in (self.ranges or {}).items()}, index=df.index, dtype=bool)
+        return far.dot(far.columns + ", ").str.removesuffix(", ").rename("out_of_range")
 
     def _indices(self, values: pd.Series, col: str) -> np.ndarray:
         """Vocabulary positions; unseen or missing values map to 0 (``<UNK>``)."""
@@ -208,6 +242,11 @@ class FeatureProcessor:
         if not isinstance(processor, cls):
             raise FeatureError(f"{path} does not hold a FeatureProcessor (found {type(processor).__name__})")
         return processor
+
+
+def _outside(values: pd.Series, lo: float, hi: float) -> pd.Series:
+    margin = OUT_OF_RANGE_MARGIN * max(hi - lo, 1e-9)
+    return (values < lo - margin) | (values > hi + margin)
 
 
 def _sorted_values(values: pd.Series, numeric: bool) -> list:

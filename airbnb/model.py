@@ -40,7 +40,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .axes import AXES, AXIS_INPUTS, AxisInput, input_width, inputs_with
+from .axes import AXES, AXIS_INPUTS, SEEN_MONTH, AxisInput, input_width, inputs_with
 
 EMBEDDED = [i.name for i in inputs_with("vocabulary")]
 DEFAULT_EMBEDDING_DIMS = {"neighbourhood_cleansed": 16, "property_type": 8, "bedrooms": 4, "beds": 4,
@@ -65,6 +65,7 @@ class ModelConfig:
     amenity_dim: int = 384
     target: str = "price"
     amenity_multihot_dim: int = 0  # frequent-amenity indicators next to the embedding (0: SPEC §5)
+    no_reviews_indicator: int = 0  # 1: the quality axis sees "no reviews in the last 12 months" (0: SPEC §5)
     hidden_layers: int = 1  # hidden layers in each axis network that has a hidden width (1: SPEC §5)
 
     def to_dict(self) -> dict:
@@ -85,7 +86,8 @@ class AdditiveAxisModel(nn.Module):
 
     def __init__(self, vocab_sizes: dict[str, int], embedding_dims: dict[str, int] | None = None,
                  hidden: dict[str, int] | None = None, location_dim: int = 32, amenity_dim: int = 384,
-                 target: str = "price", amenity_multihot_dim: int = 0, hidden_layers: int = 1):
+                 target: str = "price", amenity_multihot_dim: int = 0, hidden_layers: int = 1,
+                 no_reviews_indicator: int = 0):
         super().__init__()
         if target not in TARGETS:
             raise ValueError(f"target must be one of {TARGETS}, got {target!r}")
@@ -95,7 +97,8 @@ class AdditiveAxisModel(nn.Module):
                                   embedding_dims={**DEFAULT_EMBEDDING_DIMS, **(embedding_dims or {})},
                                   hidden={**DEFAULT_HIDDEN, **(hidden or {})},
                                   location_dim=location_dim, amenity_dim=amenity_dim, target=target,
-                                  amenity_multihot_dim=amenity_multihot_dim, hidden_layers=hidden_layers)
+                                  amenity_multihot_dim=amenity_multihot_dim, hidden_layers=hidden_layers,
+                                  no_reviews_indicator=no_reviews_indicator)
         missing = [k for k in EMBEDDED if k not in vocab_sizes]
         if missing:
             raise ValueError(f"vocab_sizes lacks {missing}")
@@ -105,6 +108,7 @@ class AdditiveAxisModel(nn.Module):
                                          for k in EMBEDDED})
         self.axes = nn.ModuleDict({axis: mlp(sum(input_width(i, self.config) for i in self._inputs(axis)),
                                              self.config.hidden[axis], hidden_layers) for axis in AXES})
+        self._zero_init_inputs()
         self.bias = nn.Parameter(torch.zeros(1))
         self.register_buffer("output_scale", torch.ones(1))
         self.register_buffer("axis_offsets", torch.zeros(len(AXES)))
@@ -142,6 +146,18 @@ class AdditiveAxisModel(nn.Module):
         """The axis's declared inputs that this model has (an optional input of width 0 is left out)."""
         return self._present[axis]
 
+    def _zero_init_inputs(self) -> None:
+        """Start the first-layer weights of ``zero_init`` inputs at 0 (see airbnb.axes.AxisInput)."""
+        with torch.no_grad():
+            for axis, net in self.axes.items():
+                first = net[0] if isinstance(net, nn.Sequential) else net
+                start = 0
+                for item in self._inputs(axis):
+                    width = input_width(item, self.config)
+                    if item.zero_init:
+                        first.weight[:, start:start + width] = 0.0
+                    start += width
+
     def axis_inputs(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Each axis's input vector: its declared inputs (airbnb.axes) from the batch, in order."""
         def value(item: AxisInput) -> torch.Tensor:
@@ -160,6 +176,8 @@ class AdditiveAxisModel(nn.Module):
         scale = self.output_scale[..., None, :]
         axes = {axis: self.axes[axis](inputs[axis]) * scale - self.axis_offsets[..., None, i:i + 1]
                 for i, axis in enumerate(AXES)}
+        if SEEN_MONTH in batch:  # a month the training rows never covered: no seasonal extrapolation
+            axes["seasonality"] = axes["seasonality"] * batch[SEEN_MONTH].reshape(-1, 1).to(axes["seasonality"].dtype)
         bias = self.bias[..., None, :].expand_as(axes[AXES[0]])
         if not self.training:  # training sees the raw sum, so a row outside the bounds still gets a gradient
             lo, hi = self.bounds[..., None, 0:1], self.bounds[..., None, 1:2]

@@ -18,9 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+import numpy as np
 import pandas as pd
 
 from .artifacts import ArtifactsError, load_model
+from .axes import SEEN_MONTH
 from .breakdown import predict_dataset
 from .dataset import AirbnbDataset
 from .embeddings import AmenityEmbedder
@@ -56,11 +58,24 @@ class PricePredictor:
         return cls(model, processor, embedder, config)
 
     def predict_table(self, table: pd.DataFrame) -> pd.DataFrame:
-        """Modeling-table rows (SPEC §3.1) -> recommended price and breakdown, one row each."""
+        """Modeling-table rows (SPEC §3.1) -> recommended price and breakdown, one row each.
+
+        ``month_seen`` is False for a month the training rows never covered (its seasonality is
+        then 0, the training months' average); ``out_of_range`` names the inputs far outside the
+        training range (priced from inputs held to that range). Either logs one warning per call.
+        """
         dataset = AirbnbDataset(self.processor.transform(table), embedder=self.embedder)
         out = predict_dataset(self.model, dataset).rename(columns={"predicted_price": "recommended_price"})
         ids = {"listing_id": table["listing_id"].to_numpy()} if "listing_id" in table else {}
-        return pd.DataFrame({**ids, "month": table["month"].to_numpy()}).join(out)
+        seen = self.processor.month_seen(table["month"])
+        flags = self.processor.out_of_range(table).to_numpy()
+        _warn_unseen(table["month"].to_numpy(), seen, self.processor.months_seen)
+        if (flags != "").any():
+            log.warning("%d of %d listing(s) have inputs far outside the training range (see out_of_range, "
+                        "e.g. %r): priced as the nearest training listings", (flags != "").sum(), len(flags),
+                        flags[flags != ""][0])
+        return pd.DataFrame({**ids, "month": table["month"].to_numpy()}).join(out).assign(
+            **{SEEN_MONTH: seen, "out_of_range": flags})
 
     def predict_months(self, table_rows: pd.DataFrame, months: Iterable[int] = range(1, 13)) -> pd.DataFrame:
         """The same listing-month rows priced for each of ``months`` (everything else fixed)."""
@@ -71,10 +86,10 @@ class PricePredictor:
 
     def predict(self, listings: pd.DataFrame | Iterable[dict[str, Any]] | dict[str, Any], month: int) -> pd.DataFrame:
         """Raw Inside Airbnb listing rows (DataFrame, dicts or one dict) priced for ``month`` (1-12)."""
-        if isinstance(month, bool) or not isinstance(month, int) or not 1 <= month <= 12:
+        if isinstance(month, (bool, np.bool_)) or not isinstance(month, (int, np.integer)) or not 1 <= month <= 12:
             raise ValueError(f"month must be an integer from 1 to 12, got {month!r}")
         raw = _as_frame(listings)
-        return self.predict_table(self.to_table_rows(raw, month))
+        return self.predict_table(self.to_table_rows(raw, int(month)))
 
     def to_table_rows(self, raw: pd.DataFrame, month: int) -> pd.DataFrame:
         """Parse and impute raw listing rows the way the ETL does (without price and weight)."""
@@ -93,6 +108,13 @@ class PricePredictor:
         if "id" in raw:
             rows.insert(0, "listing_id", pd.to_numeric(raw["id"], errors="coerce").astype("Int64"))
         return rows
+
+
+def _warn_unseen(months: np.ndarray, seen: np.ndarray, covered: Sequence[int]) -> None:
+    if not seen.all():
+        log.warning("month(s) %s are not in the training table (it covers %s): their seasonality is 0, the "
+                    "training months' average (month_seen is False)", sorted(set(months[~seen].tolist())),
+                    list(covered))
 
 
 def _as_frame(listings) -> pd.DataFrame:

@@ -101,14 +101,20 @@ def small_table(small_city, tmp_path_factory) -> Path:
     return out
 
 
+NEW_LISTING_DISCOUNT = 20.0
+
+
 @pytest.fixture(scope="session")
 def trained_city(tmp_path_factory):
-    """A 2,000-listing synthetic city and a model trained on it (16 epochs): (CityFiles, TrainResult)."""
+    """A 2,000-listing synthetic city and a model trained on it (16 epochs): (CityFiles, TrainResult).
+
+    Its listings without reviews yet are NEW_LISTING_DISCOUNT dollars (of quality) cheaper."""
     from airbnb import etl, train
     from airbnb.synthetic import CityConfig, generate_city
 
     root = tmp_path_factory.mktemp("learn")
-    city = generate_city(root / "city", CityConfig(n_listings=2000, seed=11), progress=False)
+    city = generate_city(root / "city", CityConfig(n_listings=2000, seed=11, new_listing_discount=NEW_LISTING_DISCOUNT),
+                         progress=False)
     etl.run_etl(city.root, city.reviews, root / "table.parquet")
     result = train.train(train.TrainConfig(data_path=str(root / "table.parquet"), output_dir=str(root / "art"),
                                            epochs=16, progress=False))

@@ -122,6 +122,7 @@ def test_dataset_item_keys_shapes_dtypes(dataset):
         "month_cyclical": ((2,), torch.float32), "amenities_embedding": ((384,), torch.float32),
         "target_price": ((1,), torch.float32), "estimated_occupancy_rate": ((1,), torch.float32),
         "amenities_multihot": ((len(dataset_vocabulary(dataset)),), torch.uint8),
+        "no_reviews_ltm": ((), torch.float32), "month_seen": ((), torch.float32),
     }
     assert set(item) == set(expect)
     for key, (shape, dtype) in expect.items():
@@ -194,7 +195,8 @@ def test_every_declared_input_is_computed_and_sized_as_declared(fitted, dataset)
     """The features give each axis input the airbnb.axes declaration names, at the declared width."""
     from airbnb.axes import MODEL_INPUTS, input_width
 
-    model = AdditiveAxisModel(fitted.vocab_sizes, amenity_multihot_dim=len(fitted.amenity_vocabulary.names))
+    model = AdditiveAxisModel(fitted.vocab_sizes, amenity_multihot_dim=len(fitted.amenity_vocabulary.names),
+                              no_reviews_indicator=1)
     batch = dataset.__getitems__(range(8))
     for item in MODEL_INPUTS:
         value = batch[item.name]

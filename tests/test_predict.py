@@ -1,7 +1,9 @@
 """Price recommendation from artifacts: raw rows, table rows, CLI, and bad input."""
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import shutil
 
 import numpy as np
@@ -91,6 +93,75 @@ def test_dicts_with_unseen_neighbourhood(trained, small_city):
     assert july["seasonality_factor"].iloc[0] != january["seasonality_factor"].iloc[0]
 
 
+@contextlib.contextmanager
+def warnings_logged(name: str = "airbnb.predict"):
+    """The warning messages the ``name`` logger emits inside the block."""
+    messages: list[str] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: messages.append(record.getMessage())
+    logger = logging.getLogger(name)
+    logger.addHandler(handler)
+    try:
+        yield messages
+    finally:
+        logger.removeHandler(handler)
+
+
+@pytest.fixture(scope="module")
+def one_snapshot(small_table, tmp_path_factory):
+    """A model trained on one month of the small city, as on a city with one Inside Airbnb snapshot."""
+    table = pd.read_parquet(small_table)
+    rows = table[table["year_month"] == table["year_month"].max()].reset_index(drop=True)
+    path = tmp_path_factory.mktemp("one-month") / "table.parquet"
+    rows.to_parquet(path, index=False)
+    out = tmp_path_factory.mktemp("one-month-artifacts")
+    train.train(train.TrainConfig(data_path=str(path), output_dir=str(out), epochs=2, progress=False))
+    return rows, PricePredictor.load(out)
+
+
+def test_a_month_the_table_never_covered_gets_no_seasonality(one_snapshot):
+    rows, predictor = one_snapshot
+    seen = int(rows["month"].iloc[0])
+    with warnings_logged() as warned:
+        priced = predictor.predict_months(rows.iloc[:20])
+    assert len(warned) == 1 and "not in the training table" in warned[0] and f"[{seen}]" in warned[0]
+    other = priced[priced["month"] != seen]
+    assert len(other) == 20 * 11 and not other["month_seen"].any() and priced.loc[priced["month"] == seen, "month_seen"].all()
+    assert (other["seasonality"] == 0).all() and (other["seasonality_factor"] == 1).all()
+    # the base price is the snapshot month's: every unseen month prices a listing alike
+    spread = other.groupby("listing_id")["recommended_price"].agg(lambda v: v.max() / v.min() - 1)
+    assert (spread < 1e-6).all()  # float32 rounding differs with a row's place in the batch
+    np.testing.assert_allclose(other[["bias", *AXES]].sum(axis=1), other["recommended_price"], rtol=1e-9)
+    with warnings_logged() as warned:
+        predictor.predict_table(rows.iloc[:5])
+    assert warned == [], "the training month warns nothing"
+
+
+def test_inputs_far_outside_the_training_range_are_named_and_priced_sanely(trained, small_city):
+    _, predictor = trained
+    row = predict.read_listings_file(small_city.listings[0]).iloc[0].to_dict()
+    ordinary = predictor.predict(row, month=7)
+    assert ordinary["out_of_range"].iloc[0] == ""
+    row.update(accommodates="40", bedrooms="30", latitude="41.9")
+    with warnings_logged() as warned:
+        odd = predictor.predict(row, month=7)
+    assert odd["out_of_range"].iloc[0] == "accommodates, latitude, bedrooms"
+    assert len(warned) == 1 and "far outside the training range" in warned[0]
+    price = odd["recommended_price"].iloc[0]
+    assert np.isfinite(price) and 0 < price <= 3 * trained[0].table["target_price"].max()
+    # held to the training range: 40 guests price as the most the training listings took
+    most = int(trained[0].table.loc[trained[0].splits == "train", "accommodates"].max())
+    row.update(accommodates=str(most), bedrooms="30", latitude="41.9")
+    assert predictor.predict(row, month=7)["recommended_price"].iloc[0] == pytest.approx(price, rel=1e-6)
+
+
+def test_months_given_as_numpy_integers(trained, small_city):
+    _, predictor = trained
+    row = predict.read_listings_file(small_city.listings[0]).iloc[0].to_dict()
+    assert predictor.predict(row, month=np.int64(7))["recommended_price"].iloc[0] == pytest.approx(
+        predictor.predict(row, month=7)["recommended_price"].iloc[0])
+
+
 @pytest.mark.parametrize("month", [0, 13, 7.5, "7"])
 def test_month_outside_range(trained, month):
     _, predictor = trained
@@ -130,7 +201,8 @@ def test_cli_writes_predictions(trained, small_city, tmp_path):
                   "--month", "7", "--output", str(out)])
     preds = pd.read_csv(out)
     assert list(preds.columns) == ["listing_id", "month", "recommended_price", "bias", *AXES,
-                                   *FACTOR_COLUMNS]
+                                   *FACTOR_COLUMNS, "month_seen", "out_of_range"]
+    assert preds["month_seen"].all() and preds["out_of_range"].isna().all()  # '' reads back as missing
     assert (preds["recommended_price"] > 0).all()
     assert len(preds) == len(pd.read_csv(small_city.listings[0])) and (preds["month"] == 7).all()
 

@@ -40,6 +40,8 @@ class TrainConfig:
                        "split into dollars) or 'price' (dollar MSE, additive dollar breakdown)", choices=TARGETS)
     amenities_multihot: bool = option(True, "give the amenities axis indicators of the frequent amenities "
                                     "next to the embedding (each amenity gets its own learned value)")
+    no_reviews_indicator: bool = option(True, "give the quality axis an indicator of 'no reviews in the last 12 "
+                                      "months' (such listings' scores are imputed; SPEC §5 has none)")
     weight_decay: float = option(1e-4, "Adam weight decay")
     weight_average: float = option(0.99, "decay of an exponential moving average of the weights, updated "
                                  "every step, that is validated and kept instead of the raw weights (0: off)")
@@ -135,7 +137,7 @@ class TrainConfig:
 # SPEC §6 with the SPEC §4/§5 model exactly (what the project did before the measured defaults).
 PRESETS: dict[str, dict] = {
     "default": {},
-    "original": {"epochs": 10, "target": "price", "amenities_multihot": False, "weight_decay": 0.0,
+    "original": {"epochs": 10, "target": "price", "amenities_multihot": False, "no_reviews_indicator": False, "weight_decay": 0.0,
                  "early_stopping_patience": 0, "ensemble_size": 1, "amenities_encoding": "sentence",
                  "hidden_layers": 1, "weight_average": 0.0},
 }
