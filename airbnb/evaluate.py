@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
@@ -92,6 +93,7 @@ class Evaluation:
     predictions: pd.DataFrame  # aligned with rows: each model's price and the model's breakdown
     metrics: pd.DataFrame  # one row per model, flat metric columns (see metric_columns)
     buckets: dict[str, pd.DataFrame]  # the additive model's metrics per bucket
+    cold_start: pd.DataFrame  # every model's metrics per reviews-in-the-last-12-months bucket (0, 1-4, 5+)
     predictor: PricePredictor
     data: dict
     baselines: dict  # what each baseline's fit chose (iterations, alpha) and its fit time
@@ -120,6 +122,7 @@ class Evaluation:
             "models": self.metrics.to_dict(orient="index"),
             "baselines": self.baselines,
             "buckets": {name: table.reset_index().to_dict(orient="records") for name, table in self.buckets.items()},
+            "cold_start": self.cold_start.reset_index().to_dict(orient="records"),
             **({"cv": self.cv.to_dict()} if self.cv is not None else {}),
         }
 
@@ -160,8 +163,10 @@ def evaluate_run(artifacts_dir: str | Path, data_path: str | Path | None = None,
         split=split, rows=rows, predictions=predictions, metrics=metrics_table(y, prices, w),
         buckets={name: bucket_metrics(y, predictions["predicted_price"], w, values.rename(name))
                  for name, values in _buckets(rows, data_path).items()},
+        cold_start=cold_start_table(rows, prices),
         predictor=predictor,
-        data={"path": str(data_path), "sha256": digest, "artifacts": str(artifacts_dir)},
+        data={"path": str(data_path), "sha256": digest, "artifacts": str(artifacts_dir),
+              "months_covered": list(predictor.processor.months_seen)},
         baselines=fitted.details() if fitted is not None else {},
     )
 
@@ -196,6 +201,9 @@ class CrossValidation:
     k: int
     folds: pd.DataFrame  # one row per (fold, model): test rows and metric columns
     config: dict  # the training configuration cross-validated
+    # every model's metrics per reviews-in-the-last-12-months bucket, over all folds' test rows
+    # (each listing is tested once): the new-listing bucket is too small to read fold by fold
+    cold_start: pd.DataFrame | None = None
 
     @property
     def mean(self) -> pd.DataFrame:
@@ -216,7 +224,9 @@ class CrossValidation:
     def to_dict(self) -> dict:
         return {"k": self.k, "grouped_by": "listing_id", "config": self.config,
                 "mean": self.mean.to_dict(orient="index"), "sd": self.sd.to_dict(orient="index"),
-                "folds": self.folds.to_dict(orient="records")}
+                "folds": self.folds.to_dict(orient="records"),
+                **({"cold_start": self.cold_start.reset_index().to_dict(orient="records")}
+                   if self.cold_start is not None else {})}
 
 
 def _mean_sd(metric: str, mean: float, sd: float) -> str:
@@ -240,7 +250,7 @@ def cross_validate(config: train.TrainConfig, k: int = 5, table: pd.DataFrame | 
     check_names(baselines)
     table = (load_table(config.data_path) if table is None else table).reset_index(drop=True)
     folds = train.cv_splits(table["listing_id"], k, config.test_size)
-    rows = []
+    rows, tested = [], []  # per fold: metric rows, and (test rows, each model's prices)
     with tempfile.TemporaryDirectory(prefix="airbnb-cv-") as work:
         for fold, splits in enumerate(tqdm(folds, desc="cross-validation folds", unit="fold", disable=not progress)):
             # a smoke test keeps its one epoch but not its row cap: every listing must be tested
@@ -258,12 +268,26 @@ def cross_validate(config: train.TrainConfig, k: int = 5, table: pd.DataFrame | 
                 prices.update(fitted.predict(parts["test"]))
             y, w = parts["test"]["target_price"].to_numpy(), parts["test"]["estimated_occupancy_rate"].to_numpy()
             scores = metrics_table(y, prices, w)
+            tested.append((parts["test"], prices))
             for model, values in scores.iterrows():
                 rows.append({"fold": fold, "model": model, "test_rows": len(y), **values.to_dict()})
             log.info("fold %d/%d: %d test rows, weighted MAPE %s (%.0fs)", fold + 1, k, len(y),
                      ", ".join(f"{m} {100 * v:.1f}%" for m, v in scores["mape_weighted"].items()),
                      time.perf_counter() - started)
-    return CrossValidation(k, pd.DataFrame(rows), dataclasses.asdict(config))
+    return CrossValidation(k, pd.DataFrame(rows), dataclasses.asdict(config), _pooled_cold_start(tested))
+
+
+def _pooled_cold_start(tested: list[tuple[pd.DataFrame, dict]]) -> pd.DataFrame:
+    """Every model's metrics per review bucket over all folds' test rows together."""
+    rows = pd.concat([r for r, _ in tested], ignore_index=True)
+    return cold_start_table(rows, {m: np.concatenate([p[m] for _, p in tested]) for m in tested[0][1]})
+
+
+def cold_start_table(rows: pd.DataFrame, prices: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Each model's metrics (rows: model, bucket) per bucket of reviews in the last 12 months."""
+    y, w = rows["target_price"].to_numpy(), rows["estimated_occupancy_rate"].to_numpy()
+    reviews = review_buckets(rows["number_of_reviews_ltm"])
+    return pd.concat({m: bucket_metrics(y, p, w, reviews) for m, p in prices.items()}, names=["model"])
 
 
 def run_config(artifacts_dir: str | Path) -> train.TrainConfig:

@@ -64,15 +64,16 @@ def bucket_metrics(y_true, y_pred, weights, buckets) -> pd.DataFrame:
     return table.rename_axis(buckets.name)
 
 
-REVIEW_BUCKETS = ("0–2", "3–10", ">10")
+REVIEW_BUCKETS = ("0", "1–4", "5+")
 
 
 def review_buckets(number_of_reviews_ltm) -> pd.Series:
-    """Cold-start buckets of reviews in the last 12 months: "0–2", "3–10", ">10" (ordered categorical)."""
+    """Cold-start buckets of reviews in the last 12 months: "0" (new or dormant listings), "1–4", "5+"
+    (ordered categorical)."""
     counts = pd.Series(number_of_reviews_ltm, dtype="float64")
     if (counts < 0).any():
         raise ValueError("number_of_reviews_ltm has negative counts")
-    labels = pd.cut(counts, [-np.inf, 2, 10, np.inf], labels=list(REVIEW_BUCKETS), ordered=True)
+    labels = pd.cut(counts, [-np.inf, 0, 4, np.inf], labels=list(REVIEW_BUCKETS), ordered=True)
     return labels.rename("reviews_ltm")
 
 

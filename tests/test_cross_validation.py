@@ -52,6 +52,20 @@ def test_every_model_is_scored_on_every_fold(cv, table):
     assert np.isfinite(cv.folds[metric_columns()].to_numpy()).all()
 
 
+def test_cold_start_buckets_pool_every_fold(cv, table):
+    """The review buckets of all folds' test rows together: each model, every row once."""
+    from airbnb.metrics import REVIEW_BUCKETS, review_buckets
+
+    cold = cv.cold_start
+    assert set(cold.index.get_level_values("model")) == set(cv.mean.index)
+    for model, buckets in cold.groupby(level="model"):
+        assert buckets["n_rows"].sum() == len(table), model
+    expected = review_buckets(table["number_of_reviews_ltm"]).value_counts()
+    got = cold.loc[evaluate.MODEL_NAME, "n_rows"]
+    assert {b: got[b] for b in got.index} == {b: expected[b] for b in REVIEW_BUCKETS if expected[b]}
+    assert json.loads(json.dumps(cv.to_dict()))["cold_start"][0]["model"] == evaluate.MODEL_NAME
+
+
 def test_mean_and_sd_are_over_the_folds(cv):
     mape = cv.folds.pivot(index="fold", columns="model", values="mape_weighted")
     np.testing.assert_allclose(cv.mean["mape_weighted"], mape.mean()[cv.mean.index])

@@ -90,9 +90,9 @@ def test_metrics_table_rows_columns_and_json():
 # --------------------------------------------------------------------------- buckets
 
 def test_review_bucket_edges():
-    buckets = review_buckets(pd.Series([0, 2, 3, 10, 11, 250]))
-    assert list(buckets) == ["0–2", "0–2", "3–10", "3–10", ">10", ">10"]
-    assert buckets.cat.ordered and list(buckets.cat.categories) == ["0–2", "3–10", ">10"]
+    buckets = review_buckets(pd.Series([0, 1, 4, 5, 11, 250]))
+    assert list(buckets) == ["0", "1–4", "1–4", "5+", "5+", "5+"]
+    assert buckets.cat.ordered and list(buckets.cat.categories) == ["0", "1–4", "5+"]
     with pytest.raises(ValueError, match="number_of_reviews_ltm"):
         review_buckets([-1, 3])
 

@@ -80,10 +80,18 @@ def test_albany_end_to_end(tmp_path):
     # never an absurd price on a real city: every listing of the snapshot gets a positive, finite price
     from airbnb.predict import PricePredictor, read_listings_file
 
-    prices = PricePredictor.load(run_dir / "artifacts").predict(read_listings_file(folder / "listings.csv.gz"), month=7)
-    assert len(prices) > 200 and np.isfinite(prices["recommended_price"]).all()
+    # and a one-snapshot city (November) priced for every month: no extrapolated seasonality
+    predictor = PricePredictor.load(run_dir / "artifacts")
+    listings = read_listings_file(folder / "listings.csv.gz")
+    prices = pd.concat([predictor.predict(listings, month=m) for m in range(1, 13)])
+    assert len(prices) > 12 * 200 and np.isfinite(prices["recommended_price"]).all()
     assert (prices["recommended_price"] > 0).all()
     np.testing.assert_allclose(prices[["bias", *AXES]].sum(axis=1), prices["recommended_price"], rtol=1e-9)
+    assert set(prices.loc[prices["month_seen"], "month"]) == {11}
+    assert (prices.loc[~prices["month_seen"], "seasonality"] == 0).all()
+    assert metrics["data"]["months_covered"] == [11]
+    cold = pd.DataFrame(metrics["cold_start"])
+    assert set(cold["model"]) == set(metrics["models"]) and set(cold["reviews_ltm"]) <= {"0", "1–4", "5+"}
 
 
 def test_run_never_deletes_a_folder_that_is_not_a_run(tmp_path):
