@@ -215,8 +215,10 @@ class FeatureProcessor:
         Far means beyond the range by more than OUT_OF_RANGE_MARGIN of its width (coordinates: of the
         city's bounding box). Such rows are still priced, from their clipped inputs.
         """
+        if not self.ranges:  # a processor from before 0.2 knows no ranges
+            return pd.Series("", index=df.index, dtype=object, name="out_of_range")
         far = pd.DataFrame({col: _outside(pd.to_numeric(df[col], errors="coerce"), lo, hi)
-                            for col, (lo, hi) in (self.ranges or {}).items()}, index=df.index, dtype=bool)
+                            for col, (lo, hi) in self.ranges.items()}, index=df.index, dtype=bool)
         return far.dot(far.columns + ", ").str.removesuffix(", ").rename("out_of_range")
 
     def _indices(self, values: pd.Series, col: str) -> np.ndarray:

@@ -81,6 +81,17 @@ def test_location_encoding_matches_its_definition():
     np.testing.assert_allclose(out[0], expected, atol=1e-6)
 
 
+def test_a_processor_saved_before_ranges_and_months_still_transforms(fitted, table):
+    """Processors pickled by 0.1 lack ``ranges`` and ``months_seen``: no clipping, every month seen."""
+    import copy
+
+    old = copy.deepcopy(fitted)
+    del old.__dict__["ranges"], old.__dict__["months_seen"]
+    rows = table.iloc[:5]
+    assert (old.out_of_range(rows) == "").all() and old.month_seen(rows["month"]).all()
+    np.testing.assert_array_equal(old.transform(rows)["accommodates"], fitted.transform(rows)["accommodates"])
+
+
 def test_save_load_gives_identical_transform(fitted, table, tmp_path):
     path = fitted.save(tmp_path / "feature_processor.joblib")
     loaded = FeatureProcessor.load(path)
