@@ -180,13 +180,13 @@ def _fit_baselines(train_rows: pd.DataFrame, validation_rows: pd.DataFrame, name
 
 
 def _buckets(rows: pd.DataFrame, data_path: Path) -> dict[str, pd.Series]:
-    """Room type, borough/group (when the ETL recorded one), cold start and price deciles."""
+    """Room type, borough/group (when the ETL recorded one) and price deciles (the review buckets
+    are in ``cold_start``, for every model)."""
     buckets = {"room_type": rows["room_type"]}
     summary = summary_path(data_path)
     groups = read_json(summary).get("neighbourhood_groups", {}) if summary.is_file() else {}
     if groups:
         buckets["neighbourhood_group_cleansed"] = rows["neighbourhood_cleansed"].map(groups)
-    buckets["reviews_last_12_months"] = review_buckets(rows["number_of_reviews_ltm"])
     if len(rows) >= 10:
         buckets["price_decile"] = price_deciles(rows["target_price"])
     return buckets

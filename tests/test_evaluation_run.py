@@ -34,9 +34,11 @@ def test_evaluates_only_held_out_listings(evaluation, trained_city):
 
 
 def test_buckets_cover_every_row(evaluation):
-    assert set(evaluation.buckets) == {"room_type", "neighbourhood_group_cleansed", "reviews_last_12_months",
-                                       "price_decile"}
-    for name, table in evaluation.buckets.items():
+    assert set(evaluation.buckets) == {"room_type", "neighbourhood_group_cleansed", "price_decile"}
+    cold_start = {f"{model} reviews": table.droplevel("model") for model, table in
+                  evaluation.cold_start.groupby(level="model")}
+    assert len(cold_start) == len(evaluation.metrics)  # every model, by reviews in the last 12 months
+    for name, table in {**evaluation.buckets, **cold_start}.items():
         assert table["n_rows"].sum() == len(evaluation.rows), name
         assert table["weight_share"].sum() == pytest.approx(1.0), name
     assert set(evaluation.buckets["neighbourhood_group_cleansed"].index) <= {
