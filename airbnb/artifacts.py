@@ -102,7 +102,10 @@ def read_model_config(folder: str | Path) -> dict:
     path = Path(folder) / CONFIG
     if not path.is_file():
         raise ArtifactsError(f"{path} not found: train first (python -m airbnb.train)")
-    config = read_json(path)
+    return _compatible(path, read_json(path))
+
+
+def _compatible(path: Path, config: dict) -> dict:
     if config.get("format_version") != FORMAT_VERSION:
         raise ArtifactsError(
             f"{path}: artifacts format {config.get('format_version')!r} from airbnb {config.get('package_version')} "
@@ -113,14 +116,12 @@ def read_model_config(folder: str | Path) -> dict:
 def load_model(folder: str | Path) -> tuple[AdditiveAxisModel | EnsembleModel, FeatureProcessor, dict]:
     """The trained model (in eval mode), its feature processor and its ``model_config.json``."""
     folder = Path(folder)
-    weights = [folder / MODEL]
-    if (folder / CONFIG).is_file():
-        members = read_json(folder / CONFIG).get("ensemble") or []
-        weights = [folder / m["dir"] / MODEL for m in members] or weights
+    config = read_json(folder / CONFIG) if (folder / CONFIG).is_file() else {}
+    weights = [folder / m["dir"] / MODEL for m in config.get("ensemble") or []] or [folder / MODEL]
     missing = [str(p.relative_to(folder)) for p in [folder / CONFIG, folder / PROCESSOR, *weights] if not p.is_file()]
     if missing:
         raise ArtifactsError(f"{folder}: missing {', '.join(missing)} (train with python -m airbnb.train)")
-    config = read_model_config(folder)
+    _compatible(folder / CONFIG, config)
     models = []
     for path in weights:
         model = AdditiveAxisModel.from_config(config["model"])
