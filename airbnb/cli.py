@@ -69,13 +69,13 @@ def add_config_flags(parser, config_cls, skip: Iterable[str] = (), suppress_defa
 
     ``suppress_defaults`` leaves flags that were not given out of the namespace.
     """
-    skip = set(skip)
+    skip, values = set(skip), defaults(config_cls)
     for f in dataclasses.fields(config_cls):
         if f.name in skip or "help" not in f.metadata or not f.metadata.get("cli", True):
             continue
         flags = f.metadata.get("flags") or ("--" + f.name.replace("_", "-"),)
         extra = {k: v for k, v in f.metadata.items() if k not in ("help", "flags", "cli", "notebook")}
-        default = argparse.SUPPRESS if suppress_defaults else defaults(config_cls)[f.name]
+        default = argparse.SUPPRESS if suppress_defaults else values[f.name]
         kind = str(f.type)
         if kind == "bool":
             parser.add_argument(*flags, dest=f.name, action=argparse.BooleanOptionalAction, default=default,

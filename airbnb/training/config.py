@@ -2,10 +2,9 @@
 the params-file keys, validated on construction, plus the named presets (SPEC §6)."""
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
-from ..cli import check_types, option
+from ..cli import check_types, defaults, option
 from ..config import DEFAULT_ARTIFACTS_DIR, DEFAULT_TABLE_PATH
 from ..embeddings import DEFAULT_ENCODING, DEFAULT_MODEL, ENCODINGS
 from ..model import DEFAULT_EMBEDDING_DIMS, DEFAULT_HIDDEN, TARGETS
@@ -157,7 +156,7 @@ def config_from_parameters(namespace: dict) -> TrainConfig:
     A notebook passes every parameter, so one left at TrainConfig's default takes the preset's
     value; the others override the preset.
     """
-    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
-    given = {name: namespace[name] for name in defaults
-             if name in namespace and name != "preset" and namespace[name] != defaults[name]}
+    default = defaults(TrainConfig)
+    given = {name: namespace[name] for name in default
+             if name in namespace and name != "preset" and namespace[name] != default[name]}
     return configure(namespace.get("preset", "default"), **given)
