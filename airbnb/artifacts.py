@@ -21,6 +21,7 @@ import torch
 
 from . import __version__
 from .config import DEFAULT_TABLE_PATH
+from .errors import UserError
 from .features import FeatureProcessor
 from .io import atomic_path, file_sha256, read_json, write_json
 from .model import AdditiveAxisModel, EnsembleModel
@@ -41,7 +42,7 @@ MEMBERS = "members"
 TRACKED = (MODEL, PROCESSOR, CONFIG, HISTORY, ENSEMBLE)
 
 
-class ArtifactsError(RuntimeError):
+class ArtifactsError(UserError, RuntimeError):
     """An artifacts directory that cannot be used; the message names the file or version."""
 
 

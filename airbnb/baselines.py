@@ -47,6 +47,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
 from .axes import input_columns
+from .errors import UserError
 from .features import AmenityVocabulary, cyclical
 from .log import get_logger
 from .schema import TABLE_SCHEMA
@@ -68,7 +69,7 @@ TARGET, WEIGHT = "target_price", "estimated_occupancy_rate"
 NOT_INPUTS = [TARGET, WEIGHT, "listing_id", "year_month", "snapshot_date", "reviews_in_last_90_days"]
 
 
-class BaselineError(ValueError):
+class BaselineError(UserError, ValueError):
     """Rows or arguments the baselines cannot use; the message names the column or name."""
 
 

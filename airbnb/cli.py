@@ -11,6 +11,8 @@ import os
 from dataclasses import MISSING, field
 from typing import Any, Iterable
 
+from .errors import ConfigError
+
 _TYPES = {"int": int, "float": float, "float | None": float, "int | None": int}
 
 
@@ -60,7 +62,7 @@ def check_types(config) -> None:
         check = _CHECKS.get(base)
         if check is None or (optional and value is None) or check(value):
             continue
-        raise ValueError(f"{f.name} must be {'a ' if base != 'int' else 'an '}{base}"
+        raise ConfigError(f"{f.name} must be {'a ' if base != 'int' else 'an '}{base}"
                          f"{' or None' if optional else ''}, got {value!r}")
 
 

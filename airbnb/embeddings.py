@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
-import math
 import os
 import sqlite3
 from dataclasses import dataclass
@@ -39,6 +37,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from airbnb.etl import parse_amenities  # noqa: F401  (raw parsing lives with the ETL; re-exported)
+from airbnb.errors import ConfigError
 from airbnb.log import get_logger
 
 log = get_logger(__name__)
@@ -123,23 +123,6 @@ def _load_model(resolved: ResolvedModel, device: str | None) -> Any:
 
 
 # --------------------------------------------------------------------------- amenity texts
-def parse_amenities(text: str | None) -> list[str]:
-    """The amenity list of one raw ``amenities`` value; a missing or empty value means no amenities."""
-    if text is None or (isinstance(text, float) and math.isnan(text)):
-        return []
-    if not isinstance(text, str):
-        raise ValueError(f"amenities must be a JSON list of strings, got {text!r}")
-    if not text.strip():
-        return []
-    try:
-        items = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"amenities is not valid JSON ({exc.msg}): {text!r}") from exc
-    if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
-        raise ValueError(f"amenities must be a JSON list of strings, got {text!r}")
-    return items
-
-
 def sentence_text(amenities: list[str]) -> str:
     """The SPEC §4 text the sentence encoding embeds."""
     return SENTENCE_PREFIX + ", ".join(amenities)
@@ -250,7 +233,7 @@ class AmenityEmbedder:
         progress: bool = True,
     ) -> None:
         if encoding not in ENCODINGS:
-            raise ValueError(f"encoding must be one of {ENCODINGS}, got {encoding!r}")
+            raise ConfigError(f"encoding must be one of {ENCODINGS}, got {encoding!r}")
         self.model_name = model_name
         self.encoding = encoding
         self.batch_size = batch_size

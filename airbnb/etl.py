@@ -16,6 +16,8 @@ import argparse
 import csv
 import glob
 import gzip
+import json
+import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, fields
@@ -31,6 +33,7 @@ import pyarrow.parquet as pq
 from . import __version__
 from .cli import add_config_flags, check_types, option
 from .config import DEFAULT_TABLE_PATH
+from .errors import UserError
 from .io import atomic_paths, file_sha256, json_text
 from .log import get_logger, setup_logging
 from .schema import (
@@ -64,7 +67,7 @@ ESSENTIAL_COLUMNS = ["latitude", "longitude", "accommodates"]
 WINDOW_DAYS = 90
 
 
-class EtlError(ValueError):
+class EtlError(UserError, ValueError):
     """Bad input to the ETL: the message names the file, column or filter at fault."""
 
 
@@ -204,6 +207,23 @@ def parse_bathrooms(text: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 def parse_numeric(text: pd.Series) -> pd.Series:
     return pd.to_numeric(text.str.strip(), errors="coerce").astype("float64")
+
+
+def parse_amenities(text: str | None) -> list[str]:
+    """The amenity list of one raw ``amenities`` value; a missing or empty value means no amenities."""
+    if text is None or (isinstance(text, float) and math.isnan(text)):
+        return []
+    if not isinstance(text, str):
+        raise ValueError(f"amenities must be a JSON list of strings, got {text!r}")
+    if not text.strip():
+        return []
+    try:
+        items = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"amenities is not valid JSON ({exc.msg}): {text!r}") from exc
+    if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+        raise ValueError(f"amenities must be a JSON list of strings, got {text!r}")
+    return items
 
 
 def parse_listing_features(raw: pd.DataFrame, issues: dict | None = None) -> pd.DataFrame:

@@ -38,6 +38,7 @@ from .artifacts import METRICS, SPLITS, ArtifactsError, load_table, read_splits,
 from .cli import add_config_flags, check_types, option
 from .config import DEFAULT_ARTIFACTS_DIR
 from .dataset import AirbnbDataset
+from .errors import ConfigError
 from .etl import EtlError, summary_path
 from .io import file_sha256, read_json, write_json
 from .log import get_logger, setup_logging
@@ -77,11 +78,11 @@ class EvaluateConfig:
         check_types(self)
         check_names(self.baselines)
         if self.split not in SPLITS_SCORED:
-            raise ValueError(f"split must be one of {SPLITS_SCORED}, got {self.split!r}")
+            raise ConfigError(f"split must be one of {SPLITS_SCORED}, got {self.split!r}")
         if self.cv != 0 and self.cv < 2:
-            raise ValueError(f"cv must be an integer >= 2 (the number of folds) or 0 (off), got {self.cv!r}")
+            raise ConfigError(f"cv must be an integer >= 2 (the number of folds) or 0 (off), got {self.cv!r}")
         if self.n_examples < 0:
-            raise ValueError(f"n_examples must be >= 0, got {self.n_examples}")
+            raise ConfigError(f"n_examples must be >= 0, got {self.n_examples}")
 
 
 @dataclass
@@ -146,7 +147,7 @@ def evaluate_run(artifacts_dir: str | Path, data_path: str | Path | None = None,
         log.warning("%s changed since training (sha256 differs): the split covers only rows present in both",
                     data_path)
     if not (table["split"] == split).any():
-        raise ValueError(f"no '{split}' rows in {artifacts_dir / SPLITS}"
+        raise ConfigError(f"no '{split}' rows in {artifacts_dir / SPLITS}"
                          + (" (trained with holdout_size=0: use split='validation')" if split == "test" else ""))
     parts = {s: table[table["split"] == s].drop(columns="split").reset_index(drop=True)
              for s in ("train", "validation", split)}
@@ -246,7 +247,7 @@ def cross_validate(config: train.TrainConfig, k: int = 5, table: pd.DataFrame | 
     tested exactly once.
     """
     if not isinstance(k, int) or isinstance(k, bool) or k < 2:
-        raise ValueError(f"cv must be an integer >= 2 (the number of folds), got {k!r}")
+        raise ConfigError(f"cv must be an integer >= 2 (the number of folds), got {k!r}")
     check_names(baselines)
     table = (load_table(config.data_path) if table is None else table).reset_index(drop=True)
     folds = train.cv_splits(table["listing_id"], k, config.test_size)

@@ -18,8 +18,8 @@ from sklearn.preprocessing import StandardScaler
 
 from . import __version__
 from .axes import MODEL_INPUTS, SEEN_MONTH, AxisInput, input_columns, inputs_with
-from .embeddings import parse_amenities
-from .etl import fit_fill_values
+from .errors import UserError
+from .etl import fit_fill_values, parse_amenities
 from .io import atomic_path
 from .schema import TABLE_SCHEMA
 
@@ -43,7 +43,7 @@ CLIPPED = [*SCALED_FEATURES, *(c for i in inputs_with("location") for c in i.col
 OUT_OF_RANGE_MARGIN = 0.25
 
 
-class FeatureError(ValueError):
+class FeatureError(UserError, ValueError):
     """Rows the processor cannot turn into model inputs; the message names the column."""
 
 

@@ -41,6 +41,7 @@ import torch
 from torch import nn
 
 from .axes import AXES, AXIS_INPUTS, SEEN_MONTH, AxisInput, input_width, inputs_with
+from .errors import ConfigError
 
 EMBEDDED = [i.name for i in inputs_with("vocabulary")]
 DEFAULT_EMBEDDING_DIMS = {"neighbourhood_cleansed": 16, "property_type": 8, "bedrooms": 4, "beds": 4,
@@ -90,9 +91,9 @@ class AdditiveAxisModel(nn.Module):
                  no_reviews_indicator: int = 0):
         super().__init__()
         if target not in TARGETS:
-            raise ValueError(f"target must be one of {TARGETS}, got {target!r}")
+            raise ConfigError(f"target must be one of {TARGETS}, got {target!r}")
         if hidden_layers < 1:
-            raise ValueError(f"hidden_layers must be >= 1, got {hidden_layers}")
+            raise ConfigError(f"hidden_layers must be >= 1, got {hidden_layers}")
         self.config = ModelConfig(vocab_sizes=dict(vocab_sizes),
                                   embedding_dims={**DEFAULT_EMBEDDING_DIMS, **(embedding_dims or {})},
                                   hidden={**DEFAULT_HIDDEN, **(hidden or {})},

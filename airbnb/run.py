@@ -23,6 +23,7 @@ import yaml
 
 from . import __version__
 from .artifacts import METRICS
+from .errors import UserError
 from .etl import summary_path
 from .io import read_json, write_json
 from .log import get_logger, setup_logging
@@ -34,7 +35,7 @@ RUN_KEYS = {"run_dir"}  # keys of the params file that are not notebook paramete
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 
 
-class RunError(RuntimeError):
+class RunError(UserError, RuntimeError):
     """A run could not start or a stage failed; the message names the file or stage."""
 
 

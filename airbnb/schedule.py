@@ -8,6 +8,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .errors import ConfigError
+
 SCHEDULES = ("constant", "cosine", "phased")
 
 
@@ -20,11 +22,11 @@ def parse_phases(text: str) -> list[tuple[int, float]]:
         pairs = sorted((int(epoch), float(lr)) for epoch, lr in
                        (item.split(":") for item in text.replace(" ", "").split(",") if item))
     except ValueError as exc:
-        raise ValueError(f"lr_phases must look like '1:0.001,5:0.0003' (epoch:learning rate pairs), got {text!r}") from exc
+        raise ConfigError(f"lr_phases must look like '1:0.001,5:0.0003' (epoch:learning rate pairs), got {text!r}") from exc
     if not pairs or pairs[0][0] != 1:
-        raise ValueError(f"lr_phases must start at epoch 1, got {text!r}")
+        raise ConfigError(f"lr_phases must start at epoch 1, got {text!r}")
     if any(lr <= 0 for _, lr in pairs):
-        raise ValueError(f"lr_phases learning rates must be > 0, got {text!r}")
+        raise ConfigError(f"lr_phases learning rates must be > 0, got {text!r}")
     return pairs
 
 
@@ -46,7 +48,7 @@ class LRSchedule:
 
     def __post_init__(self):
         if self.kind not in SCHEDULES:
-            raise ValueError(f"lr_schedule must be one of {SCHEDULES}, got {self.kind!r}")
+            raise ConfigError(f"lr_schedule must be one of {SCHEDULES}, got {self.kind!r}")
 
     def __call__(self, step: int) -> float:
         if self.kind == "phased":

@@ -2,7 +2,12 @@
 
 Every module that reads or writes the table uses these definitions, so the schema lives here once.
 """
+from dataclasses import dataclass
+
+import pandas as pd
 import pyarrow as pa
+
+from .errors import UserError
 
 TABLE_SCHEMA = pa.schema(
     [
@@ -63,7 +68,44 @@ BATHROOM_TYPES = ["private", "shared"]
 CONTEXT_COLUMNS = ["neighbourhood_group_cleansed"]
 
 
-class TableError(ValueError):
+@dataclass(frozen=True)
+class Domain:
+    """The values a parsed column can take; a value outside is impossible, not merely unusual."""
+
+    low: float
+    high: float
+    reason: str
+
+    def violates(self, values: pd.Series) -> pd.Series:
+        """True where a value is outside [low, high] (infinite included); missing passes (it is imputed)."""
+        numbers = pd.to_numeric(values, errors="coerce").astype("float64")
+        return numbers.notna() & ~numbers.between(self.low, self.high)
+
+
+# Declared once for every parsed value a listing can give (rates as fractions, the 0-5 star scale).
+DOMAINS: dict[str, Domain] = {
+    "accommodates": Domain(1, 16, "Airbnb's guest limit"),
+    **{c: Domain(0, 50, "a count of rooms") for c in ["bedrooms", "beds", "bathrooms_numeric"]},
+    **{c: Domain(0, 5, "a 0-5 star score") for c in REVIEW_SCORE_COLUMNS},
+    **{c: Domain(0, 1, "a rate of 0-100%") for c in RATE_COLUMNS},
+    "number_of_reviews_ltm": Domain(0, 10_000, "reviews in twelve months"),
+    "latitude": Domain(-90, 90, "a latitude"),
+    "longitude": Domain(-180, 180, "a longitude"),
+    "month": Domain(1, 12, "a calendar month"),
+}
+
+
+def domain_violations(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per impossible value of ``df``: (row, column, value, allowed), in row order."""
+    found = [pd.DataFrame({"row": df.index[bad], "column": column, "value": df.loc[bad, column].astype("str"),
+                           "allowed": f"{domain.low:g} to {domain.high:g} ({domain.reason})"})
+             for column, domain in DOMAINS.items() if column in df and (bad := domain.violates(df[column])).any()]
+    if not found:
+        return pd.DataFrame(columns=["row", "column", "value", "allowed"])
+    return pd.concat(found, ignore_index=True).sort_values(["row", "column"], kind="stable", ignore_index=True)
+
+
+class TableError(UserError, ValueError):
     """A modeling table that breaks the contract; the message names the file and column."""
 
 

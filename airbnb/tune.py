@@ -37,6 +37,7 @@ from optuna.trial import FrozenTrial, TrialState
 from . import artifacts, train
 from .cli import add_config_flags, check_types, option
 from .config import DEFAULT_TABLE_PATH
+from .errors import ConfigError
 from .io import atomic_dir, atomic_path, read_json, write_json
 from .log import get_logger, setup_logging
 
@@ -94,16 +95,16 @@ class TuneConfig:
     def __post_init__(self):
         check_types(self)
         if self.n_trials < 1:
-            raise ValueError(f"n_trials must be >= 1, got {self.n_trials}")
+            raise ConfigError(f"n_trials must be >= 1, got {self.n_trials}")
         for name in ("timeout", "pruner_startup_trials", "pruner_warmup_epochs"):
             if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.metric not in METRICS:
-            raise ValueError(f"metric must be one of {tuple(METRICS)}, got {self.metric!r}")
+            raise ConfigError(f"metric must be one of {tuple(METRICS)}, got {self.metric!r}")
         if not self.study_name:
-            raise ValueError("study_name must not be empty")
+            raise ConfigError("study_name must not be empty")
         if self.base.resume:
-            raise ValueError("tune from scratch: the base config must not set resume")
+            raise ConfigError("tune from scratch: the base config must not set resume")
 
     @property
     def direction(self) -> str:
@@ -239,7 +240,7 @@ def open_study(config: TuneConfig) -> optuna.Study:
         existing.set_user_attr("metric", config.metric)
         existing.set_user_attr("base", asdict(config.base))
     elif recorded != config.metric:
-        raise ValueError(f"study {config.study_name!r} in {config.study_dir} optimises {recorded}, not "
+        raise ConfigError(f"study {config.study_name!r} in {config.study_dir} optimises {recorded}, not "
                          f"{config.metric}: use that metric, or another study_name or study_dir")
     else:
         _warn_changed_base(existing.user_attrs.get("base", {}), asdict(config.base))

@@ -19,7 +19,7 @@ BEGIN, END = "<!-- module-map: begin (python scripts/module_map.py --write) -->"
 
 # The data flow, upstream first: a module may import only from its own layer or those above it.
 LAYERS: list[tuple[str, set[str]]] = [
-    ("shared contracts and utilities", {"config", "log", "io", "schema", "axes", "cli", "metrics", "schedule",
+    ("shared contracts and utilities", {"errors", "config", "log", "io", "schema", "axes", "cli", "metrics", "schedule",
                                         "notebook"}),
     ("raw files -> modeling table", {"etl"}),
     ("the built-in synthetic city (raw files, and its table through the ETL)", {"synthetic"}),
@@ -31,7 +31,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("reports and orchestration", {"plots", "run"}),
 ]
 # Within a layer, the order modules may import each other in.
-ORDER = ["config", "log", "io", "schema", "axes", "cli", "metrics", "schedule", "notebook", "etl", "synthetic",
+ORDER = ["errors", "config", "log", "io", "schema", "axes", "cli", "metrics", "schedule", "notebook", "etl", "synthetic",
          "embeddings", "features", "dataset", "model", "breakdown", "artifacts", "tracking", "training", "train",
          "predict", "baselines", "evaluate", "tune", "plots", "run"]
 RANK = {name: i for i, name in enumerate(ORDER)}

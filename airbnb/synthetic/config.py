@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .formats import COLUMN_SETS
+from ..errors import ConfigError
 
 PRICE_MODELS = ("additive", "multiplicative")  # see airbnb.synthetic
 
@@ -38,17 +39,17 @@ class CityConfig:
 
     def __post_init__(self) -> None:
         if self.price_model not in PRICE_MODELS:
-            raise ValueError(f"price_model must be one of {list(PRICE_MODELS)}, got {self.price_model!r}")
+            raise ConfigError(f"price_model must be one of {list(PRICE_MODELS)}, got {self.price_model!r}")
         if self.column_set not in COLUMN_SETS:
-            raise ValueError(f"column_set must be one of {sorted(COLUMN_SETS)}, got {self.column_set!r}")
+            raise ConfigError(f"column_set must be one of {sorted(COLUMN_SETS)}, got {self.column_set!r}")
         if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", self.start_month):
-            raise ValueError(f"start_month must be YYYY-MM, got {self.start_month!r}")
+            raise ConfigError(f"start_month must be YYYY-MM, got {self.start_month!r}")
         if self.n_listings < 1 or self.n_months < 1 or self.history_months < 0:
-            raise ValueError("n_listings and n_months must be >= 1, history_months >= 0")
+            raise ConfigError("n_listings and n_months must be >= 1, history_months >= 0")
         if not 0 < self.review_rate <= 1 or self.avg_length_of_stay <= 0:
-            raise ValueError("review_rate must be in (0, 1] and avg_length_of_stay > 0")
+            raise ConfigError("review_rate must be in (0, 1] and avg_length_of_stay > 0")
         if not 0 <= self.monthly_churn < 1 or not 0 <= self.noise_persistence <= 1:
-            raise ValueError("monthly_churn must be in [0, 1) and noise_persistence in [0, 1]")
+            raise ConfigError("monthly_churn must be in [0, 1) and noise_persistence in [0, 1]")
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from ..artifacts import CHECKPOINT, FORMAT_VERSION, table_digest
+from ..errors import ConfigError
 from ..io import atomic_path
 from ..log import get_logger
 from ..schedule import EarlyStopping
@@ -84,14 +85,14 @@ def load_checkpoint(config: TrainConfig, model, optimizer, scaler, average=None)
     saved = torch.load(path, map_location="cpu", weights_only=False)
     changed = sorted(k for k, v in saved["config"].items() if k not in RESUMABLE_CHANGES and asdict(config)[k] != v)
     if changed:
-        raise ValueError(f"cannot resume {path}: {', '.join(changed)} differ from the checkpoint's run "
+        raise ConfigError(f"cannot resume {path}: {', '.join(changed)} differ from the checkpoint's run "
                          f"(only {sorted(RESUMABLE_CHANGES)} may change)")
     if config.lr_schedule == "cosine" and config.epochs != saved["config"]["epochs"]:
-        raise ValueError(f"cannot resume {path} with epochs {config.epochs}: the cosine schedule was laid out "
+        raise ConfigError(f"cannot resume {path} with epochs {config.epochs}: the cosine schedule was laid out "
                          f"over {saved['config']['epochs']} epochs (resume with the same epochs)")
     recorded = saved["state"].get("data_sha256", "")
     if recorded and recorded != table_digest(config.data_path):
-        raise ValueError(f"cannot resume {path}: {config.data_path} changed since the checkpoint was written "
+        raise ConfigError(f"cannot resume {path}: {config.data_path} changed since the checkpoint was written "
                          "(sha256 differs); train from scratch on the new table")
     model.load_state_dict(saved["model"])
     optimizer.load_state_dict(saved["optimizer"])

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from ..cli import check_types, defaults, option
 from ..config import DEFAULT_ARTIFACTS_DIR, DEFAULT_TABLE_PATH
 from ..embeddings import DEFAULT_ENCODING, DEFAULT_MODEL, ENCODINGS
+from ..errors import ConfigError
 from ..model import DEFAULT_EMBEDDING_DIMS, DEFAULT_HIDDEN, TARGETS
 from ..schedule import SCHEDULES, parse_phases
 
@@ -86,31 +87,31 @@ class TrainConfig:
     def __post_init__(self):
         check_types(self)
         if self.preset not in PRESETS:
-            raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {self.preset!r}")
+            raise ConfigError(f"preset must be one of {sorted(PRESETS)}, got {self.preset!r}")
         for name in ("epochs", "batch_size", "grad_accumulation", "ensemble_size", "prefetch_factor", "hidden_layers"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
         for name in ("num_workers", "threads", "early_stopping_patience", "warmup_epochs", "weight_decay",
                      "early_stopping_min_delta", "amenities_hidden"):
             if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
         for name in ("location_hidden", "size_capacity_hidden", "quality_reputation_hidden", "seasonality_hidden",
                      "neighbourhood_embedding_dim", "property_type_embedding_dim", "count_embedding_dim"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not 0 < self.test_size < 1:
-            raise ValueError(f"test_size must be in (0, 1), got {self.test_size}")
+            raise ConfigError(f"test_size must be in (0, 1), got {self.test_size}")
         if not 0 <= self.holdout_size < 1 or self.test_size + self.holdout_size >= 1:
-            raise ValueError(f"holdout_size must be in [0, 1) and test_size + holdout_size < 1, "
+            raise ConfigError(f"holdout_size must be in [0, 1) and test_size + holdout_size < 1, "
                              f"got {self.holdout_size} and {self.test_size}")
         if not 0 <= self.weight_average < 1:
-            raise ValueError(f"weight_average must be in [0, 1), got {self.weight_average}")
+            raise ConfigError(f"weight_average must be in [0, 1), got {self.weight_average}")
         if self.learning_rate <= 0:
-            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
+            raise ConfigError(f"learning_rate must be > 0, got {self.learning_rate}")
         for name, allowed in (("amenities_encoding", ENCODINGS), ("target", TARGETS), ("lr_schedule", SCHEDULES),
                               ("precision", PRECISIONS)):
             if getattr(self, name) not in allowed:
-                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+                raise ConfigError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
         if self.lr_schedule == "phased":
             parse_phases(self.lr_phases)
 
@@ -145,7 +146,7 @@ PRESETS: dict[str, dict] = {
 def configure(preset: str = "default", **settings) -> TrainConfig:
     """A TrainConfig from a preset, with ``settings`` (any TrainConfig field) overriding it."""
     if preset not in PRESETS:
-        raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {preset!r}")
+        raise ConfigError(f"preset must be one of {sorted(PRESETS)}, got {preset!r}")
     return TrainConfig(**{**PRESETS[preset], **settings, "preset": preset})
 
 

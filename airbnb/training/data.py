@@ -10,6 +10,7 @@ from sklearn.model_selection import GroupKFold, GroupShuffleSplit
 from ..artifacts import load_table
 from ..dataset import AirbnbDataset
 from ..embeddings import AmenityEmbedder
+from ..errors import ConfigError
 from ..features import FeatureProcessor
 from ..log import get_logger
 from .config import SMOKE_ROWS, TrainConfig
@@ -35,7 +36,7 @@ def split_listings(listing_ids: pd.Series, test_size: float, holdout_size: float
                       .split(rest, groups=ids[rest]))
     split[rest[val]] = "validation"
     if not (split == "train").any() or not (split == "validation").any():
-        raise ValueError(f"too few listings ({len(np.unique(ids))}) to split into train and validation")
+        raise ConfigError(f"too few listings ({len(np.unique(ids))}) to split into train and validation")
     return pd.Series(split, index=listing_ids.index, name="split")
 
 
@@ -45,7 +46,7 @@ def cv_splits(listing_ids: pd.Series, k: int, test_size: float,
     listings 'validation' (taken from the rest) and the others 'train'."""
     ids = listing_ids.to_numpy()
     if len(np.unique(ids)) < k:
-        raise ValueError(f"too few listings ({len(np.unique(ids))}) for {k}-fold cross-validation")
+        raise ConfigError(f"too few listings ({len(np.unique(ids))}) for {k}-fold cross-validation")
     share = min(test_size / (1 - 1 / k), 0.5)
     folds = []
     for rest, test in GroupKFold(k, shuffle=True, random_state=random_state).split(ids, groups=ids):

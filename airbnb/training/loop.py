@@ -13,6 +13,7 @@ from torch import nn
 
 from .. import artifacts
 from ..dataset import make_loader
+from ..errors import ConfigError
 from ..log import get_logger
 from ..model import AdditiveAxisModel, EnsembleModel
 from ..schedule import LRSchedule, parse_phases
@@ -100,7 +101,7 @@ def train_members(config: TrainConfig, data: Prepared, out: Path, callbacks: Seq
                      ", ".join(map(str, state.best_epochs)))
             break
     if not all(math.isfinite(loss) for loss in state.best_val_losses):
-        raise ValueError(f"training diverged: no epoch had a finite validation loss (learning_rate "
+        raise ConfigError(f"training diverged: no epoch had a finite validation loss (learning_rate "
                          f"{config.learning_rate}); lower the learning rate")
     return finish_members(config, model.config, best, state, data, out, val_loader, device)
 

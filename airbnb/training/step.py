@@ -8,13 +8,14 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from ..errors import ConfigError
 from ..metrics import regression_metrics
 
 
 def pick_device(name: str) -> torch.device:
     """'auto' means CUDA when available; an explicit 'cuda' without a GPU is an error."""
     if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' requested but no CUDA device is available")
+        raise ConfigError("device 'cuda' requested but no CUDA device is available")
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
@@ -54,7 +55,7 @@ def autocast(precision: str, device: torch.device):
     if precision == "fp32":
         return contextlib.nullcontext()
     if precision == "fp16" and device.type != "cuda":
-        raise ValueError("precision 'fp16' needs a CUDA device; use 'bf16' on a CPU")
+        raise ConfigError("precision 'fp16' needs a CUDA device; use 'bf16' on a CPU")
     return torch.autocast(device.type, dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
 
 
