@@ -1,8 +1,12 @@
 """Amenity embeddings: model resolution, parsing, the disk cache, and both encodings."""
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
+import multiprocessing
 import os
+import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -141,6 +145,129 @@ def test_duplicates_encoded_once(tmp_path, shared_model):
 
     embedder.encode_texts(["Pool", "Wifi"])  # the in-memory memo answers a second call
     assert embedder.n_encoded == 3 and embedder.n_cache_hits == 0
+
+
+# --------------------------------------------------------------------------- damaged cache
+GARBAGE = b"garbage" * 100
+
+
+def damage_warnings(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name.startswith("airbnb") and r.levelno == logging.WARNING]
+
+
+def moved_aside(cache_dir: Path) -> list[Path]:
+    """The damaged main files moved beside the cache (not their -wal/-shm sidecars)."""
+    return sorted(p for p in cache_dir.glob("embeddings.sqlite.corrupt-*") if not p.name.endswith(("-wal", "-shm")))
+
+
+def assert_round_trip(cache: EmbeddingCache) -> None:
+    vector = np.arange(4, dtype=np.float32)[None, :]
+    cache.put_many(["Pool"], vector)
+    np.testing.assert_array_equal(cache.get_many(["Pool", "never stored"])["Pool"], vector[0])
+    assert list(cache.get_many(["Pool", "never stored"])) == ["Pool"]
+
+
+def test_garbage_cache_file_is_moved_aside_with_one_warning(tmp_path, caplog):
+    path = tmp_path / "embeddings.sqlite"
+    path.write_bytes(GARBAGE)
+    cache = EmbeddingCache(path, "model-a")
+    assert cache.get_many(["Wifi"]) == {}
+    assert cache.stored_dim() is None
+    assert_round_trip(cache)
+
+    [moved] = moved_aside(tmp_path)
+    assert moved.read_bytes() == GARBAGE
+    [warning] = damage_warnings(caplog)
+    assert str(path) in warning and str(moved) in warning and "file is not a database" in warning
+
+
+def test_embedder_encodes_through_a_damaged_cache(tmp_path, shared_model, caplog):
+    (tmp_path / "embeddings.sqlite").write_bytes(GARBAGE)
+    texts = ["Wifi", "Kitchen"]
+    embedder = make_embedder(tmp_path, shared_model)
+    vectors = embedder.encode_texts(texts)
+    expected = shared_model.encode(texts, convert_to_numpy=True)
+    np.testing.assert_allclose(vectors, expected, atol=1e-5)
+    assert embedder.n_encoded == 2 and len(damage_warnings(caplog)) == 1
+
+    warm = AmenityEmbedder(cache_dir=tmp_path, progress=False)  # the healed cache now holds them
+    np.testing.assert_array_equal(warm.encode_texts(texts), vectors)
+    assert warm.n_cache_hits == 2 and not warm.model_loaded
+
+
+def test_foreign_embeddings_table_is_moved_aside(tmp_path, caplog):
+    path = tmp_path / "embeddings.sqlite"
+    with contextlib.closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute("CREATE TABLE embeddings (id INTEGER PRIMARY KEY, payload TEXT)")
+        conn.execute("INSERT INTO embeddings (payload) VALUES ('someone else')")
+    cache = EmbeddingCache(path, "model-a")
+    assert_round_trip(cache)
+
+    [moved] = moved_aside(tmp_path)
+    with contextlib.closing(sqlite3.connect(moved)) as conn:
+        assert conn.execute("SELECT payload FROM embeddings").fetchall() == [("someone else",)]
+    [warning] = damage_warnings(caplog)
+    assert "('id', 'payload')" in warning
+
+
+@pytest.mark.parametrize("call", ["get_many", "put_many"])
+def test_damage_after_opening_heals_once(tmp_path, caplog, call):
+    path = tmp_path / "embeddings.sqlite"
+    cache = EmbeddingCache(path, "model-a")
+    cache.put_many(["Wifi"], np.ones((1, 4), np.float32))
+    with contextlib.closing(sqlite3.connect(path)) as reader:  # an open reader keeps the -wal/-shm files
+        reader.execute("SELECT count(*) FROM embeddings").fetchall()
+        path.write_bytes(GARBAGE)  # damaged mid-run
+        if call == "get_many":
+            assert cache.get_many(["Wifi"]) == {}  # not cached any more: the caller encodes it again
+        else:
+            cache.put_many(["Kitchen"], np.full((1, 4), 2, np.float32))  # retried on the fresh file
+            np.testing.assert_array_equal(cache.get_many(["Kitchen", "Wifi"])["Kitchen"], np.full(4, 2, np.float32))
+            assert list(cache.get_many(["Kitchen", "Wifi"])) == ["Kitchen"]
+    assert_round_trip(cache)
+
+    [moved] = moved_aside(tmp_path)
+    assert moved.read_bytes() == GARBAGE
+    assert Path(f"{moved}-wal").exists()  # the sidecars belong to the moved file
+    assert len(damage_warnings(caplog)) == 1
+
+
+def test_a_late_second_healer_keeps_the_fresh_cache(tmp_path, caplog):
+    """A process that saw the damage before another one healed it must not move the fresh file aside."""
+    path = tmp_path / "embeddings.sqlite"
+    path.write_bytes(GARBAGE)
+    with contextlib.closing(sqlite3.connect(path)) as conn, pytest.raises(sqlite3.DatabaseError) as seen:
+        conn.execute("PRAGMA journal_mode=WAL")
+    first = EmbeddingCache(path, "model-a")
+    first.put_many(["Pool"], np.ones((1, 4), np.float32))
+
+    first._heal(seen.value)  # the late process handles the damage it saw
+    again = EmbeddingCache(path, "model-a")
+    assert list(again.get_many(["Pool"])) == ["Pool"]
+    assert len(moved_aside(tmp_path)) == 1 and len(damage_warnings(caplog)) == 1
+
+
+def _open_and_write(path: str, text: str, start) -> None:
+    start.wait()
+    EmbeddingCache(path, "model-a").put_many([text], np.ones((1, 4), np.float32))
+
+
+def test_processes_opening_one_damaged_cache_together_all_succeed(tmp_path):
+    """Every process writes to the one healed cache, and the damaged file is moved aside once."""
+    path = tmp_path / "embeddings.sqlite"
+    path.write_bytes(GARBAGE)
+    context = multiprocessing.get_context("fork")
+    start = context.Event()
+    texts = [f"amenity {i}" for i in range(4)]
+    workers = [context.Process(target=_open_and_write, args=(str(path), t, start)) for t in texts]
+    for worker in workers:
+        worker.start()
+    start.set()
+    for worker in workers:
+        worker.join(timeout=60)
+    assert [w.exitcode for w in workers] == [0] * len(workers)
+    assert len(moved_aside(tmp_path)) == 1
+    assert sorted(EmbeddingCache(path, "model-a").get_many(texts)) == sorted(texts)
 
 
 # --------------------------------------------------------------------------- encodings
