@@ -4,7 +4,19 @@
 keeps the latest scrape of each listing per month, parses prices, rates, booleans and bathroom
 texts, attaches the review-based occupancy weight, imputes, and returns the table together with a
 summary of every step (rows in/out and why rows were dropped). ``write_table`` writes the Parquet
-and its JSON summary atomically.
+and its JSON summary atomically; ``run_etl`` checks that the output can be written before reading
+any input.
+
+Parsing agrees with training and prediction (:func:`parse_listing_features` is shared): amenities
+that :func:`parse_amenities` rejects become ``"[]"``; files with pre-2021 review scores (rating
+20-100, sub-scores 2-10) are turned into 0-5 stars; a value outside :data:`schema.DOMAINS`
+becomes missing and is imputed, except an impossible size or place, whose row is dropped.
+
+The summary: ``steps`` (``parse_keys``, ``latest_scrape_per_month``, ``valid_price``,
+``essential_inputs``, ``possible_values`` with ``impossible_<column>`` counts, ``positive_weight``),
+``parse_issues`` (per column ``<column>_unparseable``, ``amenities_unparseable``,
+``<column>_impossible``), ``imputation``, ``weight_method``, ``rescaled_scores`` (listings file ->
+its score columns turned from the old scale into stars), inputs with their SHA-256, parameters.
 
 Shell: ``python -m airbnb.etl --listings 'city/*/listings.csv.gz' --reviews city/reviews.csv.gz
 --output table.parquet``. The built-in synthetic city's table is built by its generator
@@ -13,12 +25,15 @@ Shell: ``python -m airbnb.etl --listings 'city/*/listings.csv.gz' --reviews city
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import glob
 import gzip
 import json
 import math
+import os
 import time
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -33,17 +48,19 @@ import pyarrow.parquet as pq
 from . import __version__
 from .cli import add_config_flags, check_types, option
 from .config import DEFAULT_TABLE_PATH
-from .errors import UserError
+from .errors import UserError, command_line, one_line
 from .io import atomic_paths, file_sha256, json_text
 from .log import get_logger, setup_logging
 from .schema import (
     BOOL_COLUMNS,
+    DOMAINS,
     MEAN_IMPUTED,
     MEDIAN_IMPUTED,
     RATE_COLUMNS,
     REVIEW_SCORE_COLUMNS,
     TABLE_COLUMNS,
     TABLE_SCHEMA,
+    domain_violations,
 )
 
 log = get_logger(__name__)
@@ -97,6 +114,7 @@ class Summary:
     parse_issues: dict = field(default_factory=dict)
     imputation: dict = field(default_factory=dict)
     weight_method: dict = field(default_factory=dict)
+    rescaled_scores: dict = field(default_factory=dict)
 
     def step(self, name: str, rows_in: int, rows_out: int, dropped: dict | None = None) -> None:
         self.steps.append({"step": name, "rows_in": rows_in, "rows_out": rows_out,
@@ -125,9 +143,26 @@ def expand_paths(patterns: str | Path | Iterable[str | Path], kind: str = "listi
     return list(dict.fromkeys(found))
 
 
+@contextlib.contextmanager
+def _decoding(path: Path):
+    """A damaged input (cut short in a download, or not what its name says) -> an EtlError naming it.
+
+    gzip, zlib and Arrow report such a file as ``Truncated compressed stream`` or ``Not a gzipped
+    file``, without the file; a file the system refuses (missing, no permission) keeps its OSError,
+    which names it already.
+    """
+    try:
+        yield
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError, pa.ArrowInvalid) as exc:
+        if isinstance(exc, OSError) and exc.errno is not None:
+            raise
+        raise EtlError(f"{path} is truncated or not a gzip/CSV file ({one_line(exc)}); "
+                       "download it again") from exc
+
+
 def read_header(path: Path) -> list[str]:
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8", newline="") as f:
+    with _decoding(path), opener(path, "rt", encoding="utf-8", newline="") as f:
         return next(csv.reader(f), [])
 
 
@@ -138,7 +173,7 @@ def read_csv_columns(path: Path, required: Sequence[str], optional: Sequence[str
     if missing:
         raise EtlError(f"{path}: missing required column(s) {', '.join(map(repr, missing))}")
     wanted = [c for c in [*required, *optional] if c in header]
-    try:
+    with _decoding(path):
         table = pacsv.read_csv(
             path,
             parse_options=pacsv.ParseOptions(newlines_in_values=True),
@@ -148,8 +183,6 @@ def read_csv_columns(path: Path, required: Sequence[str], optional: Sequence[str
                 strings_can_be_null=True,
             ),
         )
-    except pa.ArrowInvalid as exc:
-        raise EtlError(f"{path}: not a readable CSV file ({exc})") from exc
     return table.to_pandas()
 
 
@@ -226,16 +259,95 @@ def parse_amenities(text: str | None) -> list[str]:
     return items
 
 
-def parse_listing_features(raw: pd.DataFrame, issues: dict | None = None) -> pd.DataFrame:
+def _parses_as_amenities(text: str) -> bool:
+    """Whether training will accept ``text``: the test is training's own parser, not a copy of it."""
+    try:
+        parse_amenities(text)
+    except ValueError:
+        return False
+    return True
+
+
+def clean_amenities(text: pd.Series, issues: dict) -> pd.Series:
+    """Raw amenity texts, each one :func:`parse_amenities` rejects replaced by ``"[]"`` (counted).
+
+    Training parses the table's amenities with that same function, so a malformed text would stop
+    it; here it costs only that listing its amenities. Each distinct text is parsed once (a city
+    has tens of thousands of rows but far fewer distinct lists).
+    """
+    text = text.str.strip().astype("str")
+    codes, uniques = pd.factorize(text)  # a missing text gets code -1: no amenities, valid
+    rejected = np.append([not _parses_as_amenities(u) for u in uniques], False).astype(bool)[codes]
+    issues["amenities_unparseable"] = int(rejected.sum())
+    return text.mask(rejected, "[]")
+
+
+# Pre-2021 dumps score the rating 20-100 and the five sub-scores 2-10: the top of each old scale.
+OLD_SCORE_TOP = {"review_scores_rating": 100.0, **dict.fromkeys(REVIEW_SCORE_COLUMNS[1:], 10.0)}
+
+
+def old_scale_scores(scores: pd.DataFrame, files: pd.Series) -> pd.DataFrame:
+    """Per file (rows) and score column: is the file on the old scale?
+
+    Only a file's values together tell its scale. Most of its values above 5 and none above the old
+    top says old scale: a 0-5 file with a stray impossible value (47) is never rescaled (that
+    value is impossible and counted instead), and a file with no values in a column stays as is.
+    """
+    grouped = scores.groupby(files)
+    mostly_above_five = (scores > 5).groupby(files).sum() > grouped.count() / 2
+    return mostly_above_five & (grouped.max() <= pd.Series(OLD_SCORE_TOP))
+
+
+def to_star_scale(scores: pd.DataFrame, files: pd.Series | None = None) -> tuple[pd.DataFrame, dict]:
+    """Old-scale score columns -> 0-5 stars (rating / 20, sub-scores / 2), deciding per file.
+
+    ``files`` labels each row's listings file; without it the frame is one file (rows priced by
+    prediction). Returns the scores and, per rescaled file, its rescaled columns.
+    """
+    columns = list(OLD_SCORE_TOP)
+    files = pd.Series(0, index=scores.index) if files is None else files
+    old = old_scale_scores(scores[columns], files)
+    divisor = old * (pd.Series(OLD_SCORE_TOP) / 5 - 1) + 1  # 20 or 2 where old, else 1
+    out = scores.copy()
+    out[columns] = scores[columns].to_numpy() / divisor.reindex(files).to_numpy()
+    return out, {int(key): list(old.columns[row]) for key, row in zip(old.index, old.to_numpy()) if row.any()}
+
+
+def mask_impossible(out: pd.DataFrame, issues: dict) -> pd.DataFrame:
+    """Impossible values (:data:`schema.DOMAINS`) of the non-essential columns become missing.
+
+    A 200-bedroom flat or a 7-star score is a data error, not a fact to learn from: it is imputed
+    like a missing value (counted as ``<column>_impossible``). Impossible essentials (size, place)
+    are left for the caller: the ETL drops those rows, as it drops rows missing them.
+    """
+    columns = [c for c in DOMAINS if c in out and c not in ESSENTIAL_COLUMNS]
+    found = domain_violations(out[columns].reset_index(drop=True))
+    for col in columns:
+        rows = found.loc[found["column"] == col, "row"].to_numpy()
+        issues[f"{col}_impossible"] = len(rows)
+        if len(rows):
+            out[col] = out[col].mask(np.isin(np.arange(len(out)), rows))
+    for col, bad in found.groupby("column", sort=False):
+        log.warning("%d impossible %s value(s) set missing, e.g. %s (allowed %s)", len(bad), col,
+                    bad["value"].iloc[0], bad["allowed"].iloc[0])
+    return out
+
+
+def parse_listing_features(raw: pd.DataFrame, issues: dict | None = None,
+                           rescaled: dict | None = None) -> pd.DataFrame:
     """Typed model inputs from raw listing text columns (no price, no weight, no imputation).
 
-    Shared by the ETL and by prediction on raw listing rows, so both parse identically.
-    Counts of non-blank texts that failed to parse are added to ``issues``.
+    Shared by the ETL and by prediction on raw listing rows, so both parse identically: amenities
+    training cannot parse become ``"[]"``, old-scale review scores become stars (per ``_file`` when
+    the rows come from several files), impossible non-essential values become missing.
+    Counts of non-blank texts that failed to parse or were impossible are added to ``issues``;
+    the columns rescaled per file (its ``_file`` label) to ``rescaled``.
     """
     issues = {} if issues is None else issues
     out = pd.DataFrame(index=raw.index)
-    for col in ["neighbourhood_cleansed", "property_type", "room_type", "amenities"]:
+    for col in ["neighbourhood_cleansed", "property_type", "room_type"]:
         out[col] = raw[col].str.strip().astype("str")
+    out["amenities"] = clean_amenities(raw["amenities"], issues)
     for col in NUMERIC_COLUMNS:
         if col in raw:
             out[col] = parse_numeric(raw[col])
@@ -253,7 +365,10 @@ def parse_listing_features(raw: pd.DataFrame, issues: dict | None = None) -> pd.
         out["bathrooms_numeric"] = out["bathrooms_numeric"].fillna(out.pop("bathrooms"))
     if "neighbourhood_group_cleansed" in raw:
         out["neighbourhood_group_cleansed"] = raw["neighbourhood_group_cleansed"].str.strip()
-    return out
+    out, files_rescaled = to_star_scale(out, raw.get("_file"))
+    if rescaled is not None:
+        rescaled.update(files_rescaled)
+    return mask_impossible(out, issues)
 
 
 # --------------------------------------------------------------------------- imputation
@@ -391,6 +506,17 @@ def _filter_essential(df: pd.DataFrame, summary: Summary) -> pd.DataFrame:
     return out
 
 
+def _filter_possible(df: pd.DataFrame, summary: Summary) -> pd.DataFrame:
+    """Drop rows whose size or place is impossible (0 guests, latitude 412): like a missing one, it
+    cannot be guessed. Each dropped row is counted once, under its first impossible column."""
+    found = domain_violations(df[ESSENTIAL_COLUMNS].reset_index(drop=True)).drop_duplicates("row")
+    keep = ~np.isin(np.arange(len(df)), found["row"])
+    counts = found["column"].value_counts()
+    summary.step("possible_values", len(df), int(keep.sum()),
+                 {f"impossible_{c}": counts.get(c, 0) for c in ESSENTIAL_COLUMNS})
+    return df[keep]
+
+
 def _attach_weight(df: pd.DataFrame, reviews_path: Path | None, config: EtlConfig,
                    summary: Summary) -> pd.DataFrame:
     df = df.copy()
@@ -432,8 +558,12 @@ def build_table(listings: str | Path | Iterable[str | Path], reviews: str | Path
     df = _latest_per_month(_parse_keys(raw, summary), summary)
     df = _filter_price(df, summary)
     keys = df[["listing_id", "year_month", "snapshot_date", "target_price"]]
-    df = pd.concat([keys, parse_listing_features(df, summary.parse_issues)], axis=1)
-    df = _filter_essential(df, summary)
+    rescaled: dict[int, list[str]] = {}
+    df = pd.concat([keys, parse_listing_features(df, summary.parse_issues, rescaled)], axis=1)
+    summary.rescaled_scores = {str(paths[i]): columns for i, columns in rescaled.items()}
+    if rescaled:
+        log.info("old-scale review scores turned into 0-5 stars: %s", summary.rescaled_scores)
+    df = _filter_possible(_filter_essential(df, summary), summary)
     df = _attach_weight(df, reviews_path, config, summary)
     impute(df, fit_fill_values(df), summary.imputation)
     table = to_arrow(df.sort_values(["listing_id", "year_month"], kind="stable"))
@@ -474,12 +604,31 @@ def summary_path(table_path: str | Path) -> Path:
     return table_path.with_name(table_path.stem + ".summary.json")
 
 
+def check_output(output: Path) -> None:
+    """Fail before reading any input when ``output`` cannot be written, rather than after a build
+    of many minutes. Nothing is created (a folder to make is checked at its nearest existing one)."""
+    for path in (output, summary_path(output)):
+        if path.is_dir():
+            raise EtlError(f"output {path} is a folder: give a file path, e.g. --output {path / 'table.parquet'}")
+    folder = next(f for f in output.absolute().parents if f.exists())
+    if not folder.is_dir():
+        raise EtlError(f"cannot write {output}: {folder} is a file, not a folder; choose another --output")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise EtlError(f"cannot write {output}: folder {folder} is not writable; choose another --output "
+                       "or make the folder writable")
+
+
 def write_table(table: pa.Table, summary: dict, output: str | Path) -> Path:
-    """Write the Parquet and its summary as one: an error leaves the previous pair intact."""
+    """Write the Parquet and its summary as one: an error leaves the previous pair intact and no
+    temporary file, and is an EtlError naming the output (a full disk, a vanished folder)."""
     output = Path(output)
-    with atomic_paths(output, summary_path(output)) as (tmp_table, tmp_summary):
-        pq.write_table(table, tmp_table)
-        tmp_summary.write_text(json_text({"output": str(output), **summary}))
+    try:
+        with atomic_paths(output, summary_path(output)) as (tmp_table, tmp_summary):
+            pq.write_table(table, tmp_table)
+            tmp_summary.write_text(json_text({"output": str(output), **summary}))
+    except OSError as exc:
+        raise EtlError(f"cannot write {output} ({one_line(exc)}); any previous table is unchanged: "
+                       "free space or fix the folder's permissions, or choose another --output") from exc
     return output
 
 
@@ -490,6 +639,7 @@ def run_etl(listings, reviews=None, output: str | Path = DEFAULT_TABLE_PATH,
         raise EtlError("no listings given: pass listings.csv[.gz] files, globs or snapshot folders, or "
                        "build the built-in synthetic city's table with "
                        f"`python -m airbnb.synthetic --table {output}`")
+    check_output(Path(output))
     table, summary = build_table(listings, reviews, config)
     write_table(table, summary, output)
     log.info("wrote %s (%d rows, %d listings) in %.1fs", output, summary["rows_out"],
@@ -508,11 +658,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
     add_config_flags(parser, EtlConfig)
     args = parser.parse_args(argv)
     setup_logging()
-    try:
-        config = EtlConfig(**{f.name: getattr(args, f.name) for f in fields(EtlConfig)})
-        return run_etl(args.listings, args.reviews, args.output, config)
-    except EtlError as exc:
-        raise SystemExit(f"error: {exc}") from None
+    return command_line(lambda: run_etl(args.listings, args.reviews, args.output, EtlConfig(
+        **{f.name: getattr(args, f.name) for f in fields(EtlConfig)})))
 
 
 if __name__ == "__main__":

@@ -38,10 +38,13 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 def atomic_paths(*paths: str | os.PathLike) -> Iterator[list[Path]]:
     """Temporary paths for files that belong together (a table and its summary): all are written
     first, then published; if publishing one fails, the ones already moved are put back, so the
-    old files stay together or the new ones do, never a mix."""
+    old files stay together or the new ones do, never a mix. Whatever fails, no temporary file
+    of this call is left behind (a previous file set aside is removed only once it is not needed)."""
     paths = [Path(p) for p in paths]
-    tmps = [_temp_beside(p) for p in paths]
+    tmps: list[Path] = []
     try:
+        for path in paths:  # one at a time: if making the second fails, the first is still removed
+            tmps.append(_temp_beside(path))
         yield tmps
         moved: list[tuple[Path, Path | None]] = []  # (destination, its previous file set aside)
         try:
@@ -50,7 +53,11 @@ def atomic_paths(*paths: str | os.PathLike) -> Iterator[list[Path]]:
                 previous = None
                 if path.exists():
                     previous = _temp_beside(path, ".old")
-                    os.replace(path, previous)
+                    try:
+                        os.replace(path, previous)
+                    except BaseException:
+                        previous.unlink()  # still the empty placeholder: the previous file did not move
+                        raise
                 moved.append((path, previous))
                 os.replace(tmp, path)
         except BaseException:
@@ -69,8 +76,30 @@ def atomic_paths(*paths: str | os.PathLike) -> Iterator[list[Path]]:
 
 
 def _temp_beside(path: Path, suffix: str = ".tmp") -> Path:
+    """A new empty file ``.<name>.<host>.<pid>.<random><suffix>`` beside ``path``, made after
+    removing the ``.tmp`` files of ``path`` whose writer is dead.
+
+    A writer killed mid-write (SIGKILL, power loss) never runs its cleanup, so its temporary files
+    stay. The next writer of the same path removes them, but must never remove one a live process
+    is still filling: a temporary file is abandoned exactly when the process named in it no longer
+    runs. A pid means something only on its own machine (a folder shared over the network or
+    between containers), so only files of this host are judged; a dead writer's pid reused by
+    another process only keeps its leftover longer, never deletes a live file. The age of a file
+    says nothing (a large table takes minutes). ``.old`` files are never removed: one may hold
+    the only copy of a previous artifact.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    prefix = f".{path.name}.{os.uname().nodename}."  # then the pid: see the docstring
+    for leftover in path.parent.glob(".*.tmp"):
+        pid, *rest = leftover.name[len(prefix):].split(".")
+        if leftover.name.startswith(prefix) and pid.isdigit() and len(rest) == 2:
+            try:
+                os.kill(int(pid), 0)  # signal 0: only asks whether the process exists
+            except ProcessLookupError:
+                leftover.unlink(missing_ok=True)
+            except PermissionError:
+                pass  # alive, owned by another user
+    fd, tmp = tempfile.mkstemp(prefix=f"{prefix}{os.getpid()}.", suffix=suffix, dir=path.parent)
     os.close(fd)
     return Path(tmp)
 

@@ -1,9 +1,13 @@
 """ETL: parsers, the review window, real Inside Airbnb files, bad input and atomic output."""
 from __future__ import annotations
 
+import gzip
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +15,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from airbnb import etl
-from airbnb.schema import TABLE_SCHEMA
+from airbnb import etl, io
+from airbnb.schema import REVIEW_SCORE_COLUMNS, TABLE_SCHEMA
 
 from conftest import ALBANY, NYC_SAMPLE, require_shared, write_listings, write_reviews
 
@@ -76,6 +80,88 @@ def test_mean_imputation_of_rates_and_scores(tmp_path):
     df = table.to_pandas().set_index("listing_id")
     assert df.loc[2, "host_response_rate"] == pytest.approx(0.8)
     assert df.loc[2, "review_scores_rating"] == pytest.approx(4.5)
+
+
+def test_malformed_amenities_become_empty_lists_training_accepts(tmp_path, monkeypatch):
+    rows = [{"id": 1, "amenities": '["Wifi", "Kitchen"]'},
+            {"id": 2, "amenities": '["Wifi", "Kitch'},   # cut short: not JSON
+            {"id": 3, "amenities": '{"Wifi": true}'},    # JSON, not a list
+            {"id": 4, "amenities": '["Wifi", 3]'},        # a list, not of strings
+            {"id": 5, "amenities": '["Wifi", "Kitch'},   # the same malformed text again
+            {"id": 6, "amenities": '["Wifi", "Kitchen"]'},
+            {"id": 7, "amenities": ""}]                   # no amenities at all: valid
+    calls = []
+    real = etl.parse_amenities
+    monkeypatch.setattr(etl, "parse_amenities", lambda text: calls.append(text) or real(text))
+    out = tmp_path / "t.parquet"
+    summary = etl.run_etl(write_listings(tmp_path / "listings.csv", rows), output=out)
+    assert sorted(calls) == sorted(['["Wifi", "Kitchen"]', '["Wifi", "Kitch', '{"Wifi": true}', '["Wifi", 3]'])
+    amenities = pd.read_parquet(out).set_index("listing_id")["amenities"]
+    assert amenities[[1, 6]].tolist() == ['["Wifi", "Kitchen"]'] * 2
+    assert amenities[[2, 3, 4, 5]].tolist() == ["[]"] * 4 and pd.isna(amenities[7])
+    assert summary["parse_issues"]["amenities_unparseable"] == 4
+    assert [real(text) for text in amenities] == [["Wifi", "Kitchen"], [], [], [], [], ["Wifi", "Kitchen"], []]
+
+
+def test_impossible_values_drop_the_row_or_are_imputed(tmp_path):
+    rows = [{"id": 1, "bedrooms": "2"},
+            {"id": 2, "bedrooms": "200", "review_scores_cleanliness": "7"},
+            {"id": 3, "bedrooms": "4", "host_response_rate": "150%"},
+            {"id": 4, "accommodates": "0"},
+            {"id": 5, "latitude": "412", "longitude": "-500"},
+            {"id": 6, "longitude": "-190"},
+            {"id": 7, "beds": "-1", "number_of_reviews_ltm": "20000", "bathrooms_text": "60 baths"}]
+    reviews = write_reviews(tmp_path / "reviews.csv", [(i, "2024-11-01") for i in range(1, 8)])
+    table, summary = etl.build_table(write_listings(tmp_path / "listings.csv", rows), reviews)
+    df = table.to_pandas().set_index("listing_id")
+    assert df.index.tolist() == [1, 2, 3, 7]
+    steps = {s["step"]: s for s in summary["steps"]}
+    assert steps["possible_values"]["dropped"] == {"impossible_accommodates": 1, "impossible_latitude": 1,
+                                                   "impossible_longitude": 1}
+    assert (steps["possible_values"]["rows_in"], steps["possible_values"]["rows_out"]) == (7, 4)
+    assert df.loc[2, "bedrooms"] == 2.0  # median of 2, 4 and 1 (the default)
+    assert df.loc[2, "review_scores_cleanliness"] == pytest.approx(4.7)  # mean of the others
+    assert df.loc[3, "host_response_rate"] == pytest.approx(0.95)
+    assert (df.loc[7, "beds"], df.loc[7, "number_of_reviews_ltm"], df.loc[7, "bathrooms_numeric"]) == (1.0, 0, 1.0)
+    issues = summary["parse_issues"]
+    assert {k: v for k, v in issues.items() if k.endswith("_impossible") and v} == {
+        "bedrooms_impossible": 1, "review_scores_cleanliness_impossible": 1, "host_response_rate_impossible": 1,
+        "beds_impossible": 1, "number_of_reviews_ltm_impossible": 1, "bathrooms_numeric_impossible": 1}
+    assert issues["review_scores_rating_impossible"] == 0
+    assert summary["imputation"]["bedrooms"]["n_imputed"] == 1
+
+
+OLD_SCORES = [{"review_scores_rating": "95", **dict.fromkeys(REVIEW_SCORE_COLUMNS[1:], "9")},
+              {"review_scores_rating": "80", **dict.fromkeys(REVIEW_SCORE_COLUMNS[1:], "10")}]
+
+
+def test_old_score_scale_is_turned_into_stars_per_file(tmp_path):
+    """A 2019 dump (rating 20-100, sub-scores 2-10) beside a 0-5 one: only the old file is rescaled,
+    even though the new one has a stray impossible rating above 5."""
+    old = write_listings(tmp_path / "2019-11" / "listings.csv",
+                         [{"id": i, "last_scraped": "2019-11-04", **OLD_SCORES[i - 1]} for i in (1, 2)])
+    new = write_listings(tmp_path / "2024-11" / "listings.csv",
+                         [{"id": 1, "review_scores_rating": "4.0"}, {"id": 2, "review_scores_rating": "47"},
+                          {"id": 3, "review_scores_rating": "5.0"}])
+    table, summary = etl.build_table([old, new])
+    df = table.to_pandas().set_index(["listing_id", "year_month"])
+    assert df.loc[[(1, "2019-11"), (2, "2019-11")], "review_scores_rating"].tolist() == [4.75, 4.0]
+    assert df.loc[[(1, "2019-11"), (2, "2019-11")], "review_scores_value"].tolist() == [4.5, 5.0]
+    assert df.loc[[(1, "2024-11"), (3, "2024-11")], "review_scores_rating"].tolist() == [4.0, 5.0]
+    assert df.loc[(2, "2024-11"), "review_scores_rating"] == pytest.approx(4.4375)  # mean of 4.75, 4, 4, 5
+    assert df.loc[(1, "2024-11"), "review_scores_value"] == pytest.approx(4.7)  # 0-5 sub-scores untouched
+    assert summary["rescaled_scores"] == {str(old): REVIEW_SCORE_COLUMNS}
+    assert summary["parse_issues"]["review_scores_rating_impossible"] == 1
+
+
+def test_prediction_parsing_rescales_old_scores_the_same_way(tmp_path):
+    """Raw rows without a file label (what prediction parses) are judged as one file."""
+    old = etl.read_csv_columns(write_listings(tmp_path / "listings.csv", OLD_SCORES), etl.REQUIRED_LISTING_COLUMNS)
+    parsed = etl.parse_listing_features(old)
+    assert parsed["review_scores_rating"].tolist() == [4.75, 4.0]
+    assert parsed["review_scores_checkin"].tolist() == [4.5, 5.0]
+    one_new = etl.parse_listing_features(old.assign(review_scores_rating="4.5"))
+    assert one_new["review_scores_rating"].tolist() == [4.5, 4.5]
 
 
 # --------------------------------------------------------------------------- review window
@@ -201,6 +287,97 @@ def test_a_column_empty_in_the_whole_file_gets_the_neutral_value(tmp_path, caplo
     assert "'host_response_rate' has no values at all" in caplog.text
 
 
+def _gzip_listings(path: Path, damage: str) -> Path:
+    """A real gzip of a listings (or reviews) file, then damaged the way a broken download is."""
+    plain = tmp = path.with_name("plain.csv")
+    if path.name.startswith("reviews"):
+        write_reviews(tmp, [(i, "2024-11-01") for i in range(3000)])
+    else:
+        write_listings(tmp, [{"id": i} for i in range(3000)])
+    data = gzip.compress(plain.read_bytes())
+    path.write_bytes({"cut_in_half": data[:len(data) // 2], "cut_in_the_header": data[:40],
+                      "not_gzip": plain.read_bytes()}[damage])
+    plain.unlink()
+    return path
+
+
+@pytest.mark.parametrize("damage", ["cut_in_half", "cut_in_the_header", "not_gzip"])
+@pytest.mark.parametrize("kind", ["listings", "reviews"])
+def test_damaged_gzip_input_names_the_file(tmp_path, kind, damage):
+    listings = write_listings(tmp_path / "listings.csv", [{"id": 1}])
+    broken = _gzip_listings(tmp_path / f"{kind}.csv.gz", damage)
+    args = (broken, None) if kind == "listings" else (listings, broken)
+    with pytest.raises(etl.EtlError) as raised:
+        etl.build_table(*args)
+    assert str(raised.value).startswith(f"{broken} is truncated or not a gzip/CSV file (")
+
+
+def _unwritable(tmp_path: Path, case: str, monkeypatch) -> tuple[Path, str]:
+    """An output path that cannot be written, and what the error must say about it."""
+    folder = tmp_path / "out"
+    folder.mkdir()
+    if case == "folder":
+        (folder / "t.parquet").mkdir()
+        return folder / "t.parquet", "is a folder"
+    if case == "parent_is_a_file":
+        (folder / "notes.txt").write_text("x")
+        return folder / "notes.txt" / "sub" / "t.parquet", "is a file, not a folder"
+    folder.chmod(0o555)
+    if os.access(folder, os.W_OK):  # root writes anyway: make the check see what a user would
+        real = os.access
+        monkeypatch.setattr(etl.os, "access", lambda p, mode: False if Path(p) == folder else real(p, mode))
+    return folder / "t.parquet", "is not writable"
+
+
+@pytest.mark.parametrize("case", ["folder", "parent_is_a_file", "read_only"])
+def test_unwritable_output_fails_before_reading_any_input(tmp_path, monkeypatch, case):
+    listings = write_listings(tmp_path / "in" / "listings.csv", [{"id": 1}])
+    output, says = _unwritable(tmp_path, case, monkeypatch)
+    before = sorted((tmp_path / "out").rglob("*"))
+
+    def read(*args, **kwargs):
+        raise AssertionError("an input was read before the output was checked")
+
+    monkeypatch.setattr(etl, "read_header", read)
+    monkeypatch.setattr(etl, "read_csv_columns", read)
+    try:
+        with pytest.raises(etl.EtlError) as raised:
+            etl.run_etl(listings, output=output)
+        message = str(raised.value)
+        assert says in message and "--output" in message and "\n" not in message
+        assert str(output) in message or str(output / "table.parquet") in message
+        assert sorted((tmp_path / "out").rglob("*")) == before
+    finally:
+        (tmp_path / "out").chmod(0o755)
+
+
+@pytest.mark.parametrize("failure", ["no_space_for_the_second_temp_file", "output_became_a_folder"])
+def test_write_failure_is_an_etl_error_and_leaves_no_temp_file(tmp_path, monkeypatch, failure):
+    out = tmp_path / "out" / "table.parquet"
+    etl.run_etl(write_listings(tmp_path / "listings.csv", [{"id": 1}]), output=out)
+    before = out.read_bytes(), etl.summary_path(out).read_bytes()
+    table, summary = etl.build_table(write_listings(tmp_path / "l2.csv", [{"id": 9}]))
+    if failure == "output_became_a_folder":
+        out = tmp_path / "out" / "folder.parquet"
+        out.mkdir()
+    else:
+        real, made = io.tempfile.mkstemp, []
+
+        def mkstemp(**kwargs):
+            if made:
+                raise OSError(28, "No space left on device", kwargs["dir"])
+            made.append(real(**kwargs))
+            return made[-1]
+
+        monkeypatch.setattr(io.tempfile, "mkstemp", mkstemp)
+    with pytest.raises(etl.EtlError, match=f"cannot write {out} "):
+        etl.write_table(table, summary, out)
+    names = sorted(p.name for p in out.parent.iterdir())
+    assert names == sorted(["table.parquet", "table.summary.json", *([out.name] if out.is_dir() else [])])
+    assert (out.parent / "table.parquet").read_bytes() == before[0]
+    assert (out.parent / "table.summary.json").read_bytes() == before[1]
+
+
 def test_no_matching_files(tmp_path):
     with pytest.raises(etl.EtlError, match="no listings file matches"):
         etl.build_table(tmp_path / "nope*.csv")
@@ -218,7 +395,7 @@ def test_failed_write_keeps_previous_output(tmp_path, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(etl.pq, "write_table", broken)
-    with pytest.raises(OSError):
+    with pytest.raises(etl.EtlError, match=r"cannot write .*table\.parquet \(disk full\)"):
         etl.run_etl(write_listings(tmp_path / "l2.csv", [{"id": 9}]), output=out)
     assert out.read_bytes() == before
     assert sorted(p.name for p in out.parent.iterdir()) == ["table.parquet", "table.summary.json"]
@@ -242,7 +419,7 @@ def test_table_and_summary_are_published_together(tmp_path, monkeypatch, failing
         return real(src, dst)
 
     monkeypatch.setattr(io.os, "replace", replace)
-    with pytest.raises(OSError, match="device gone"):
+    with pytest.raises(etl.EtlError, match="device gone"):
         etl.run_etl(write_listings(tmp_path / "l2.csv", [{"id": 9}, {"id": 10}]), output=out)
     assert (out.read_bytes(), etl.summary_path(out).read_bytes()) == before
     assert sorted(p.name for p in out.parent.iterdir()) == ["table.parquet", "table.summary.json"]
@@ -258,9 +435,73 @@ def test_cli_writes_table_and_summary(tmp_path):
     assert summary["inputs"]["listings"][0]["sha256"] and summary["neighbourhood_groups"] == {"Harlem": "Manhattan"}
 
 
-def test_cli_error_is_a_clean_exit(tmp_path):
-    with pytest.raises(SystemExit, match="no listings file matches"):
+def test_cli_error_is_a_clean_exit(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exited:
         etl.main(["--listings", str(tmp_path / "missing.csv"), "--output", str(tmp_path / "t.parquet")])
+    assert exited.value.code == 1
+    assert capsys.readouterr().err == f"error: no listings file matches '{tmp_path / 'missing.csv'}'\n"
+
+
+@pytest.mark.parametrize("case", ["truncated_listings", "output_is_a_folder"])
+def test_cli_user_error_is_one_line_and_exit_1(tmp_path, case):
+    listings = write_listings(tmp_path / "listings.csv", [{"id": 1}])
+    output = tmp_path / "t.parquet"
+    if case == "truncated_listings":
+        listings = named = _gzip_listings(tmp_path / "listings.csv.gz", "cut_in_half")
+    else:
+        output.mkdir()
+        named = output
+    done = subprocess.run([sys.executable, "-m", "airbnb.etl", "--listings", str(listings), "--output", str(output)],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("error: ") and done.stderr.count("\n") == 1 and str(named) in done.stderr
+
+
+def test_etl_killed_mid_write_keeps_the_previous_table_and_the_next_run_cleans_up(tmp_path):
+    """SIGKILL while the new Parquet is half written: the old pair stays byte-identical, and the
+    next run succeeds, removing the killed writer's temp files but not those of a live writer."""
+    out = tmp_path / "out" / "table.parquet"
+    etl.run_etl(write_listings(tmp_path / "l1.csv", [{"id": 1}]), output=out)
+    before = out.read_bytes(), etl.summary_path(out).read_bytes()
+    second, marker = write_listings(tmp_path / "l2.csv", [{"id": 5}, {"id": 6}]), tmp_path / "writing"
+    code = f"""
+import pathlib, time
+import pyarrow.parquet as pq
+from airbnb import etl
+
+def stalled(table, where, **kwargs):
+    with open(where, "wb") as f:
+        f.write(b"PAR1" + bytes(4096))
+        f.flush()
+    pathlib.Path({str(marker)!r}).touch()
+    time.sleep(300)
+
+pq.write_table = stalled
+etl.run_etl({str(second)!r}, output={str(out)!r})
+"""
+    writer = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while not marker.exists():
+            assert writer.poll() is None, writer.stderr.read().decode()
+            assert time.monotonic() < deadline, "the ETL never reached the write"
+            time.sleep(0.05)
+        os.kill(writer.pid, signal.SIGKILL)
+    finally:
+        writer.kill()
+        writer.wait(timeout=60)  # reaped: a zombie would still count as a live writer
+    assert (out.read_bytes(), etl.summary_path(out).read_bytes()) == before
+    host = os.uname().nodename
+    stale = sorted(p.name for p in out.parent.glob(".*.tmp"))
+    assert [name.split(f".{host}.")[0] for name in stale] == [".table.parquet", ".table.summary.json"]
+    assert all(f".{host}.{writer.pid}." in name for name in stale)
+    live = out.parent / f".table.parquet.{host}.{os.getpid()}.abcd1234.tmp"  # a writer that still runs
+    live.write_bytes(b"in progress")
+
+    etl.run_etl(second, output=out)
+    assert pq.read_table(out).column("listing_id").to_pylist() == [5, 6]
+    assert json.loads(etl.summary_path(out).read_text())["rows_out"] == 2
+    assert sorted(p.name for p in out.parent.iterdir()) == sorted([live.name, "table.parquet", "table.summary.json"])
 
 
 # --------------------------------------------------------------------------- the ETL reads what it is given
