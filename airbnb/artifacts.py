@@ -10,13 +10,25 @@ A run's folder (``--output-dir``):
 - ``feature_processor.joblib``: the fitted :class:`~airbnb.features.FeatureProcessor`;
 - ``model_config.json``: how to rebuild and use the model (format version, model config, embedder);
 - ``history.csv`` (per-epoch losses and metrics), ``splits.parquet`` (listing-month -> split);
-- ``checkpoint.pt``: everything ``--resume`` needs; ``metrics.json``: the evaluation's report.
+- ``checkpoint.pt``: everything ``--resume`` needs; ``metrics.json``: the evaluation's report;
+- ``artifacts.json``: the completion record, written last: the SHA-256 of every file above.
+
+A run is published as one unit: training writes into the hidden staging folder
+``<output-dir>/.partial/`` and only at the end moves its files into ``<output-dir>``, then writes
+the record. Every loader requires the record and checks the files it reads against it, so a killed
+or repeated run never mixes old and new files: until the move the previous run stays complete and
+loadable, during it nothing loads, and a damaged file is named ("is damaged (checksum mismatch)").
 """
 from __future__ import annotations
 
+import os
+import pickle
+import shutil
+import time
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import torch
 
 from . import __version__
@@ -24,10 +36,13 @@ from .config import DEFAULT_TABLE_PATH
 from .errors import UserError
 from .features import FeatureProcessor
 from .io import atomic_path, file_sha256, read_json, write_json
+from .log import get_logger
 from .model import AdditiveAxisModel, EnsembleModel
-from .schema import validate_table
+from .schema import TableError, validate_table
 
-FORMAT_VERSION = 2  # bump when artifacts change incompatibly; older ones are refused clearly
+log = get_logger(__name__)
+
+FORMAT_VERSION = 3  # bump when artifacts change incompatibly; older ones are refused clearly
 
 MODEL = "best_model.pth"
 PROCESSOR = "feature_processor.joblib"
@@ -38,8 +53,12 @@ CHECKPOINT = "checkpoint.pt"
 ENSEMBLE = "ensemble.json"
 METRICS = "metrics.json"
 MEMBERS = "members"
+RECORD = "artifacts.json"
+STAGE = ".partial"
 # What an experiment tracker keeps of a run (besides the members' folder).
-TRACKED = (MODEL, PROCESSOR, CONFIG, HISTORY, ENSEMBLE)
+TRACKED = (MODEL, PROCESSOR, CONFIG, HISTORY, ENSEMBLE, RECORD)
+# An earlier run's files a new run may not write (a smaller ensemble, no evaluation yet): removed on publishing.
+_STALE = (MEMBERS, ENSEMBLE, METRICS)
 
 
 class ArtifactsError(UserError, RuntimeError):
@@ -48,18 +67,32 @@ class ArtifactsError(UserError, RuntimeError):
 
 # --------------------------------------------------------------------------- the table
 
+_ETL_COMMAND = "python -m airbnb.etl --listings 'city/*/listings.csv.gz' --reviews city/reviews.csv.gz --output {}"
+
+
 def load_table(path: str | Path) -> pd.DataFrame:
     """Read and validate a modeling table; the default path is built on first use, any other must exist."""
     path = Path(path)
     if not path.is_file():
         if path != DEFAULT_TABLE_PATH:
-            raise FileNotFoundError(f"data file not found: {path} (build one with python -m airbnb.etl)")
+            raise TableError(f"data file not found: {path} (build the modeling table with "
+                             f"{_ETL_COMMAND.format(path)})")
         from .synthetic import ensure_default_table  # only the built-in data needs the generator
 
         ensure_default_table(path)
-    df = pd.read_parquet(path)
+    try:
+        df = pd.read_parquet(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise TableError(_not_a_table(path, exc)) from None
     validate_table(df, str(path))
     return df
+
+
+def _not_a_table(path: Path, exc: Exception) -> str:
+    kind = "a raw Inside Airbnb file" if ".csv" in path.suffixes else "not a Parquet file or it is damaged"
+    table = path.with_suffix("").with_suffix(".parquet") if ".csv" in path.suffixes else path
+    return (f"{path} is {kind} ({' '.join(str(exc).split())}): training expects the modeling table built by "
+            f"the ETL: {_ETL_COMMAND.format(table)}")
 
 
 def table_digest(path: str | Path) -> str:
@@ -91,6 +124,61 @@ def write_frame(frame: pd.DataFrame, path: Path) -> None:
         frame.to_parquet(tmp, index=False) if path.suffix == ".parquet" else frame.to_csv(tmp, index=False)
 
 
+def checkpoint_path(resume: str | Path) -> Path:
+    """The checkpoint ``--resume`` means: a file as given; for a run folder, the checkpoint of its
+    unfinished run if one is staged there, else that of its finished run."""
+    path = Path(resume)
+    if not path.is_dir():
+        return path
+    staged = path / STAGE / CHECKPOINT
+    return staged if staged.is_file() else path / CHECKPOINT
+
+
+def open_stage(out: str | Path, keep: bool = False) -> Path:
+    """The staging folder a run writes into: emptied for a new run; ``keep`` (resuming the run
+    staged there) only clears the temporary files a killed write left behind."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ArtifactsError(f"output directory {out} is a file: give a directory")
+    stage = out / STAGE
+    if stage.is_dir() and not keep:
+        if (stage / CHECKPOINT).is_file():
+            log.warning("discarding the unfinished run staged in %s (a new run starts; --resume %s would have "
+                        "continued it)", stage, out)
+        shutil.rmtree(stage)
+    stage.mkdir(parents=True, exist_ok=True)
+    for tmp in [*stage.rglob(".*.tmp"), *out.glob(f".{RECORD}.*.tmp")]:
+        tmp.unlink()
+    return stage
+
+
+def publish(out: str | Path) -> dict:
+    """Move the staged run into ``out`` and write its record last (see the module docstring).
+
+    The earlier record goes first, so from then until the new record nothing loads; files of the
+    earlier run that the new one lacks (more ensemble members, its metrics) are removed; files that
+    are not a run's (anything else in ``out``) are never touched. The checkpoint moves last, so a
+    run killed while publishing can be resumed from one of the two places.
+    """
+    out, stage = Path(out), Path(out) / STAGE
+    files = sorted((p.relative_to(stage).as_posix() for p in stage.rglob("*") if p.is_file()),
+                   key=lambda name: name == CHECKPOINT)
+    record = {"format_version": FORMAT_VERSION, "package_version": __version__,
+              "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+              "files": {name: file_sha256(stage / name) for name in files}}
+    (out / RECORD).unlink(missing_ok=True)
+    for name in _STALE:
+        if name not in record["files"] and not any(f.startswith(name + "/") for f in files):
+            target = out / name
+            shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
+    for name in files:
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        os.replace(stage / name, out / name)
+    write_json(out / RECORD, record)
+    shutil.rmtree(stage, ignore_errors=True)
+    return record
+
+
 def write_model_config(out: Path, record: dict) -> None:
     """``model_config.json``, stamped with the format and package versions that wrote it."""
     write_json(Path(out) / CONFIG, {"format_version": FORMAT_VERSION, "package_version": __version__, **record})
@@ -99,46 +187,69 @@ def write_model_config(out: Path, record: dict) -> None:
 # --------------------------------------------------------------------------- reading
 
 def read_model_config(folder: str | Path) -> dict:
-    """A run's ``model_config.json``, refused clearly when missing or from an incompatible version."""
-    path = Path(folder) / CONFIG
-    if not path.is_file():
-        raise ArtifactsError(f"{path} not found: train first (python -m airbnb.train)")
-    return _compatible(path, read_json(path))
-
-
-def _compatible(path: Path, config: dict) -> dict:
-    if config.get("format_version") != FORMAT_VERSION:
+    """A finished run's ``model_config.json``, refused clearly when missing, from an incompatible
+    version, unfinished or damaged."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ArtifactsError(f"artifacts directory {folder} not found: train first (python -m airbnb.train "
+                             f"--output-dir {folder})")
+    path = folder / CONFIG
+    config = read_artifact(path, read_json) if path.is_file() else {}
+    if path.is_file() and config.get("format_version") != FORMAT_VERSION:
         raise ArtifactsError(
             f"{path}: artifacts format {config.get('format_version')!r} from airbnb {config.get('package_version')} "
             f"is not compatible with this version ({__version__}, format {FORMAT_VERSION}); retrain the model")
+    verify(folder, [CONFIG])
     return config
+
+
+def verify(folder: str | Path, names: list[str]) -> None:
+    """Check ``names`` (paths inside the run folder) against the run's completion record."""
+    folder = Path(folder)
+    if not (folder / RECORD).is_file():
+        unfinished = (folder / STAGE).is_dir()
+        raise ArtifactsError(
+            f"{folder} holds no finished training run (no {RECORD})"
+            + (": a run into it did not finish; continue it with python -m airbnb.train --resume "
+               f"{folder} (same settings) or retrain" if unfinished else ": train with python -m airbnb.train "
+               f"--output-dir {folder}"))
+    files = read_artifact(folder / RECORD, read_json)["files"]
+    for name in names:
+        path = folder / name
+        if name not in files or not path.is_file():
+            raise ArtifactsError(f"{path} is missing from the finished run in {folder}: retrain or restore it")
+        if file_sha256(path) != files[name]:
+            raise ArtifactsError(f"{path} is damaged (checksum mismatch): retrain or restore it")
+
+
+def read_artifact(path: Path, reader):
+    """``reader(path)``, with a file that cannot be read reported as damaged, naming it."""
+    try:
+        return reader(path)
+    except (OSError, ValueError, RuntimeError, EOFError, pickle.UnpicklingError, pa.ArrowException) as exc:
+        raise ArtifactsError(f"{path} is damaged ({' '.join(str(exc).split())[:200]}): retrain or restore it") from None
 
 
 def load_model(folder: str | Path) -> tuple[AdditiveAxisModel | EnsembleModel, FeatureProcessor, dict]:
     """The trained model (in eval mode), its feature processor and its ``model_config.json``."""
     folder = Path(folder)
-    config = read_json(folder / CONFIG) if (folder / CONFIG).is_file() else {}
-    weights = [folder / m["dir"] / MODEL for m in config.get("ensemble") or []] or [folder / MODEL]
-    missing = [str(p.relative_to(folder)) for p in [folder / CONFIG, folder / PROCESSOR, *weights] if not p.is_file()]
-    if missing:
-        raise ArtifactsError(f"{folder}: missing {', '.join(missing)} (train with python -m airbnb.train)")
-    _compatible(folder / CONFIG, config)
+    config = read_model_config(folder)
+    weights = [f"{m['dir']}/{MODEL}".removeprefix("./") for m in config.get("ensemble") or []] or [MODEL]
+    verify(folder, [PROCESSOR, *weights])
     models = []
-    for path in weights:
+    for name in weights:
         model = AdditiveAxisModel.from_config(config["model"])
-        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        model.load_state_dict(read_artifact(folder / name, lambda p: torch.load(p, map_location="cpu", weights_only=True)))
         models.append(model)
     model = EnsembleModel(models) if len(models) > 1 else models[0]
     model.eval()
-    return model, FeatureProcessor.load(folder / PROCESSOR), config
+    return model, read_artifact(folder / PROCESSOR, FeatureProcessor.load), config
 
 
 def read_splits(folder: str | Path) -> pd.DataFrame:
     """The run's split per listing-month (listing_id, year_month, split)."""
-    path = Path(folder) / SPLITS
-    if not path.is_file():
-        raise ArtifactsError(f"{path} not found: train first (python -m airbnb.train)")
-    return pd.read_parquet(path)
+    verify(folder, [SPLITS])
+    return read_artifact(Path(folder) / SPLITS, pd.read_parquet)
 
 
 def train_config(folder: str | Path) -> dict:

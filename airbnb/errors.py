@@ -3,8 +3,8 @@
 Every problem with a user's input, files or settings is a :class:`UserError` (the ETL's, the
 table's, the artifacts', a config's). Each ``python -m airbnb.<tool>`` runs its work through
 :func:`command_line`, so such an error prints ``error: <what and what to do>`` on one line and
-exits 1; a file the operating system refuses (missing, a folder, no permission) is reported the
-same way, naming the file; anything else is a bug and keeps its traceback, with a hint to report it.
+exits 1; a file the operating system refuses (missing, a folder, no permission, a full disk) is
+reported the same way, naming the file; anything else is a bug and keeps its traceback, with a hint to report it.
 """
 from __future__ import annotations
 
@@ -46,8 +46,6 @@ def command_line(work: Callable[[], T]) -> T:
     try:
         return work()
     except (UserError, OSError) as exc:
-        if isinstance(exc, OSError) and not (isinstance(exc, UserError) or exc.filename):
-            _bug(exc)
         fail(one_line(exc))
     except KeyboardInterrupt:
         fail("interrupted", 130)

@@ -33,19 +33,19 @@ import pandas as pd
 from tqdm import tqdm
 
 from . import train
-from .baselines import BASELINES, BaselineError, FittedBaselines, check_names, fit_baselines
-from .artifacts import METRICS, SPLITS, ArtifactsError, load_table, read_splits, train_config
+from .artifacts import METRICS, SPLITS, load_table, read_splits, train_config
+from .baselines import BASELINES, FittedBaselines, check_names, fit_baselines
 from .cli import add_config_flags, check_types, option
 from .config import DEFAULT_ARTIFACTS_DIR
 from .dataset import AirbnbDataset
-from .errors import ConfigError
-from .etl import EtlError, summary_path
+from .errors import ConfigError, command_line
+from .etl import summary_path
 from .io import file_sha256, read_json, write_json
 from .log import get_logger, setup_logging
-from .metrics import bucket_metrics, metric_columns, metrics_table, price_deciles, review_buckets
 from .breakdown import predict_dataset
+from .metrics import bucket_metrics, metric_columns, metrics_table, price_deciles, review_buckets
 from .predict import PricePredictor
-from .schema import TABLE_COLUMNS, TableError
+from .schema import TABLE_COLUMNS
 
 log = get_logger(__name__)
 
@@ -321,23 +321,24 @@ def main(argv: Sequence[str] | None = None) -> Evaluation | CrossValidation:
     parser.parse_args(argv)  # --help, and errors reported against the documented defaults
     given = vars(build_parser(explicit_only=True).parse_args(argv))
     setup_logging()
-    try:
-        config = EvaluateConfig(**given)
-        # a table and folds but no run: cross-validate a preset's configuration on that table
-        if "artifacts_dir" not in given and config.cv and config.data_path:
-            return _cross_validate_preset(config)
-        evaluation = evaluate_run(config.artifacts_dir, config.data_path, config.split, config.baselines, config.seed)
-        if config.cv:
-            run = dataclasses.replace(run_config(config.artifacts_dir), data_path=str(evaluation.data["path"]))
-            evaluation.cv = cross_validate(run, config.cv, baselines=config.baselines)
-        print(evaluation.metrics.to_string(float_format=lambda v: f"{v:.4f}"))
-        if evaluation.cv is not None:
-            print(f"\n{config.cv}-fold cross-validation (grouped by listing), mean ± sd:")
-            print(evaluation.cv.summary().to_string())
-        write_metrics(evaluation, config.metrics_path)
-        return evaluation
-    except (ArtifactsError, BaselineError, EtlError, TableError, ValueError, FileNotFoundError) as exc:
-        raise SystemExit(f"error: {exc}") from None
+    return command_line(lambda: _evaluate_command(given))
+
+
+def _evaluate_command(given: dict) -> Evaluation | CrossValidation:
+    config = EvaluateConfig(**given)
+    # a table and folds but no run: cross-validate a preset's configuration on that table
+    if "artifacts_dir" not in given and config.cv and config.data_path:
+        return _cross_validate_preset(config)
+    evaluation = evaluate_run(config.artifacts_dir, config.data_path, config.split, config.baselines, config.seed)
+    if config.cv:
+        run = dataclasses.replace(run_config(config.artifacts_dir), data_path=str(evaluation.data["path"]))
+        evaluation.cv = cross_validate(run, config.cv, baselines=config.baselines)
+    print(evaluation.metrics.to_string(float_format=lambda v: f"{v:.4f}"))
+    if evaluation.cv is not None:
+        print(f"\n{config.cv}-fold cross-validation (grouped by listing), mean ± sd:")
+        print(evaluation.cv.summary().to_string())
+    write_metrics(evaluation, config.metrics_path)
+    return evaluation
 
 
 def _cross_validate_preset(config: EvaluateConfig) -> CrossValidation:

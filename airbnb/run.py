@@ -14,7 +14,6 @@ import ast
 import platform
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Sequence
@@ -23,7 +22,7 @@ import yaml
 
 from . import __version__
 from .artifacts import METRICS
-from .errors import UserError
+from .errors import UserError, command_line, one_line
 from .etl import summary_path
 from .io import read_json, write_json
 from .log import get_logger, setup_logging
@@ -43,7 +42,13 @@ def load_params(path: str | Path) -> dict:
     path = Path(path)
     if not path.is_file():
         raise RunError(f"params file not found: {path}")
-    params = yaml.safe_load(path.read_text()) or {}
+    try:
+        params = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
+        raise RunError(f"{path} is not valid YAML{line} ({getattr(exc, 'problem', None) or exc}): "
+                       "write one 'name: value' per line") from None
     if not isinstance(params, dict):
         raise RunError(f"{path}: expected a mapping of parameter names to values")
     return params
@@ -169,15 +174,19 @@ def run(params_path: str | Path, run_dir: str | Path | None = None, stages: Sequ
     try:
         for stage in stages:
             started = time.perf_counter()
-            manifest["stages"][stage] = {"notebook": f"{stage}.ipynb", "status": "running"}
+            record = manifest["stages"][stage] = {"notebook": f"{stage}.ipynb", "status": "running"}
             try:
                 execute(stage, per_stage[stage], run_dir)
+                record["status"] = "ok"
+            except BaseException as exc:
+                record.update(status="failed", error=one_line(exc))
+                manifest.update(failed_stage=stage, error=one_line(exc))
+                raise
             finally:
-                manifest["stages"][stage]["seconds"] = round(time.perf_counter() - started, 2)
-            manifest["stages"][stage]["status"] = "ok"
+                record["seconds"] = round(time.perf_counter() - started, 2)
         manifest["status"] = "ok"
-    except BaseException as exc:
-        manifest["status"] = f"failed: {exc}"
+    except BaseException:
+        manifest["status"] = "failed"
         raise
     finally:
         manifest["inputs"] = _inputs(params)
@@ -200,10 +209,7 @@ def main(argv: Sequence[str] | None = None) -> Path:
     parser.add_argument("--stages", nargs="+", choices=STAGES, default=list(STAGES))
     args = parser.parse_args(argv)
     setup_logging()
-    try:
-        return run(args.params, args.run_dir, args.stages)
-    except RunError as exc:
-        sys.exit(f"error: {exc}")
+    return command_line(lambda: run(args.params, args.run_dir, args.stages))
 
 
 if __name__ == "__main__":

@@ -2,8 +2,9 @@
 
     python -m airbnb.train --data-path table.parquet --output-dir artifacts/ [--epochs 10 ...]
 
-The artifacts written to ``--output-dir`` are listed in :mod:`airbnb.artifacts`; each file is
-written atomically. The parts of training live in :mod:`airbnb.training` (settings, data,
+The artifacts written to ``--output-dir`` are listed in :mod:`airbnb.artifacts`; a run is
+published there as one unit when it completes (until then it is staged in ``.partial/``, which
+``--resume DIR`` continues after a kill). The parts of training live in :mod:`airbnb.training` (settings, data,
 one epoch, the loop, checkpoints, ensembles); this module runs them and is the entry point.
 
 The split is by listing (``random_state=42``): all months of a listing land in one split, so
@@ -25,6 +26,7 @@ from . import artifacts
 from .breakdown import predict_dataset
 from .cli import add_config_flags
 from .dataset import AirbnbDataset
+from .errors import command_line
 from .features import FeatureProcessor
 from .log import get_logger, setup_logging
 from .model import AdditiveAxisModel
@@ -72,16 +74,18 @@ def train(config: TrainConfig, callbacks: Sequence[Callable[[int, dict], None]] 
     if config.threads:
         torch.set_num_threads(config.threads)
     out = Path(config.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    staged = bool(config.resume) and artifacts.checkpoint_path(config.resume).parent.resolve() == (
+        out / artifacts.STAGE).resolve()
     data = data or prepare(config)
+    stage = artifacts.open_stage(out, keep=staged)  # published into ``out`` only when complete
     counts = data.splits.value_counts().to_dict()
     log.info("rows: %s (listings: %s)", counts, data.table.groupby(data.splits)["listing_id"].nunique().to_dict())
-    data.processor.save(out / artifacts.PROCESSOR)
+    data.processor.save(stage / artifacts.PROCESSOR)
     artifacts.write_frame(pd.DataFrame({"listing_id": data.table["listing_id"], "year_month": data.table["year_month"],
-                                        "split": data.splits}), out / artifacts.SPLITS)
+                                        "split": data.splits}), stage / artifacts.SPLITS)
     with start_tracking(config, out) as tracker:
-        model, state, members = train_members(config, data, out, [*callbacks, tracker.log_epoch])
-        artifacts.write_model_config(out, {
+        model, state, members = train_members(config, data, stage, [*callbacks, tracker.log_epoch])
+        artifacts.write_model_config(stage, {
             "model": model.config.to_dict(),
             "amenities_model_name": config.amenities_model_name,
             "amenities_encoding": config.amenities_encoding,
@@ -97,6 +101,7 @@ def train(config: TrainConfig, callbacks: Sequence[Callable[[int, dict], None]] 
                      "rows_used": len(data.table)},
             "seconds": round(time.perf_counter() - started, 2),
         })
+        artifacts.publish(out)
         tracker.finish(out, state)
     log.info("best epoch %d (val_loss %.4g); artifacts in %s", state.best_epoch, state.best_val_loss, out)
     return TrainResult(out, pd.DataFrame(state.history), state.best_epoch, state.best_val_loss, model,
@@ -119,10 +124,7 @@ def main(argv: Sequence[str] | None = None) -> TrainResult:
     build_parser().parse_args(argv)  # --help, and errors reported against the documented defaults
     given = vars(build_parser(explicit_only=True).parse_args(argv))
     setup_logging()
-    try:
-        return train(configure(**given))
-    except (FileNotFoundError, ValueError) as exc:
-        raise SystemExit(f"error: {exc}") from None
+    return command_line(lambda: train(configure(**given)))
 
 
 if __name__ == "__main__":

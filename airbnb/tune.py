@@ -37,9 +37,10 @@ from optuna.trial import FrozenTrial, TrialState
 from . import artifacts, train
 from .cli import add_config_flags, check_types, option
 from .config import DEFAULT_TABLE_PATH
-from .errors import ConfigError
+from .errors import ConfigError, command_line
 from .io import atomic_dir, atomic_path, read_json, write_json
 from .log import get_logger, setup_logging
+from .schema import TableError
 
 log = get_logger(__name__)
 
@@ -397,7 +398,7 @@ def tune(config: TuneConfig) -> TuneResult:
 def _check_data(path: str) -> None:
     """Fail before the study records a failed trial (the default table is built on first use)."""
     if not Path(path).is_file() and Path(path) != DEFAULT_TABLE_PATH:
-        raise FileNotFoundError(f"data file not found: {path} (build one with python -m airbnb.etl)")
+        raise TableError(f"data file not found: {path} (build one with python -m airbnb.etl)")
 
 
 # --------------------------------------------------------------------------- figures
@@ -484,10 +485,7 @@ def config_from_args(args: argparse.Namespace) -> TuneConfig:
 def main(argv: Sequence[str] | None = None) -> TuneResult:
     args = build_parser().parse_args(argv)
     setup_logging()
-    try:
-        return tune(config_from_args(args))
-    except (FileNotFoundError, ValueError) as exc:
-        raise SystemExit(f"error: {exc}") from None
+    return command_line(lambda: tune(config_from_args(args)))
 
 
 if __name__ == "__main__":

@@ -25,6 +25,17 @@ def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(TEST_CACHE, ignore_errors=True)
 
 
+def cli_error(capsys, main, argv) -> str:
+    """Run a command's ``main`` expecting a user error: exit 1 and one line ``error: ...`` on stderr
+    (no traceback). Returns that line."""
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exited.value.code == 1, err
+    assert len(err) == 1 and err[0].startswith("error: "), err
+    return err[0]
+
+
 def require_shared(path: Path) -> Path:
     if not path.exists():
         pytest.skip(f"shared Inside Airbnb data not found at {path} (expected ../shared beside the repo)")

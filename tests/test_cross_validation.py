@@ -10,6 +10,8 @@ import pytest
 from airbnb import evaluate, train
 from airbnb.metrics import metric_columns
 
+from conftest import cli_error
+
 
 @pytest.fixture(scope="module")
 def table(small_table):
@@ -98,10 +100,9 @@ def test_too_few_listings_for_the_folds(table):
         train.cv_splits(table["listing_id"].iloc[:3], 5, 0.2)
 
 
-def test_cli_errors_are_clean(small_table, tmp_path):
-    with pytest.raises(SystemExit, match="cv must be an integer"):
-        evaluate.main(["--data-path", str(small_table), "--cv", "1"])
-    with pytest.raises(SystemExit, match="unknown baseline|baseline"):
-        evaluate.main(["--data-path", str(small_table), "--cv", "2", "--baselines", "xgboost"])
-    with pytest.raises(SystemExit, match="missing model_config.json"):  # no run where --artifacts points
-        evaluate.main(["--artifacts", str(tmp_path / "no-run"), "--cv", "3"])
+def test_cli_errors_are_clean(small_table, tmp_path, capsys):
+    assert "cv must be an integer" in cli_error(capsys, evaluate.main, ["--data-path", str(small_table), "--cv", "1"])
+    assert "baseline" in cli_error(capsys, evaluate.main, ["--data-path", str(small_table), "--cv", "2",
+                                                          "--baselines", "xgboost"])
+    # no run where --artifacts points
+    assert "no-run not found" in cli_error(capsys, evaluate.main, ["--artifacts", str(tmp_path / "no-run"), "--cv", "3"])

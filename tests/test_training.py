@@ -18,7 +18,7 @@ from airbnb.features import FeatureError
 from airbnb.model import AXES
 from airbnb.schema import TableError
 
-from conftest import REPO
+from conftest import REPO, cli_error
 
 
 def test_smoke_run(tmp_path, small_table):
@@ -143,13 +143,13 @@ def test_same_seed_same_weights(tmp_path, small_table):
 # --------------------------------------------------------------------------- bad input
 
 def test_missing_data_file_is_named(tmp_path):
-    with pytest.raises(FileNotFoundError, match="nope.parquet"):
+    with pytest.raises(TableError, match="nope.parquet.*python -m airbnb.etl"):
         train.train(train.TrainConfig(data_path=str(tmp_path / "nope.parquet"), output_dir=str(tmp_path)))
 
 
-def test_cli_reports_bad_input_cleanly(tmp_path):
-    with pytest.raises(SystemExit, match="data file not found"):
-        train.main(["--data-path", str(tmp_path / "nope.parquet"), "--output-dir", str(tmp_path)])
+def test_cli_reports_bad_input_cleanly(tmp_path, capsys):
+    assert "data file not found" in cli_error(capsys, train.main, ["--data-path", str(tmp_path / "nope.parquet"),
+                                                                   "--output-dir", str(tmp_path)])
 
 
 def test_table_missing_a_column_is_named(tmp_path, small_table):

@@ -53,9 +53,10 @@ def test_killed_mid_epoch_loses_only_that_epoch(small_table, tmp_path, monkeypat
     monkeypatch.setattr(loop, "train_one_epoch", dies_in_epoch_3)
     with pytest.raises(KeyboardInterrupt):
         train.train(config(small_table, tmp_path / "killed", epochs=3))
-    assert torch.load(tmp_path / "killed" / "checkpoint.pt", weights_only=False)["state"]["epoch"] == 2
+    staged = tmp_path / "killed" / ".partial" / "checkpoint.pt"
+    assert torch.load(staged, weights_only=False)["state"]["epoch"] == 2
     monkeypatch.setattr(loop, "train_one_epoch", real)
-    train.train(config(small_table, tmp_path / "killed", epochs=3, resume=str(tmp_path / "killed" / "checkpoint.pt")))
+    train.train(config(small_table, tmp_path / "killed", epochs=3, resume=str(staged)))
     a, b = checkpoint_model(tmp_path / "straight"), checkpoint_model(tmp_path / "killed")
     assert all(torch.equal(a[k], b[k]) for k in a)
 

@@ -15,7 +15,7 @@ import yaml
 from airbnb import train, tune
 from airbnb.predict import PricePredictor
 
-from conftest import REPO
+from conftest import REPO, cli_error
 
 
 def tiny_config(table, study_dir, **overrides) -> tune.TuneConfig:
@@ -126,11 +126,10 @@ def test_continuing_a_study_adds_new_configurations(study, tmp_path):
         tune.tune(dataclasses.replace(more, metric="val_rmse"))
 
 
-def test_cli_errors_are_clear(tmp_path):
-    with pytest.raises(SystemExit, match="data file not found"):
-        tune.main(["--data-path", str(tmp_path / "missing.parquet"), "--study-dir", str(tmp_path / "s")])
-    with pytest.raises(SystemExit, match="n_trials must be >= 1"):
-        tune.main(["--n-trials", "0"])
+def test_cli_errors_are_clear(tmp_path, capsys):
+    assert "data file not found" in cli_error(capsys, tune.main, ["--data-path", str(tmp_path / "missing.parquet"),
+                                                                  "--study-dir", str(tmp_path / "s")])
+    assert "n_trials must be >= 1" in cli_error(capsys, tune.main, ["--n-trials", "0"])
     assert not (tmp_path / "s").exists(), "nothing is written before the inputs are checked"
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Sequence
 
 from airbnb.config import DEFAULT_CITY_DIR
+from airbnb.errors import command_line
 from airbnb.etl import EtlConfig, run_etl
 
 from .config import PRICE_MODELS, CityConfig, CityFiles
@@ -56,6 +57,10 @@ def main(argv: Sequence[str] | None = None) -> CityFiles:
                              "PATH through the ETL, given the city's review rate and stay length")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     args = parser.parse_args(argv)
+    return command_line(lambda: _generate(args))
+
+
+def _generate(args: argparse.Namespace) -> CityFiles:
     config = CityConfig(n_listings=args.listings, n_months=args.months, start_month=args.start_month,
                         history_months=args.history_months, seed=args.seed,
                         column_set=args.column_set, review_rate=args.review_rate,

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..artifacts import CHECKPOINT, FORMAT_VERSION, table_digest
+from ..artifacts import CHECKPOINT, FORMAT_VERSION, RECORD, checkpoint_path, read_artifact, table_digest, verify
 from ..errors import ConfigError
 from ..io import atomic_path
 from ..log import get_logger
@@ -71,18 +71,20 @@ def save_checkpoint(path: Path, config: TrainConfig, model, optimizer, scaler, s
         }, tmp)
 
 
-# Settings a resumed run may change (more epochs, more patience, other logging); the rest must match.
-RESUMABLE_CHANGES = {"epochs", "output_dir", "resume", "progress", "early_stopping_patience", "tracking",
+# Settings a resumed run may change (more epochs, more patience, other logging, another path to the
+# same table: its content is compared by hash); the rest must match.
+RESUMABLE_CHANGES = {"epochs", "output_dir", "data_path", "resume", "progress", "early_stopping_patience", "tracking",
                      "tracking_uri", "experiment_name", "num_workers", "pin_memory", "prefetch_factor", "threads",
                      "cache_dir", "device"}
 
 
 def load_checkpoint(config: TrainConfig, model, optimizer, scaler, average=None) -> tuple[LoopState, dict[int, dict]]:
-    path = Path(config.resume)
-    path = path / CHECKPOINT if path.is_dir() else path
+    path = checkpoint_path(config.resume)
     if not path.is_file():
-        raise FileNotFoundError(f"checkpoint to resume not found: {path}")
-    saved = torch.load(path, map_location="cpu", weights_only=False)
+        raise ConfigError(f"checkpoint to resume not found: {path} (resume takes a run folder or its {CHECKPOINT})")
+    if path.name == CHECKPOINT and (path.parent / RECORD).is_file():  # a finished run's: recorded
+        verify(path.parent, [CHECKPOINT])
+    saved = read_artifact(path, lambda p: torch.load(p, map_location="cpu", weights_only=False))
     changed = sorted(k for k, v in saved["config"].items() if k not in RESUMABLE_CHANGES and asdict(config)[k] != v)
     if changed:
         raise ConfigError(f"cannot resume {path}: {', '.join(changed)} differ from the checkpoint's run "
