@@ -61,12 +61,13 @@ def notebook_path(stage: str) -> Path:
     return path
 
 
-def split_params(params: dict, stages: Sequence[str]) -> dict[str, dict]:
-    """Each stage's share of the params; unknown keys are an error naming them."""
+def split_params(params: dict, stages: Sequence[str], implied: Sequence[str] = ()) -> dict[str, dict]:
+    """Each stage's share of the params; unknown keys are an error naming them (except the
+    ``implied`` ones the run itself added for whichever stage declares them)."""
     import papermill as pm
 
     declared = {stage: pm.inspect_notebook(str(notebook_path(stage))) for stage in stages}
-    unknown = set(params) - RUN_KEYS - set().union(*declared.values())
+    unknown = set(params) - RUN_KEYS - set(implied) - set().union(*declared.values())
     if unknown:
         raise RunError(f"unknown parameter(s) {sorted(unknown)}: no notebook of {list(stages)} declares them")
     for stage, parameters in declared.items():
@@ -157,12 +158,13 @@ def run(params_path: str | Path, run_dir: str | Path | None = None, stages: Sequ
     params = load_params(params_path)
     run_dir = Path(run_dir or params.get("run_dir") or Path("runs") / Path(params_path).stem)
     # the record holds its artifacts and metrics
+    given = set(params)
     params.setdefault("output_dir", str(run_dir / "artifacts"))
     params.setdefault("artifacts_dir", params["output_dir"])
     params.setdefault("metrics_path", str(run_dir / METRICS))
     if params.get("tracking"):
         params.setdefault("tracking_uri", str(run_dir / "mlruns"))  # embedded MLflow store beside the record
-    per_stage = split_params(params, stages)
+    per_stage = split_params(params, stages, implied=set(params) - given)
     clear_run_dir(run_dir)
     manifest = {
         "params_file": str(params_path), "params": params, "run_dir": str(run_dir),

@@ -397,7 +397,9 @@ def tune(config: TuneConfig) -> TuneResult:
 
 def _check_data(path: str) -> None:
     """Fail before the study records a failed trial (the default table is built on first use)."""
-    if not Path(path).is_file() and Path(path) != DEFAULT_TABLE_PATH:
+    if Path(path).is_file():
+        artifacts.load_table(path)  # a raw CSV or a damaged table is named here, not in trial 0
+    elif Path(path) != DEFAULT_TABLE_PATH:
         raise TableError(f"data file not found: {path} (build one with python -m airbnb.etl)")
 
 

@@ -172,6 +172,22 @@ def test_run_rejects_unknown_parameter(tmp_path):
         runner.run(tmp_path / "p.yaml", tmp_path / "run")
 
 
+def test_malformed_params_yaml_is_named_with_its_line(tmp_path):
+    (tmp_path / "p.yaml").write_text("epochs: 3\nbaselines: [ridge\nseed: 1\n")
+    with pytest.raises(runner.RunError, match=r"p.yaml is not valid YAML at line 3"):
+        runner.load_params(tmp_path / "p.yaml")
+
+
+def test_a_failed_stage_is_marked_failed_in_the_manifest(tmp_path):
+    (tmp_path / "p.yaml").write_text(f"artifacts_dir: {tmp_path / 'no-such-run'}\n")
+    with pytest.raises(runner.RunError, match="stage 'evaluate' failed"):
+        runner.run(tmp_path / "p.yaml", tmp_path / "run", stages=["evaluate"])
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert manifest["status"] == "failed" and manifest["failed_stage"] == "evaluate"
+    assert manifest["stages"]["evaluate"]["status"] == "failed"
+    assert "no-such-run not found" in manifest["stages"]["evaluate"]["error"] == manifest["error"]
+
+
 @pytest.mark.parametrize("name", sorted(p.name for p in (REPO / "params").glob("*.yaml")))
 def test_params_files_name_only_known_parameters(name):
     params = runner.load_params(REPO / "params" / name)

@@ -1,0 +1,78 @@
+"""Every command on a damaged or foreign input: one line naming the file or parameter, exit 1,
+never a traceback (tracebacks are for bugs, and then come with a hint to report them)."""
+from __future__ import annotations
+
+import gzip
+import os
+import subprocess
+import sys
+
+import pytest
+
+from airbnb import errors
+
+from conftest import REPO
+
+
+def run_module(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", *args], cwd=REPO, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+
+
+@pytest.fixture(scope="module")
+def damaged(small_city, tmp_path_factory):
+    """Damaged and foreign inputs, by name."""
+    root = tmp_path_factory.mktemp("damaged")
+    listings = sorted(small_city.root.glob("*/listings.csv*"))[0]
+    cut = root / "listings.csv.gz"
+    data = gzip.compress(listings.read_bytes()) if listings.suffix != ".gz" else listings.read_bytes()
+    cut.write_bytes(data[: len(data) // 2])
+    (root / "no-run").mkdir()
+    (root / "no-run" / "model_config.json").write_text("{not json")
+    (root / "params.yaml").write_text("epochs: [1, 2\nseed: 3\n")
+    return {"listings": str(listings), "cut": str(cut), "root": root}
+
+
+CASES = {
+    "etl on a truncated gzip": (lambda d: ["airbnb.etl", "--listings", d["cut"], "--output", str(d["root"] / "t.parquet")],
+                                "listings.csv.gz is truncated or not a gzip/CSV file"),
+    "train on a raw listings file": (lambda d: ["airbnb.train", "--data-path", d["listings"],
+                                                "--output-dir", str(d["root"] / "a")],
+                                     "training expects the modeling table built by the ETL"),
+    "predict with a folder that is not a run": (lambda d: ["airbnb.predict", "--artifacts", str(d["root"] / "no-run"),
+                                                           "--listings", d["listings"], "--month", "7",
+                                                           "--output", str(d["root"] / "p.csv")],
+                                                "model_config.json is damaged"),
+    "evaluate a folder that is not a run": (lambda d: ["airbnb.evaluate", "--artifacts", str(d["root"] / "nothing")],
+                                            "nothing not found: train first"),
+    "tune on a raw listings file": (lambda d: ["airbnb.tune", "--data-path", d["listings"], "--study-dir",
+                                               str(d["root"] / "study")], "training expects the modeling table"),
+    "run with malformed YAML": (lambda d: ["airbnb.run", str(d["root"] / "params.yaml")],
+                                "params.yaml is not valid YAML at line 2"),
+    "synthetic with an impossible month": (lambda d: ["airbnb.synthetic", "--out", str(d["root"] / "c"),
+                                                      "--start-month", "2024-13"], "start_month must be YYYY-MM"),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_each_command_reports_a_user_error_in_one_line(damaged, case):
+    argv, expected = CASES[case]
+    proc = run_module(*argv(damaged))
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], proc.stderr
+
+
+def test_a_bug_keeps_its_traceback_and_says_to_report_it(capsys):
+    with pytest.raises(SystemExit) as exited:
+        errors.command_line(lambda: {}["missing"])
+    err = capsys.readouterr().err
+    assert exited.value.code == 3 and "Traceback" in err and "KeyError" in err and "please report it" in err
+
+
+def test_an_os_error_names_its_file(capsys, tmp_path):
+    with pytest.raises(SystemExit) as exited:
+        errors.command_line(lambda: open(tmp_path / "absent.csv"))
+    assert exited.value.code == 1
+    assert capsys.readouterr().err == f"error: {tmp_path / 'absent.csv'}: No such file or directory\n"
