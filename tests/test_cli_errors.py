@@ -76,3 +76,17 @@ def test_an_os_error_names_its_file(capsys, tmp_path):
         errors.command_line(lambda: open(tmp_path / "absent.csv"))
     assert exited.value.code == 1
     assert capsys.readouterr().err == f"error: {tmp_path / 'absent.csv'}: No such file or directory\n"
+
+
+def test_training_completes_through_a_damaged_embedding_cache(small_table, tmp_path):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "embeddings.sqlite").write_bytes(b"garbage" * 100)
+    proc = subprocess.run([sys.executable, "-m", "airbnb.train", "--data-path", str(small_table), "--output-dir",
+                           str(tmp_path / "art"), "--epochs", "1", "--ensemble-size", "1", "--no-progress"],
+                          cwd=REPO, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "PYTHONPATH": str(REPO), "AIRBNB_CACHE_DIR": str(cache)})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("embeddings.sqlite.corrupt-") == 1, "one warning names where the damaged cache went"
+    assert len(list(cache.glob("embeddings.sqlite.corrupt-*"))) == 1
+    assert (tmp_path / "art" / "artifacts.json").is_file()
