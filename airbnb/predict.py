@@ -3,6 +3,7 @@
     from airbnb.predict import PricePredictor
     predictor = PricePredictor.load("runs/default/artifacts")
     predictor.predict(listings_df_or_dicts, month=7)      # raw Inside Airbnb listing rows
+    predictor.predict(listings, month=7, on_invalid="skip")  # price the rest, see .attrs["rejected"]
 
     python -m airbnb.predict --artifacts DIR --listings listings.csv.gz --month 7 --output preds.csv
 
@@ -10,6 +11,17 @@ Raw rows use Inside Airbnb's own text formats (``"95%"``, ``"t"``, ``"1.5 baths"
 amenity list) and are parsed by the same code as the ETL; values the ETL would impute are filled
 with the training rows' statistics. Modeling-table rows go through :meth:`predict_table` and give
 exactly the numbers training-time evaluation gives.
+
+A listing whose size or place no listing can have (outside :data:`airbnb.schema.DOMAINS`: 0 or
+10000 guests, latitude 999, infinity) would be priced confidently and absurdly, so its row is
+refused before anything is cast or imputed: :class:`ListingValueError` names each such value
+(listing id, column, value, allowed range). Other impossible raw values (a 500-star score, a 5000%
+response rate) are set missing by the ETL's shared parse and imputed, as in training
+(:func:`airbnb.etl.mask_impossible`, which warns); modeling-table rows are checked on every column.
+The command line prices the other rows and lists the refused values in ``preds.rejected.csv``
+beside ``preds.csv`` (exit 1 only when no row is left to price). Possible but unusual inputs (30
+bedrooms, coordinates far outside the training city's bounding box) are priced from inputs held to
+the training range, flagged in ``out_of_range`` and warned about.
 """
 from __future__ import annotations
 
@@ -21,23 +33,38 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .artifacts import ArtifactsError, load_model
+from .artifacts import load_model
 from .axes import SEEN_MONTH
 from .breakdown import predict_dataset
 from .dataset import AirbnbDataset
 from .embeddings import AmenityEmbedder
+from .errors import ConfigError, UserError, command_line
 from .etl import (BATHROOM_COLUMNS, ESSENTIAL_COLUMNS, OPTIONAL_LISTING_COLUMNS, REQUIRED_LISTING_COLUMNS,
                   EtlError, impute, parse_listing_features, read_csv_columns)
 from .features import FeatureProcessor
-from .io import atomic_path
+from .io import atomic_paths
 from .log import get_logger, setup_logging
 from .model import AdditiveAxisModel, EnsembleModel
-from .schema import cast_like_table
+from .schema import cast_like_table, domain_violations
 
 log = get_logger(__name__)
 
 # A listing to price needs the model inputs, not the price, the scrape date or the id.
 PREDICT_COLUMNS = [c for c in REQUIRED_LISTING_COLUMNS if c not in ("id", "last_scraped", "price")]
+ON_INVALID = ("raise", "skip")
+SHOWN_REJECTIONS = 5  # values a ListingValueError message lists; ``rejected`` has them all
+
+
+class ListingValueError(UserError, ValueError):
+    """Listing rows with a value no listing can have; pricing them would give an absurd price.
+
+    ``rejected`` has one row per such value: ``listing_id`` (the row's position when the rows have
+    no id), ``column``, ``value`` (as parsed: rates as fractions, scores in stars) and ``allowed``.
+    """
+
+    def __init__(self, message: str, rejected: pd.DataFrame):
+        super().__init__(message)
+        self.rejected = rejected
 
 
 @dataclass
@@ -60,21 +87,26 @@ class PricePredictor:
     def predict_table(self, table: pd.DataFrame) -> pd.DataFrame:
         """Modeling-table rows (SPEC §3.1) -> recommended price and breakdown, one row each.
 
-        ``month_seen`` is False for a month the training rows never covered (its seasonality is
-        then 0, the training months' average); ``out_of_range`` names the inputs far outside the
-        training range (priced from inputs held to that range). Either logs one warning per call.
+        A value outside its domain raises :class:`ListingValueError` (clipping would price it as
+        an ordinary listing, silently). ``month_seen`` is False for a month the training rows never
+        covered (its seasonality is then 0, the training months' average); ``out_of_range`` names
+        the inputs far outside the training range, coordinates far outside the training city's
+        bounding box included (priced from inputs held to that range). Either logs one warning per call.
         """
+        if table.empty:
+            raise EtlError("no listings to price")
+        ids = table["listing_id"] if "listing_id" in table else None
+        rejected, _ = _rejected(table, ids)
+        if len(rejected):
+            raise _refusal(rejected, by_id=ids is not None)
         dataset = AirbnbDataset(self.processor.transform(table), embedder=self.embedder)
         out = predict_dataset(self.model, dataset).rename(columns={"predicted_price": "recommended_price"})
-        ids = {"listing_id": table["listing_id"].to_numpy()} if "listing_id" in table else {}
         seen = self.processor.month_seen(table["month"])
         flags = self.processor.out_of_range(table).to_numpy()
         _warn_unseen(table["month"].to_numpy(), seen, self.processor.months_seen)
-        if (flags != "").any():
-            log.warning("%d of %d listing(s) have inputs far outside the training range (see out_of_range, "
-                        "e.g. %r): priced as the nearest training listings", (flags != "").sum(), len(flags),
-                        flags[flags != ""][0])
-        return pd.DataFrame({**ids, "month": table["month"].to_numpy()}).join(out).assign(
+        _warn_out_of_range(flags, self.processor.ranges)
+        listing_ids = {} if ids is None else {"listing_id": ids.to_numpy()}
+        return pd.DataFrame({**listing_ids, "month": table["month"].to_numpy()}).join(out).assign(
             **{SEEN_MONTH: seen, "out_of_range": flags})
 
     def predict_months(self, table_rows: pd.DataFrame, months: Iterable[int] = range(1, 13)) -> pd.DataFrame:
@@ -84,30 +116,86 @@ class PricePredictor:
         repeated["month"] = months * len(table_rows)
         return self.predict_table(repeated)
 
-    def predict(self, listings: pd.DataFrame | Iterable[dict[str, Any]] | dict[str, Any], month: int) -> pd.DataFrame:
-        """Raw Inside Airbnb listing rows (DataFrame, dicts or one dict) priced for ``month`` (1-12)."""
-        if isinstance(month, (bool, np.bool_)) or not isinstance(month, (int, np.integer)) or not 1 <= month <= 12:
-            raise ValueError(f"month must be an integer from 1 to 12, got {month!r}")
-        raw = _as_frame(listings)
-        return self.predict_table(self.to_table_rows(raw, int(month)))
+    def predict(self, listings: pd.DataFrame | Iterable[dict[str, Any]] | dict[str, Any], month: int,
+                on_invalid: str = "raise") -> pd.DataFrame:
+        """Raw Inside Airbnb listing rows (DataFrame, dicts or one dict) priced for ``month`` (1-12).
 
-    def to_table_rows(self, raw: pd.DataFrame, month: int) -> pd.DataFrame:
-        """Parse and impute raw listing rows the way the ETL does (without price and weight)."""
-        missing = [c for c in PREDICT_COLUMNS if c not in raw.columns]
-        if not any(c in raw.columns for c in BATHROOM_COLUMNS):
-            missing.append("bathrooms_text")
-        if missing:
-            raise EtlError(f"listings are missing column(s) {', '.join(map(repr, missing))} needed to price them")
+        Rows with an impossible size or place are refused (other impossible values are imputed,
+        see the module docstring): ``on_invalid="raise"`` raises :class:`ListingValueError` (its
+        ``rejected`` lists every such value); ``"skip"`` prices the other rows and returns the
+        refused values in ``result.attrs["rejected"]`` (same columns, empty when none; read it
+        before concatenating results: pandas cannot merge such attrs). With no row left to price,
+        ``"skip"`` raises too.
+        """
+        rows = self.to_table_rows(_as_frame(listings), _checked_month(month), on_invalid)
+        rejected = rows.attrs.pop("rejected", None)  # kept off the rows: pandas copies attrs on every step
+        result = self.predict_table(rows)
+        if rejected is not None:
+            result.attrs["rejected"] = rejected
+        return result
+
+    def to_table_rows(self, raw: pd.DataFrame, month: int, on_invalid: str = "raise") -> pd.DataFrame:
+        """Parse, check and impute raw listing rows the way the ETL does (without price and weight).
+
+        The domain check runs on the parsed values, before imputing and casting: a cast wraps 1e308
+        into a negative guest count and fails on infinity. ``on_invalid`` is as in :meth:`predict`
+        (``"skip"``: the refused values in ``attrs["rejected"]``).
+        """
+        if on_invalid not in ON_INVALID:
+            raise ConfigError(f"on_invalid must be one of {ON_INVALID}, got {on_invalid!r}")
+        _require_listing_columns(raw)
         rows = parse_listing_features(_as_text(raw))
+        ids = pd.to_numeric(raw["id"], errors="coerce").astype("Int64") if "id" in raw else None
+        rejected, keep = _rejected(rows, ids)
+        if len(rejected) and (on_invalid == "raise" or not keep.any()):
+            raise _refusal(rejected, by_id=ids is not None)
+        rows = rows[keep]
         gaps = rows[ESSENTIAL_COLUMNS].isna().any(axis=1)
         if gaps.any():
-            raise EtlError(f"rows {list(raw.index[gaps][:10])} lack {ESSENTIAL_COLUMNS} values; cannot price them")
+            raise EtlError(f"rows {list(rows.index[gaps][:10])} lack {ESSENTIAL_COLUMNS} values; cannot price them")
         impute(rows, self.processor.fill_values)
         rows["month"] = month
         cast_like_table(rows)
-        if "id" in raw:
-            rows.insert(0, "listing_id", pd.to_numeric(raw["id"], errors="coerce").astype("Int64"))
+        if ids is not None:
+            rows.insert(0, "listing_id", ids[keep].array)
+        if on_invalid == "skip":
+            rows.attrs["rejected"] = rejected
         return rows
+
+
+def _checked_month(month) -> int:
+    """A month 1-12 as int (numpy integers too); a bool, float or text is refused, never rounded."""
+    if isinstance(month, (bool, np.bool_)) or not isinstance(month, (int, np.integer)) or not 1 <= month <= 12:
+        raise ConfigError(f"month must be an integer from 1 to 12, got {month!r}")
+    return int(month)
+
+
+def _require_listing_columns(raw: pd.DataFrame) -> None:
+    missing = [c for c in PREDICT_COLUMNS if c not in raw.columns]
+    if not any(c in raw.columns for c in BATHROOM_COLUMNS):
+        missing.append("bathrooms_text")
+    if missing:
+        raise EtlError(f"listings are missing column(s) {', '.join(map(repr, missing))} needed to price them")
+
+
+def _rejected(values: pd.DataFrame, ids: pd.Series | None) -> tuple[pd.DataFrame, np.ndarray]:
+    """The values outside their domain as (listing_id, column, value, allowed), by listing id or
+    else by row position, and which rows have none. Positions, not labels: an index may repeat."""
+    found = domain_violations(values.reset_index(drop=True))
+    positions = found.pop("row").to_numpy(dtype=np.int64)
+    found.insert(0, "listing_id", positions if ids is None else ids.iloc[positions].reset_index(drop=True))
+    return found, ~np.isin(np.arange(len(values)), positions)
+
+
+def _refusal(rejected: pd.DataFrame, by_id: bool) -> ListingValueError:
+    """The error for ``rejected``: one line per value, the first SHOWN_REJECTIONS of them."""
+    name = "listing" if by_id else "row"
+    lines = [f"{name} {r.listing_id}: {r.column} {r.value}, allowed {r.allowed}"
+             for r in rejected.head(SHOWN_REJECTIONS).itertuples()]
+    if len(rejected) > SHOWN_REJECTIONS:
+        lines.append(f"... and {len(rejected) - SHOWN_REJECTIONS} more (see .rejected)")
+    heading = f"{len(rejected)} value(s) no listing can have; such rows are not priced:"
+    return ListingValueError("\n  ".join([heading, *lines]), rejected)
 
 
 def _warn_unseen(months: np.ndarray, seen: np.ndarray, covered: Sequence[int]) -> None:
@@ -115,6 +203,23 @@ def _warn_unseen(months: np.ndarray, seen: np.ndarray, covered: Sequence[int]) -
         log.warning("month(s) %s are not in the training table (it covers %s): their seasonality is 0, the "
                     "training months' average (month_seen is False)", sorted(set(months[~seen].tolist())),
                     list(covered))
+
+
+def _warn_out_of_range(flags: np.ndarray, ranges: dict[str, tuple[float, float]] | None) -> None:
+    """One warning for the rows priced from inputs held to the training range. Coordinates are
+    named apart, with the training city's bounding box: far outside it usually means a listing of
+    another city or swapped latitude and longitude, which the price cannot reflect."""
+    far = flags != ""
+    if not far.any():
+        return
+    away = pd.Series(flags).str.contains(r"\b(?:latitude|longitude)\b").to_numpy()
+    box = ""
+    if away.any():
+        (south, north), (west, east) = ranges["latitude"], ranges["longitude"]
+        box = (f"; {away.sum()} of them lie far outside the training city's bounding box (latitude {south:.4f} "
+               f"to {north:.4f}, longitude {west:.4f} to {east:.4f}): check their coordinates")
+    log.warning("%d of %d listing(s) have inputs far outside the training range (see out_of_range, e.g. %r): "
+                "priced as the nearest training listings%s", far.sum(), len(flags), flags[far][0], box)
 
 
 def _as_frame(listings) -> pd.DataFrame:
@@ -133,8 +238,19 @@ def _as_text(raw: pd.DataFrame) -> pd.DataFrame:
 
 
 def read_listings_file(path: str | Path) -> pd.DataFrame:
-    """A listings.csv[.gz] (any Inside Airbnb column set): only the columns pricing needs."""
-    return read_csv_columns(Path(path), PREDICT_COLUMNS, ["id", *OPTIONAL_LISTING_COLUMNS])
+    """A listings.csv[.gz] (any Inside Airbnb column set): only the columns pricing needs.
+
+    A file with a header and no rows is an error naming it (pricing nothing is never the intent)."""
+    listings = read_csv_columns(Path(path), PREDICT_COLUMNS, ["id", *OPTIONAL_LISTING_COLUMNS])
+    if listings.empty:
+        raise EtlError(f"{path} has no listings")
+    return listings
+
+
+def rejected_path(output: str | Path) -> Path:
+    """Where the command line lists the values it refused: ``preds.csv`` -> ``preds.rejected.csv``."""
+    output = Path(output)
+    return output.with_name(output.name.removesuffix(".csv") + ".rejected.csv")
 
 
 def main(argv: Sequence[str] | None = None) -> pd.DataFrame:
@@ -142,19 +258,43 @@ def main(argv: Sequence[str] | None = None) -> pd.DataFrame:
     parser.add_argument("--artifacts", required=True, help="artifacts directory of a training run")
     parser.add_argument("--listings", required=True, help="listings.csv[.gz] in Inside Airbnb format")
     parser.add_argument("--month", required=True, type=int, help="month to price (1-12)")
-    parser.add_argument("--output", required=True, help="CSV to write: id, recommended_price, breakdown")
+    parser.add_argument("--output", required=True, help="CSV to write: id, recommended_price, breakdown; "
+                        "impossible values are listed in the same name with .rejected.csv for .csv")
     args = parser.parse_args(argv)
     setup_logging()
+    return command_line(lambda: _price_file(args.artifacts, args.listings, args.month, args.output))
+
+
+def _price_file(artifacts: str | Path, listings: str | Path, month: int, output: str | Path) -> pd.DataFrame:
+    """The command's work: price the file's possible rows into ``output``, list the refused ones in
+    :func:`rejected_path`; fail (after listing them) when no row is left to price."""
+    predictor = PricePredictor.load(artifacts)
+    raw = read_listings_file(listings)
+    rejects = rejected_path(output)
     try:
-        predictor = PricePredictor.load(args.artifacts)
-        result = predictor.predict(read_listings_file(args.listings), args.month)
-    except (ArtifactsError, EtlError, ValueError, FileNotFoundError) as exc:
-        raise SystemExit(f"error: {exc}") from None
-    with atomic_path(args.output) as tmp:
-        result.to_csv(tmp, index=False, float_format="%.2f")
-    log.info("priced %d listings for month %d -> %s (median $%.0f)", len(result), args.month, args.output,
+        result = predictor.predict(raw, month, on_invalid="skip")
+    except ListingValueError as exc:  # with "skip": not one row left to price
+        _write_csvs({rejects: exc.rejected})
+        raise ListingValueError(f"none of the {len(raw)} listing(s) in {listings} can be priced: each has a "
+                                f"value no listing can have (listed in {rejects})", exc.rejected) from None
+    rejected = result.attrs["rejected"]
+    _write_csvs({Path(output): result, **({rejects: rejected} if len(rejected) else {})})
+    if len(rejected):
+        log.warning("%d listing(s) of %s have a value no listing can have and are not priced: see %s",
+                    rejected["listing_id"].nunique(), listings, rejects)
+    else:
+        rejects.unlink(missing_ok=True)  # an earlier run's refusals do not belong to this output
+    log.info("priced %d listings for month %d -> %s (median $%.0f)", len(result), month, output,
              result["recommended_price"].median())
     return result
+
+
+def _write_csvs(frames: dict[Path, pd.DataFrame]) -> None:
+    """Publish the CSVs together (:func:`airbnb.io.atomic_paths`): prices never sit beside another
+    run's refusals, and a failed write leaves the previous files as they were."""
+    with atomic_paths(*frames) as tmps:
+        for tmp, frame in zip(tmps, frames.values()):
+            frame.to_csv(tmp, index=False, float_format="%.2f")
 
 
 if __name__ == "__main__":

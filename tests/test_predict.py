@@ -11,11 +11,13 @@ import pandas as pd
 import pytest
 
 from airbnb import predict, train
+from airbnb.errors import ConfigError, UserError
 from airbnb.etl import EtlError
 from airbnb.model import AXES
 from airbnb.artifacts import ArtifactsError
 from airbnb.breakdown import FACTOR_COLUMNS
-from airbnb.predict import PricePredictor
+from airbnb.predict import ListingValueError, PricePredictor
+from airbnb.schema import DOMAINS
 
 
 @pytest.fixture(scope="module")
@@ -142,16 +144,16 @@ def test_inputs_far_outside_the_training_range_are_named_and_priced_sanely(train
     row = predict.read_listings_file(small_city.listings[0]).iloc[0].to_dict()
     ordinary = predictor.predict(row, month=7)
     assert ordinary["out_of_range"].iloc[0] == ""
-    row.update(accommodates="40", bedrooms="30", latitude="41.9")
+    row.update(bedrooms="30", latitude="41.9")  # possible values (40 guests is not: over Airbnb's 16)
     with warnings_logged() as warned:
         odd = predictor.predict(row, month=7)
-    assert odd["out_of_range"].iloc[0] == "accommodates, latitude, bedrooms"
+    assert odd["out_of_range"].iloc[0] == "latitude, bedrooms"
     assert len(warned) == 1 and "far outside the training range" in warned[0]
     price = odd["recommended_price"].iloc[0]
     assert np.isfinite(price) and 0 < price <= 3 * trained[0].table["target_price"].max()
-    # held to the training range: 40 guests price as the most the training listings took
-    most = int(trained[0].table.loc[trained[0].splits == "train", "accommodates"].max())
-    row.update(accommodates=str(most), bedrooms="30", latitude="41.9")
+    # held to the training range: a listing north of the city prices as its northernmost listings
+    north = float(trained[0].table.loc[trained[0].splits == "train", "latitude"].max())
+    row.update(latitude=str(north))
     assert predictor.predict(row, month=7)["recommended_price"].iloc[0] == pytest.approx(price, rel=1e-6)
 
 
@@ -207,8 +209,177 @@ def test_cli_writes_predictions(trained, small_city, tmp_path):
     assert len(preds) == len(pd.read_csv(small_city.listings[0])) and (preds["month"] == 7).all()
 
 
-def test_cli_bad_month_is_a_clean_error(trained, small_city, tmp_path):
+def test_cli_bad_month_is_a_clean_error(trained, small_city, tmp_path, capsys):
     result, _ = trained
-    with pytest.raises(SystemExit, match="month"):
+    with pytest.raises(SystemExit) as exited:
         predict.main(["--artifacts", str(result.output_dir), "--listings", str(small_city.listings[0]),
                       "--month", "13", "--output", str(tmp_path / "p.csv")])
+    assert exited.value.code == 1
+    assert capsys.readouterr().err == "error: month must be an integer from 1 to 12, got 13\n"
+
+
+# --------------------------------------------------------------------------- values no listing can have
+
+def first_rows(small_city, n: int) -> pd.DataFrame:
+    """The first ``n`` raw rows of a snapshot, as text (the way a listings file gives them)."""
+    return predict.read_listings_file(small_city.listings[0]).iloc[:n].copy()
+
+
+@pytest.mark.parametrize("column, text, parsed", [
+    ("accommodates", "10000", "10000.0"),
+    ("accommodates", "-10000", "-10000.0"),
+    ("accommodates", "1e308", "1e+308"),
+    ("accommodates", float("inf"), "inf"),
+    ("accommodates", "0", "0.0"),
+    ("latitude", "999", "999.0"),
+    ("longitude", "-181", "-181.0"),
+])
+def test_an_impossible_value_is_refused_naming_listing_and_column(trained, small_city, column, text, parsed):
+    _, predictor = trained
+    row = first_rows(small_city, 1).iloc[0].to_dict()
+    row[column] = text
+    with pytest.raises(ListingValueError) as refused:
+        predictor.predict(row, month=7)
+    domain = DOMAINS[column]
+    assert refused.value.rejected.to_dict("records") == [
+        {"listing_id": int(row["id"]), "column": column, "value": parsed,
+         "allowed": f"{domain.low:g} to {domain.high:g} ({domain.reason})"}]
+    assert f"listing {row['id']}: {column} {parsed}, allowed {domain.low:g} to {domain.high:g}" in str(refused.value)
+    assert isinstance(refused.value, UserError) and isinstance(refused.value, ValueError)
+
+
+@pytest.mark.parametrize("column, text", [("review_scores_rating", "500"), ("host_response_rate", "5000%")])
+def test_other_impossible_raw_values_are_imputed_as_in_training(trained, small_city, column, text):
+    """The ETL's shared parse sets an impossible score or rate missing (etl.mask_impossible, with a
+    warning): the listing prices as if the value were blank, never from the value itself."""
+    _, predictor = trained
+    row = first_rows(small_city, 1).iloc[0].to_dict()
+    blank = predictor.predict({**row, column: None}, month=7)["recommended_price"].iloc[0]
+    with warnings_logged("airbnb.etl") as warned:
+        priced = predictor.predict({**row, column: text}, month=7)["recommended_price"].iloc[0]
+    assert priced == pytest.approx(blank, rel=1e-9)
+    assert [w for w in warned if column in w and "set missing" in w]
+
+
+def test_rows_without_ids_are_named_by_position(trained, small_city):
+    _, predictor = trained
+    rows = first_rows(small_city, 2).drop(columns="id")
+    rows.loc[1, "accommodates"] = "10000"
+    with pytest.raises(ListingValueError, match="row 1: accommodates 10000.0") as refused:
+        predictor.predict(rows, month=7)
+    assert refused.value.rejected[["listing_id", "column"]].to_dict("records") == [
+        {"listing_id": 1, "column": "accommodates"}]
+
+
+def test_skip_prices_the_other_rows_as_if_alone(trained, small_city):
+    _, predictor = trained
+    rows = first_rows(small_city, 3)
+    rows.loc[1, ["accommodates", "latitude"]] = ["10000", "999"]
+    ids = rows["id"].astype(int).tolist()
+    got = predictor.predict(rows, month=7, on_invalid="skip")
+    alone = predictor.predict(rows.drop(index=1), month=7)
+    assert got["listing_id"].tolist() == [ids[0], ids[2]]
+    np.testing.assert_allclose(got["recommended_price"], alone["recommended_price"], rtol=1e-6)
+    assert got.attrs["rejected"][["listing_id", "column", "value"]].to_dict("records") == [
+        {"listing_id": ids[1], "column": "accommodates", "value": "10000.0"},
+        {"listing_id": ids[1], "column": "latitude", "value": "999.0"}]
+    assert alone.attrs == {}, "only 'skip' adds the rejected values"
+    assert predictor.predict(rows.drop(index=1), month=7, on_invalid="skip").attrs["rejected"].empty
+    with pytest.raises(ListingValueError, match=f"(?s)2 value[(]s[)].*listing {ids[1]}: accommodates"):
+        predictor.predict(rows, month=7)
+    with pytest.raises(ListingValueError, match=f"listing {ids[1]}: latitude 999.0"):
+        predictor.predict(rows.loc[[1]], month=7, on_invalid="skip")  # nothing left to price
+
+
+def test_on_invalid_is_raise_or_skip(trained, small_city):
+    _, predictor = trained
+    with pytest.raises(ConfigError, match="on_invalid must be one of .*'ignore'"):
+        predictor.predict(first_rows(small_city, 1), month=7, on_invalid="ignore")
+
+
+def test_table_rows_with_impossible_values_are_refused(trained):
+    result, predictor = trained
+    rows = result.table.iloc[:3].copy()
+    rows["accommodates"] = rows["accommodates"].astype("int64")
+    rows.loc[rows.index[1], "accommodates"] = 10_000
+    rows.loc[rows.index[2], "review_scores_rating"] = 500.0
+    with pytest.raises(ListingValueError) as refused:
+        predictor.predict_table(rows)
+    assert refused.value.rejected[["listing_id", "column", "value"]].to_dict("records") == [
+        {"listing_id": rows["listing_id"].iloc[1], "column": "accommodates", "value": "10000"},
+        {"listing_id": rows["listing_id"].iloc[2], "column": "review_scores_rating", "value": "500.0"}]
+    with pytest.raises(ListingValueError, match="month 13, allowed 1 to 12"):
+        predictor.predict_months(result.table.iloc[:1], months=[7, 13])
+
+
+def test_no_listings_is_a_clear_error(trained, small_city):
+    _, predictor = trained
+    with pytest.raises(EtlError, match="no listings to price"):
+        predictor.predict(first_rows(small_city, 0), month=7)
+
+
+def test_coordinates_far_outside_the_training_city_warn_naming_its_bounding_box(trained, small_city):
+    _, predictor = trained
+    row = first_rows(small_city, 1).iloc[0].to_dict()
+    south, north = predictor.processor.ranges["latitude"]
+    row["latitude"] = str(north + 5 * (north - south))  # possible (a latitude), far from the city
+    with warnings_logged() as warned:
+        priced = predictor.predict(row, month=7)
+    assert priced["out_of_range"].tolist() == ["latitude"]
+    assert len(warned) == 1 and "1 of 1 listing(s)" in warned[0]
+    box = f"1 of them lie far outside the training city's bounding box (latitude {south:.4f} to {north:.4f}"
+    assert box in warned[0]
+
+
+def run_cli(trained, listings, output):
+    """``python -m airbnb.predict`` in-process (its exit status: 0 when it returns)."""
+    result, _ = trained
+    return predict.main(["--artifacts", str(result.output_dir), "--listings", str(listings), "--month", "7",
+                         "--output", str(output)])
+
+
+def test_cli_prices_the_possible_rows_and_lists_the_rejected_ones(trained, small_city, tmp_path, capsys):
+    rows = first_rows(small_city, 3)
+    rows.loc[1, "accommodates"] = "10000"
+    rows.to_csv(tmp_path / "listings.csv", index=False)
+    with warnings_logged() as warned:
+        run_cli(trained, tmp_path / "listings.csv", tmp_path / "preds.csv")
+    ids = rows["id"].astype(int).tolist()
+    assert pd.read_csv(tmp_path / "preds.csv")["listing_id"].tolist() == [ids[0], ids[2]]
+    rejected = pd.read_csv(tmp_path / "preds.rejected.csv", dtype={"value": str})
+    assert rejected.to_dict("records") == [{"listing_id": ids[1], "column": "accommodates", "value": "10000.0",
+                                            "allowed": "1 to 16 (Airbnb's guest limit)"}]
+    assert [w for w in warned if "not priced" in w] == [
+        f"1 listing(s) of {tmp_path / 'listings.csv'} have a value no listing can have and are not priced: "
+        f"see {tmp_path / 'preds.rejected.csv'}"]
+    assert capsys.readouterr().err == ""
+
+
+def test_cli_with_every_row_rejected_fails_naming_the_rejected_file(trained, small_city, tmp_path, capsys):
+    rows = first_rows(small_city, 3).assign(accommodates="0")
+    rows.to_csv(tmp_path / "listings.csv", index=False)
+    with pytest.raises(SystemExit) as exited:
+        run_cli(trained, tmp_path / "listings.csv", tmp_path / "preds.csv")
+    assert exited.value.code == 1
+    err = capsys.readouterr().err
+    assert err == (f"error: none of the 3 listing(s) in {tmp_path / 'listings.csv'} can be priced: each has a value "
+                   f"no listing can have (listed in {tmp_path / 'preds.rejected.csv'})\n")
+    assert pd.read_csv(tmp_path / "preds.rejected.csv")["listing_id"].tolist() == rows["id"].astype(int).tolist()
+    assert not (tmp_path / "preds.csv").exists()
+
+
+def test_cli_on_a_file_without_rows_says_so(trained, small_city, tmp_path, capsys):
+    first_rows(small_city, 0).to_csv(tmp_path / "listings.csv", index=False)
+    with pytest.raises(SystemExit) as exited:
+        run_cli(trained, tmp_path / "listings.csv", tmp_path / "preds.csv")
+    assert exited.value.code == 1
+    assert capsys.readouterr().err == f"error: {tmp_path / 'listings.csv'} has no listings\n"
+
+
+def test_cli_removes_an_earlier_runs_rejected_file(trained, small_city, tmp_path, capsys):
+    first_rows(small_city, 2).to_csv(tmp_path / "listings.csv", index=False)
+    (tmp_path / "preds.rejected.csv").write_text("listing_id,column,value,allowed\n1,accommodates,0.0,1 to 16\n")
+    run_cli(trained, tmp_path / "listings.csv", tmp_path / "preds.csv")
+    assert len(pd.read_csv(tmp_path / "preds.csv")) == 2
+    assert not (tmp_path / "preds.rejected.csv").exists()
+    assert "Traceback" not in capsys.readouterr().err
