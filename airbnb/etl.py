@@ -339,7 +339,8 @@ def parse_listing_features(raw: pd.DataFrame, issues: dict | None = None,
 
     Shared by the ETL and by prediction on raw listing rows, so both parse identically: amenities
     training cannot parse become ``"[]"``, old-scale review scores become stars (per ``_file`` when
-    the rows come from several files), impossible non-essential values become missing.
+    the rows come from several files). Impossible values are kept for the caller to judge: the ETL
+    cleans a city's data (:func:`mask_impossible`), prediction refuses a listing that has them.
     Counts of non-blank texts that failed to parse or were impossible are added to ``issues``;
     the columns rescaled per file (its ``_file`` label) to ``rescaled``.
     """
@@ -368,7 +369,7 @@ def parse_listing_features(raw: pd.DataFrame, issues: dict | None = None,
     out, files_rescaled = to_star_scale(out, raw.get("_file"))
     if rescaled is not None:
         rescaled.update(files_rescaled)
-    return mask_impossible(out, issues)
+    return out
 
 
 # --------------------------------------------------------------------------- imputation
@@ -559,7 +560,8 @@ def build_table(listings: str | Path | Iterable[str | Path], reviews: str | Path
     df = _filter_price(df, summary)
     keys = df[["listing_id", "year_month", "snapshot_date", "target_price"]]
     rescaled: dict[int, list[str]] = {}
-    df = pd.concat([keys, parse_listing_features(df, summary.parse_issues, rescaled)], axis=1)
+    df = pd.concat([keys, mask_impossible(parse_listing_features(df, summary.parse_issues, rescaled),
+                                          summary.parse_issues)], axis=1)
     summary.rescaled_scores = {str(paths[i]): columns for i, columns in rescaled.items()}
     if rescaled:
         log.info("old-scale review scores turned into 0-5 stars: %s", summary.rescaled_scores)

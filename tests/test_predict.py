@@ -233,6 +233,8 @@ def first_rows(small_city, n: int) -> pd.DataFrame:
     ("accommodates", "0", "0.0"),
     ("latitude", "999", "999.0"),
     ("longitude", "-181", "-181.0"),
+    ("review_scores_rating", "500", "500.0"),
+    ("host_response_rate", "5000%", "50.0"),
 ])
 def test_an_impossible_value_is_refused_naming_listing_and_column(trained, small_city, column, text, parsed):
     _, predictor = trained
@@ -246,19 +248,6 @@ def test_an_impossible_value_is_refused_naming_listing_and_column(trained, small
          "allowed": f"{domain.low:g} to {domain.high:g} ({domain.reason})"}]
     assert f"listing {row['id']}: {column} {parsed}, allowed {domain.low:g} to {domain.high:g}" in str(refused.value)
     assert isinstance(refused.value, UserError) and isinstance(refused.value, ValueError)
-
-
-@pytest.mark.parametrize("column, text", [("review_scores_rating", "500"), ("host_response_rate", "5000%")])
-def test_other_impossible_raw_values_are_imputed_as_in_training(trained, small_city, column, text):
-    """The ETL's shared parse sets an impossible score or rate missing (etl.mask_impossible, with a
-    warning): the listing prices as if the value were blank, never from the value itself."""
-    _, predictor = trained
-    row = first_rows(small_city, 1).iloc[0].to_dict()
-    blank = predictor.predict({**row, column: None}, month=7)["recommended_price"].iloc[0]
-    with warnings_logged("airbnb.etl") as warned:
-        priced = predictor.predict({**row, column: text}, month=7)["recommended_price"].iloc[0]
-    assert priced == pytest.approx(blank, rel=1e-9)
-    assert [w for w in warned if column in w and "set missing" in w]
 
 
 def test_rows_without_ids_are_named_by_position(trained, small_city):
