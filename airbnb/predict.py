@@ -12,12 +12,11 @@ amenity list) and are parsed by the same code as the ETL; values the ETL would i
 with the training rows' statistics. Modeling-table rows go through :meth:`predict_table` and give
 exactly the numbers training-time evaluation gives.
 
-A listing whose size or place no listing can have (outside :data:`airbnb.schema.DOMAINS`: 0 or
-10000 guests, latitude 999, infinity) would be priced confidently and absurdly, so its row is
-refused before anything is cast or imputed: :class:`ListingValueError` names each such value
-(listing id, column, value, allowed range). Other impossible raw values (a 500-star score, a 5000%
-response rate) are set missing by the ETL's shared parse and imputed, as in training
-(:func:`airbnb.etl.mask_impossible`, which warns); modeling-table rows are checked on every column.
+A listing with a value no listing can have (outside :data:`airbnb.schema.DOMAINS`: 0 or 10000
+guests, latitude 999, infinity, a 500-star score, a 5000% response rate) would be priced
+confidently and absurdly, so its row is refused before anything is cast or imputed:
+:class:`ListingValueError` names each such value (listing id, column, value, allowed range).
+Modeling-table rows are checked the same way.
 The command line prices the other rows and lists the refused values in ``preds.rejected.csv``
 beside ``preds.csv`` (exit 1 only when no row is left to price). Possible but unusual inputs (30
 bedrooms, coordinates far outside the training city's bounding box) are priced from inputs held to
