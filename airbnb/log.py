@@ -3,12 +3,25 @@ import logging
 import sys
 
 
+class _StdoutHandler(logging.StreamHandler):
+    """Writes to ``sys.stdout`` as it is when a record is emitted, not as it was at setup: a
+    notebook kernel or a test's output capture replaces (and closes) the stream it had."""
+
+    @property
+    def stream(self):
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, _value):
+        pass
+
+
 def setup_logging(level: int = logging.INFO) -> None:
     """Idempotent: attach a stdout handler to the ``airbnb`` logger once (papermill records it)."""
     logger = logging.getLogger("airbnb")
     logger.setLevel(level)
     if not any(getattr(h, "_airbnb", False) for h in logger.handlers):
-        handler = logging.StreamHandler(sys.stdout)
+        handler = _StdoutHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s", "%H:%M:%S"))
         handler._airbnb = True
         logger.addHandler(handler)

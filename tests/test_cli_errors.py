@@ -90,3 +90,24 @@ def test_training_completes_through_a_damaged_embedding_cache(small_table, tmp_p
     assert proc.stdout.count("embeddings.sqlite.corrupt-") == 1, "one warning names where the damaged cache went"
     assert len(list(cache.glob("embeddings.sqlite.corrupt-*"))) == 1
     assert (tmp_path / "art" / "artifacts.json").is_file()
+
+
+def test_logging_follows_the_current_stdout(capsys):
+    """setup_logging once, then stdout replaced and the old stream closed (a notebook kernel, a
+    test's capture): records go to the new stdout, never a "--- Logging error ---" on stderr."""
+    import io
+
+    from airbnb.log import get_logger, setup_logging
+
+    old = sys.stdout
+    sys.stdout = first = io.StringIO()
+    try:
+        setup_logging()
+        get_logger("check").info("first")
+        first.close()
+        sys.stdout = second = io.StringIO()
+        get_logger("check").info("second")
+    finally:
+        sys.stdout = old
+    assert second.getvalue().endswith("airbnb.check: second\n")
+    assert capsys.readouterr().err == ""
