@@ -14,7 +14,7 @@ exactly the numbers training-time evaluation gives.
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -24,6 +24,7 @@ import pandas as pd
 from .artifacts import ArtifactsError, load_model
 from .axes import SEEN_MONTH
 from .breakdown import predict_dataset
+from .conformal import DEFAULT_COVERAGE, Calibration, check_coverage
 from .dataset import AirbnbDataset
 from .embeddings import AmenityEmbedder
 from .etl import (BATHROOM_COLUMNS, ESSENTIAL_COLUMNS, OPTIONAL_LISTING_COLUMNS, REQUIRED_LISTING_COLUMNS,
@@ -48,6 +49,7 @@ class PricePredictor:
     processor: FeatureProcessor
     embedder: AmenityEmbedder
     config: dict
+    _warned_uncalibrated: bool = field(default=False, init=False, repr=False)
 
     @classmethod
     def load(cls, artifacts_dir: str | Path, cache_dir: str | Path | None = None,
@@ -57,8 +59,11 @@ class PricePredictor:
                                    progress=progress)
         return cls(model, processor, embedder, config)
 
-    def predict_table(self, table: pd.DataFrame) -> pd.DataFrame:
+    def predict_table(self, table: pd.DataFrame, coverage: float = DEFAULT_COVERAGE) -> pd.DataFrame:
         """Modeling-table rows (SPEC §3.1) -> recommended price and breakdown, one row each.
+
+        ``price_low`` / ``price_high`` bound the range that holds ``coverage`` of listed prices
+        (calibrated at training, :mod:`airbnb.conformal`; NaN for a run from before, with one warning).
 
         ``month_seen`` is False for a month the training rows never covered (its seasonality is
         then 0, the training months' average); ``out_of_range`` names the inputs far outside the
@@ -66,6 +71,9 @@ class PricePredictor:
         """
         dataset = AirbnbDataset(self.processor.transform(table), embedder=self.embedder)
         out = predict_dataset(self.model, dataset).rename(columns={"predicted_price": "recommended_price"})
+        low, high = self.price_range(out["recommended_price"].to_numpy(), coverage)
+        out.insert(1, "price_low", low)
+        out.insert(2, "price_high", high)
         ids = {"listing_id": table["listing_id"].to_numpy()} if "listing_id" in table else {}
         seen = self.processor.month_seen(table["month"])
         flags = self.processor.out_of_range(table).to_numpy()
@@ -77,19 +85,33 @@ class PricePredictor:
         return pd.DataFrame({**ids, "month": table["month"].to_numpy()}).join(out).assign(
             **{SEEN_MONTH: seen, "out_of_range": flags})
 
-    def predict_months(self, table_rows: pd.DataFrame, months: Iterable[int] = range(1, 13)) -> pd.DataFrame:
+    def price_range(self, price: np.ndarray, coverage: float = DEFAULT_COVERAGE) -> tuple[np.ndarray, np.ndarray]:
+        """(low, high) of the calibrated ``coverage`` range around recommended prices."""
+        check_coverage(coverage)
+        calibration = Calibration.from_record(self.config.get("calibration"))
+        if calibration is None:
+            if not self._warned_uncalibrated:
+                log.warning("this run has no calibrated price range (trained before airbnb.conformal): price_low "
+                            "and price_high are NaN; retrain to get them")
+                self._warned_uncalibrated = True
+            return np.full(len(price), np.nan), np.full(len(price), np.nan)
+        return calibration.interval(price, coverage)
+
+    def predict_months(self, table_rows: pd.DataFrame, months: Iterable[int] = range(1, 13),
+                       coverage: float = DEFAULT_COVERAGE) -> pd.DataFrame:
         """The same listing-month rows priced for each of ``months`` (everything else fixed)."""
         months = list(months)
         repeated = table_rows.loc[table_rows.index.repeat(len(months))].copy()
         repeated["month"] = months * len(table_rows)
-        return self.predict_table(repeated)
+        return self.predict_table(repeated, coverage)
 
-    def predict(self, listings: pd.DataFrame | Iterable[dict[str, Any]] | dict[str, Any], month: int) -> pd.DataFrame:
+    def predict(self, listings: pd.DataFrame | Iterable[dict[str, Any]] | dict[str, Any], month: int,
+                coverage: float = DEFAULT_COVERAGE) -> pd.DataFrame:
         """Raw Inside Airbnb listing rows (DataFrame, dicts or one dict) priced for ``month`` (1-12)."""
         if isinstance(month, (bool, np.bool_)) or not isinstance(month, (int, np.integer)) or not 1 <= month <= 12:
             raise ValueError(f"month must be an integer from 1 to 12, got {month!r}")
         raw = _as_frame(listings)
-        return self.predict_table(self.to_table_rows(raw, int(month)))
+        return self.predict_table(self.to_table_rows(raw, int(month)), coverage)
 
     def to_table_rows(self, raw: pd.DataFrame, month: int) -> pd.DataFrame:
         """Parse and impute raw listing rows the way the ETL does (without price and weight)."""
@@ -142,7 +164,8 @@ def main(argv: Sequence[str] | None = None) -> pd.DataFrame:
     parser.add_argument("--artifacts", required=True, help="artifacts directory of a training run")
     parser.add_argument("--listings", required=True, help="listings.csv[.gz] in Inside Airbnb format")
     parser.add_argument("--month", required=True, type=int, help="month to price (1-12)")
-    parser.add_argument("--output", required=True, help="CSV to write: id, recommended_price, breakdown")
+    parser.add_argument("--output", required=True, help="CSV to write: id, recommended_price, its calibrated 80%% "
+                        "range (price_low, price_high), breakdown")
     args = parser.parse_args(argv)
     setup_logging()
     try:
