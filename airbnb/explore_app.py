@@ -14,19 +14,23 @@ the notebook's parameters (papermill's way) into a copy and runs Voilà on it, o
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import html
 import math
+import os
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from .cli import add_config_flags
 from .errors import UserError, command_line
-from .explore import CONTROLS, DEFAULT_ARTIFACTS, Explorer, ExploreConfig, Listing, Quote
+from .explore import CONTROLS, DEFAULT_ARTIFACTS, Explorer, ExploreConfig, ExploreError, Listing, Quote
 from .log import get_logger
 from .schema import REVIEW_SCORE_COLUMNS
 
@@ -359,6 +363,50 @@ def voila_command(notebook: Path, port: int = DEFAULT_PORT, open_browser: bool =
     """Voilà serving ``notebook`` on localhost only, without code cells or tracebacks in the page."""
     return [sys.executable, "-m", "voila", str(notebook), f"--port={port}", "--Voila.ip=127.0.0.1",
             "--show_tracebacks=False", "--strip_sources=True", *([] if open_browser else ["--no-browser"])]
+
+
+def free_port() -> int:
+    """A localhost port nobody listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running_server(config: ExploreConfig, folder: Path, port: int | None = None,
+                   start_seconds: float = 60) -> Iterator[str]:
+    """Voilà serving the explorer on localhost in its own process group (it and the kernels it starts);
+    yields the page's URL once the port is open, and stops the group on exit (SIGTERM, then SIGKILL).
+    Its output goes to ``folder/voila.log``; a server that exits or does not open the port in
+    ``start_seconds`` is an ExploreError with the log's end."""
+    port = port or free_port()
+    notebook = page_notebook(config, Path(folder))
+    log_path = Path(folder) / "voila.log"
+    with open(log_path, "w") as out:
+        proc = subprocess.Popen(voila_command(notebook, port), stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + start_seconds
+        while True:
+            if proc.poll() is not None:
+                raise ExploreError(f"voila exited with {proc.returncode}: {log_path.read_text()[-2000:]}")
+            with socket.socket() as probe:  # a bare connect: an HTTP request would start a kernel
+                probe.settimeout(1)
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if time.monotonic() > deadline:
+                raise ExploreError(f"voila did not open port {port} in {start_seconds:.0f} s: "
+                                   f"{log_path.read_text()[-2000:]}")
+            time.sleep(0.3)
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
 
 
 def serve(config: ExploreConfig, port: int = DEFAULT_PORT, open_browser: bool = True) -> int:

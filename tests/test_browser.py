@@ -11,16 +11,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
 from airbnb.explore import ExploreConfig
-from airbnb.explore_app import page_notebook, voila_command
+from airbnb.explore_app import running_server
 
 # Flags that work on this project's machines (no sandbox as root, no GPU, nothing fetched from outside).
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -39,25 +35,6 @@ def find_chromium() -> str | None:
     return None
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int, proc: subprocess.Popen, log: Path, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"voila exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        with socket.socket() as s:  # a bare connect: an HTTP request would start a kernel
-            s.settimeout(1)
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.3)
-    pytest.fail(f"voila did not open port {port} within {seconds} s:\n{log.read_text()[-3000:]}")
-
-
 @pytest.fixture
 def chromium() -> str:
     found = find_chromium()
@@ -71,24 +48,9 @@ def chromium() -> str:
 def served(chromium, trained_city, tmp_path):
     """The explorer of a trained synthetic city served by Voilà on a free port; stopped afterwards."""
     _, result = trained_city
-    port = free_port()
-    notebook = page_notebook(ExploreConfig(artifacts_dir=str(result.output_dir)), tmp_path)
-    log = tmp_path / "voila.log"
-    with open(log, "w") as out:
-        # its own process group: the server and the kernels it starts are stopped together
-        proc = subprocess.Popen(voila_command(notebook, port), stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
-    try:
-        wait_for_port(port, proc, log, SERVER_START_S)
-        yield f"http://127.0.0.1:{port}/", log
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
+    with running_server(ExploreConfig(artifacts_dir=str(result.output_dir)), tmp_path, start_seconds=SERVER_START_S) \
+            as url:
+        yield url, tmp_path / "voila.log"
 
 
 PRICE = ".airbnb-explore-price"
