@@ -99,8 +99,8 @@ class Listing:
     review_scores_location: float
     review_scores_value: float
     number_of_reviews_ltm: int
-    host_is_superhost: bool
-    instant_bookable: bool
+    host_is_superhost: bool | None  # None: not known (a table row's missing t/f), priced as the model prices that
+    instant_bookable: bool | None
     amenities: tuple[str, ...]
     month: int
     # not controls: kept from the listing it started from (coordinates follow the neighbourhood)
@@ -108,7 +108,7 @@ class Listing:
     longitude: float
     host_response_rate: float
     host_acceptance_rate: float
-    host_identity_verified: bool
+    host_identity_verified: bool | None
     listing_id: int | None = None  # the table listing it started from (None: edited from scratch)
 
     @classmethod
@@ -135,8 +135,10 @@ CONTROLS = tuple(f.name for f in dataclasses.fields(Listing))[:19]  # the fields
 
 
 def _plain(value):
-    """numpy scalars as Python values (a frozen dataclass compares and prints plainly); a float32
-    table value to 6 decimals (4.91, not 4.90999985: the same float32 again)."""
+    """numpy scalars as Python values (a frozen dataclass compares and prints plainly), a missing
+    value as None; a float32 table value to 6 decimals (4.91, not 4.90999985: the same float32 again)."""
+    if not isinstance(value, (str, tuple)) and pd.isna(value):
+        return None
     if isinstance(value, np.generic):
         value = value.item()
     return round(value, 6) if isinstance(value, float) else value
@@ -381,12 +383,18 @@ class Explorer:
         seen_as = {}
         for column, label in (("neighbourhood_cleansed", "neighbourhood"), ("property_type", "property type")):
             value = getattr(listing, column)
-            known = value in self.vocabs[column][1:]
+            known = value is not None and value in self.vocabs[column][1:]
             seen_as[column] = value if known else UNK
-            if not known:
+            if value is None:
+                notes.append(f"{label} is not known for this listing: priced as {UNK}")
+            elif not known:
                 notes.append(f"{label} {value!r} is not one the model knows: priced as {UNK} (the average "
                              f"{label}; coordinates: the city's centre)" if column == "neighbourhood_cleansed" else
                              f"{label} {value!r} is not one the model knows: priced as {UNK}")
+        for column, label in (("host_is_superhost", "superhost"), ("instant_bookable", "instant bookable"),
+                              ("room_type", "room type")):
+            if getattr(listing, column) is None:
+                notes.append(f"{label} is not known for this listing: priced as unknown (set it to price it)")
         with quiet(threads=1):
             months = self.predictor.predict_months(listing.to_row(), range(1, 13), self.coverage)
         prices = months["recommended_price"].to_numpy()
@@ -474,17 +482,18 @@ def check_listing(listing: Listing) -> None:
     number("longitude", -180, 180)
     for name in ("host_response_rate", "host_acceptance_rate"):
         number(name, 0, 1)
-    if listing.room_type not in ROOM_TYPES:
+    if listing.room_type is not None and listing.room_type not in ROOM_TYPES:
         problems.append(f"room type must be one of {', '.join(ROOM_TYPES)}, got {listing.room_type!r}")
     if listing.bathrooms_type not in BATHROOM_TYPES:
         problems.append(f"bathrooms must be {' or '.join(BATHROOM_TYPES)}, got {listing.bathrooms_type!r}")
-    for name in ("neighbourhood_cleansed", "property_type"):
-        if not isinstance(getattr(listing, name), str) or not getattr(listing, name).strip():
+    for name in ("neighbourhood_cleansed", "property_type"):  # None: a table row's missing name (<UNK>)
+        value = getattr(listing, name)
+        if value is not None and (not isinstance(value, str) or not value.strip()):
             problems.append(f"{name.split('_')[0]} must be a name, got {getattr(listing, name)!r}")
     if not all(isinstance(a, str) for a in listing.amenities):
         problems.append("amenities must be names")
     for name in ("host_is_superhost", "instant_bookable", "host_identity_verified"):
-        if not isinstance(getattr(listing, name), (bool, np.bool_)):
+        if getattr(listing, name) is not None and not isinstance(getattr(listing, name), (bool, np.bool_)):
             problems.append(f"{name} must be true or false, got {getattr(listing, name)!r}")
     if problems:
         raise ExploreError("; ".join(problems))

@@ -39,6 +39,8 @@ log = get_logger(__name__)
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "explore.ipynb"
 DEFAULT_PORT = 8866  # Voilà's own default
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+               "November", "December")
 CSS_PREFIX = "explore-"  # every control carries the class explore-<field> (the browser test finds them so)
 LABELS = {"neighbourhood_cleansed": "neighbourhood", "property_type": "property type", "room_type": "room type",
           "accommodates": "guests", "bedrooms": "bedrooms", "beds": "beds", "bathrooms_numeric": "bathrooms",
@@ -62,7 +64,7 @@ def signed_money(value: float) -> str:
 
 def price_html(quote: Quote) -> str:
     """The recommended price for the month and its calibrated range."""
-    month = MONTHS[quote.listing.month - 1]
+    month = MONTH_NAMES[quote.listing.month - 1]
     if math.isfinite(quote.price_low):
         band = (f"{quote.coverage:.0%} range <b>{money(quote.price_low)} – {money(quote.price_high)}</b> "
                 f"<span style='color:#666'>(calibrated: {quote.coverage:.0%} of such listings' prices fall in "
@@ -260,9 +262,7 @@ class ExplorerApp:
                             c["amenities"]])
         right = w.VBox([self.price, self.notes, self.seen, self.waterfall, self.curve, self.comparables, self.status],
                        layout=w.Layout(flex="1", padding="0 0 0 16px"))
-        title = w.HTML("<h2 style='margin:4px 0'>Price explorer</h2><div style='color:#666'>A recommended nightly "
-                       "price for a listing, with its range, the why and comparable listings. Change any control.</div>")
-        return w.VBox([title, w.HBox([left, right]), amenities])
+        return w.VBox([w.HBox([left, right]), amenities])
 
     def _changed(self, name: str):
         def handler(change):
@@ -282,6 +282,9 @@ class ExplorerApp:
         try:
             for name, control in self.controls.items():
                 value = getattr(listing, name)
+                if value is None:  # not known for this table listing (the notes say so): shown as off / empty
+                    value = {"host_is_superhost": False, "instant_bookable": False}.get(name, None if name in (
+                        "room_type", "bathrooms_type") else "")
                 control.value = list(value) if name == "amenities" else value
         finally:
             self._syncing = False

@@ -28,7 +28,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from run import update_markdown  # benchmarks/run.py: BENCHMARKS.md sections with the machine line
 

@@ -21,7 +21,7 @@ from airbnb.explore_app import running_server
 # Flags that work on this project's machines (no sandbox as root, no GPU, nothing fetched from outside).
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SERVER_START_S = 60  # the port opens
+SERVER_START_S = 120  # the port opens (Voilà imports in 5-15 s)
 PAGE_RENDER_S = 240  # kernel start, imports, loading the run and the first quote (a busy 2-core machine)
 UPDATE_S = 30  # one re-price after a control change
 

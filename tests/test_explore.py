@@ -7,6 +7,7 @@ import shutil
 
 import nbformat
 import numpy as np
+import pandas as pd
 import papermill as pm
 import pytest
 
@@ -248,3 +249,18 @@ def test_listing_round_trips_through_a_table_row(explorer):
     assert Listing.from_row(row.iloc[0], listing.month) == listing
     assert row["accommodates"].dtype == np.int32 and row["latitude"].dtype == np.float32
     assert json.loads(row["amenities"].iloc[0]) == list(listing.amenities)
+
+
+def test_a_table_row_with_unknown_values_is_priced_as_the_table_prices_it(explorer):
+    """Inside Airbnb leaves some t/f fields empty: the listing keeps them unknown (None), priced like its row."""
+    row = explorer.listings.iloc[[4]].copy()
+    row["host_is_superhost"] = pd.array([pd.NA], dtype="boolean")
+    listing = Listing.from_row(row.iloc[0])
+    assert listing.host_is_superhost is None
+    quote = explorer.quote(listing)
+    assert quote.price == pytest.approx(explorer.predictor.predict_table(row)["recommended_price"].iloc[0], rel=1e-6)
+    assert any("superhost is not known for this listing" in n for n in quote.notes)
+    page = ExplorerApp(explorer, listing)
+    assert page.controls["host_is_superhost"].value is False and page.quote.listing.host_is_superhost is None
+    page.controls["host_is_superhost"].value = True
+    assert page.quote.listing.host_is_superhost is True
