@@ -405,7 +405,8 @@ class Explorer:
         notes.extend(self._input_notes(listing, row))
         return Quote(listing, float(row["recommended_price"]), float(row["price_low"]), float(row["price_high"]),
                      self.coverage, self._steps(row),
-                     months[["month", "recommended_price", "price_low", "price_high", SEEN_MONTH]].reset_index(drop=True),
+                     months[["month", "recommended_price", "price_low", "price_high", SEEN_MONTH]]
+                     .reset_index(drop=True),
                      self.comparables(row, listing.listing_id), seen_as, notes + self.notes)
 
     def _input_notes(self, listing: Listing, row: pd.Series) -> list[str]:
@@ -451,7 +452,8 @@ class Explorer:
         chosen = self.listings.iloc[nearest]
         ids = chosen["listing_id"].to_numpy()
         return pd.DataFrame({
-            "listing_id": ids, "distance": distance[nearest], "listed_price": chosen["target_price"].to_numpy(np.float64),
+            "listing_id": ids, "distance": distance[nearest],
+            "listed_price": chosen["target_price"].to_numpy(np.float64),
             "year_month": chosen["year_month"].to_numpy(), "model_price": self.model_prices[nearest],
             "neighbourhood_cleansed": chosen["neighbourhood_cleansed"].to_numpy(),
             "room_type": chosen["room_type"].to_numpy(), "accommodates": chosen["accommodates"].to_numpy(),

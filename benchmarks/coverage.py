@@ -117,7 +117,9 @@ def markdown(results: list[dict]) -> str:
              "The range `[price_low, price_high]` of `PricePredictor` (`airbnb.conformal`: weighted split-conformal "
              "on log price, calibrated on the run's validation rows at the end of training, weights = occupancy). "
              "Coverage = the share of held-out listed prices inside their range, weighted by occupancy (what the "
-             "calibration targets) and unweighted; *high / low* is the median ratio of the range's ends (over the folds: the median of the folds' medians; a fold whose validation rows weigh too little for that coverage, `Σw / (Σw + 1) < coverage`, gives the honest unbounded range `[0, ∞)`). Synthetic: "
+             "calibration targets) and unweighted; *high / low* is the median ratio of the range's ends (over the "
+             "folds: the median of the folds' medians; a fold whose validation rows weigh too little for that coverage, "
+             "`Σw / (Σw + 1) < coverage`, gives the honest unbounded range `[0, ∞)`). Synthetic: "
              "the default run's test split (`make run`); Albany and Newark: 5-fold cross-validation grouped by "
              "listing with the default training, each fold's model calibrated on its own validation rows and scored "
              "on its test rows, mean ± sd over the folds. Target for the 80% range: 80% ± 5 points.", "",

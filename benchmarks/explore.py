@@ -120,7 +120,8 @@ def in_browser(artifacts: Path, changes: int) -> tuple[str, dict] | None:
                 times.append(time.perf_counter() - t0)
         finally:
             context.close()
-    return f"| guests typed + Enter → new price shown | {len(times)} | {ms(times)} |", {"first_s": first, "all": times}
+    row = f"| guests typed + Enter → new price shown | {len(times)} | {ms(times)} |"
+    return row, {"first_s": first, "all": times}
 
 
 def main() -> None:

@@ -93,7 +93,8 @@ def test_the_page_reprices_when_a_control_changes(chromium, served, tmp_path):
             try:
                 page.wait_for_selector(f"{PRICE}[data-price]:not([data-price=''])", timeout=PAGE_RENDER_S * 1000)
             except Exception:
-                pytest.fail(f"the explorer did not render:\n{page.inner_text('body')[:2000]}\n{log.read_text()[-3000:]}")
+                pytest.fail(f"the explorer did not render:\n{page.inner_text('body')[:2000]}\n"
+                            f"{log.read_text()[-3000:]}")
 
             two = shown_price(page)
             if page.input_value(".explore-accommodates input") != "2":
