@@ -1,11 +1,14 @@
 # Two commands for a fresh machine:  `make run`  (main job on the built-in data)  and  `make test`.
-# Both create the pinned virtual environment in .venv on first use.
+# Both create the pinned virtual environment in .venv on first use. `make explore` serves the price
+# explorer (notebooks/explore.ipynb with Voila) for the default run on http://localhost:8866.
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PARAMS ?= params/default.yaml
+ARTIFACTS ?= runs/default/artifacts
+PORT   ?= 8866
 
-.PHONY: install run test benchmark lab clean
+.PHONY: install run test benchmark lab explore browser screenshot clean
 
 install: $(VENV)/.installed
 
@@ -20,8 +23,25 @@ $(VENV)/.installed: pyproject.toml requirements-lock.txt
 run: install
 	$(PY) -m airbnb.run $(PARAMS)
 
-test: install
+test: install browser
 	$(PY) -m pytest
+
+explore: install
+	$(PY) -m airbnb.explore_app --artifacts $(ARTIFACTS) --port $(PORT)
+
+# The browser test drives Debian's Chromium (Playwright's Python API, no browser download): installed
+# here when missing and we are root with apt-get; otherwise that one test skips and says why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's chromium for the browser test"; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+	      || echo "installing chromium failed: tests/test_browser.py will skip"; \
+	  else echo "chromium not found and cannot be installed here: tests/test_browser.py will skip"; fi; }
+
+# Rewrites docs/explorer.png (the README's screenshot) from the browser test.
+screenshot: install browser
+	AIRBNB_SCREENSHOT=docs/explorer.png $(PY) -m pytest tests/test_browser.py
 
 benchmark: install
 	$(PY) benchmarks/run.py

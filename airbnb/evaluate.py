@@ -24,7 +24,7 @@ import argparse
 import dataclasses
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from . import train
+from . import conformal, train
 from .artifacts import METRICS, SPLITS, load_table, read_splits, train_config
 from .baselines import BASELINES, FittedBaselines, check_names, fit_baselines
 from .cli import add_config_flags, check_types, option
@@ -99,6 +99,7 @@ class Evaluation:
     data: dict
     baselines: dict  # what each baseline's fit chose (iterations, alpha) and its fit time
     cv: "CrossValidation | None" = None
+    price_range: dict = field(default_factory=dict)  # the calibrated ranges' achieved coverage on this split
 
     def explained(self) -> pd.DataFrame:
         """Rows with their predictions and dollar breakdown (the raw amenity list, whose name the
@@ -124,6 +125,7 @@ class Evaluation:
             "baselines": self.baselines,
             "buckets": {name: table.reset_index().to_dict(orient="records") for name, table in self.buckets.items()},
             "cold_start": self.cold_start.reset_index().to_dict(orient="records"),
+            "price_range": self.price_range,
             **({"cv": self.cv.to_dict()} if self.cv is not None else {}),
         }
 
@@ -169,6 +171,8 @@ def evaluate_run(artifacts_dir: str | Path, data_path: str | Path | None = None,
         data={"path": str(data_path), "sha256": digest, "artifacts": str(artifacts_dir),
               "months_covered": list(predictor.processor.months_seen)},
         baselines=fitted.details() if fitted is not None else {},
+        price_range=conformal.split_report(conformal.Calibration.from_record(predictor.config.get("calibration")),
+                                           y, predictions["predicted_price"], w),
     )
 
 

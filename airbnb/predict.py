@@ -25,7 +25,7 @@ the training range, flagged in ``out_of_range`` and warned about.
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -35,6 +35,7 @@ import pandas as pd
 from .artifacts import load_model
 from .axes import SEEN_MONTH
 from .breakdown import predict_dataset
+from .conformal import DEFAULT_COVERAGE, Calibration, check_coverage
 from .dataset import AirbnbDataset
 from .embeddings import AmenityEmbedder
 from .errors import ConfigError, UserError, command_line
@@ -74,6 +75,7 @@ class PricePredictor:
     processor: FeatureProcessor
     embedder: AmenityEmbedder
     config: dict
+    _warned_uncalibrated: bool = field(default=False, init=False, repr=False)
 
     @classmethod
     def load(cls, artifacts_dir: str | Path, cache_dir: str | Path | None = None,
@@ -83,11 +85,13 @@ class PricePredictor:
                                    progress=progress)
         return cls(model, processor, embedder, config)
 
-    def predict_table(self, table: pd.DataFrame) -> pd.DataFrame:
+    def predict_table(self, table: pd.DataFrame, coverage: float = DEFAULT_COVERAGE) -> pd.DataFrame:
         """Modeling-table rows (SPEC §3.1) -> recommended price and breakdown, one row each.
 
         A value outside its domain raises :class:`ListingValueError` (clipping would price it as
-        an ordinary listing, silently). ``month_seen`` is False for a month the training rows never
+        an ordinary listing, silently). ``price_low`` / ``price_high`` bound the range that holds
+        ``coverage`` of listed prices (calibrated at training, :mod:`airbnb.conformal`; NaN for a run
+        from before, with one warning). ``month_seen`` is False for a month the training rows never
         covered (its seasonality is then 0, the training months' average); ``out_of_range`` names
         the inputs far outside the training range, coordinates far outside the training city's
         bounding box included (priced from inputs held to that range). Either logs one warning per call.
@@ -100,6 +104,9 @@ class PricePredictor:
             raise _refusal(rejected, by_id=ids is not None)
         dataset = AirbnbDataset(self.processor.transform(table), embedder=self.embedder)
         out = predict_dataset(self.model, dataset).rename(columns={"predicted_price": "recommended_price"})
+        low, high = self.price_range(out["recommended_price"].to_numpy(), coverage)
+        out.insert(1, "price_low", low)
+        out.insert(2, "price_high", high)
         seen = self.processor.month_seen(table["month"])
         flags = self.processor.out_of_range(table).to_numpy()
         _warn_unseen(table["month"].to_numpy(), seen, self.processor.months_seen)
@@ -108,19 +115,31 @@ class PricePredictor:
         return pd.DataFrame({**listing_ids, "month": table["month"].to_numpy()}).join(out).assign(
             **{SEEN_MONTH: seen, "out_of_range": flags})
 
-    def predict_months(self, table_rows: pd.DataFrame, months: Iterable[int] = range(1, 13)) -> pd.DataFrame:
+    def price_range(self, price: np.ndarray, coverage: float = DEFAULT_COVERAGE) -> tuple[np.ndarray, np.ndarray]:
+        """(low, high) of the calibrated ``coverage`` range around recommended prices."""
+        check_coverage(coverage)
+        calibration = Calibration.from_record(self.config.get("calibration"))
+        if calibration is None:
+            if not self._warned_uncalibrated:
+                log.warning("this run has no calibrated price range (trained before airbnb.conformal): price_low "
+                            "and price_high are NaN; retrain to get them")
+                self._warned_uncalibrated = True
+            return np.full(len(price), np.nan), np.full(len(price), np.nan)
+        return calibration.interval(price, coverage)
+
+    def predict_months(self, table_rows: pd.DataFrame, months: Iterable[int] = range(1, 13),
+                       coverage: float = DEFAULT_COVERAGE) -> pd.DataFrame:
         """The same listing-month rows priced for each of ``months`` (everything else fixed)."""
         months = list(months)
         repeated = table_rows.loc[table_rows.index.repeat(len(months))].copy()
         repeated["month"] = months * len(table_rows)
-        return self.predict_table(repeated)
+        return self.predict_table(repeated, coverage)
 
     def predict(self, listings: pd.DataFrame | Iterable[dict[str, Any]] | dict[str, Any], month: int,
-                on_invalid: str = "raise") -> pd.DataFrame:
+                on_invalid: str = "raise", coverage: float = DEFAULT_COVERAGE) -> pd.DataFrame:
         """Raw Inside Airbnb listing rows (DataFrame, dicts or one dict) priced for ``month`` (1-12).
 
-        Rows with an impossible size or place are refused (other impossible values are imputed,
-        see the module docstring): ``on_invalid="raise"`` raises :class:`ListingValueError` (its
+        Rows with an impossible value are refused: ``on_invalid="raise"`` raises :class:`ListingValueError` (its
         ``rejected`` lists every such value); ``"skip"`` prices the other rows and returns the
         refused values in ``result.attrs["rejected"]`` (same columns, empty when none; read it
         before concatenating results: pandas cannot merge such attrs). With no row left to price,
@@ -128,7 +147,7 @@ class PricePredictor:
         """
         rows = self.to_table_rows(_as_frame(listings), _checked_month(month), on_invalid)
         rejected = rows.attrs.pop("rejected", None)  # kept off the rows: pandas copies attrs on every step
-        result = self.predict_table(rows)
+        result = self.predict_table(rows, coverage)
         if rejected is not None:
             result.attrs["rejected"] = rejected
         return result
@@ -257,8 +276,9 @@ def main(argv: Sequence[str] | None = None) -> pd.DataFrame:
     parser.add_argument("--artifacts", required=True, help="artifacts directory of a training run")
     parser.add_argument("--listings", required=True, help="listings.csv[.gz] in Inside Airbnb format")
     parser.add_argument("--month", required=True, type=int, help="month to price (1-12)")
-    parser.add_argument("--output", required=True, help="CSV to write: id, recommended_price, breakdown; "
-                        "impossible values are listed in the same name with .rejected.csv for .csv")
+    parser.add_argument("--output", required=True, help="CSV to write: id, recommended_price, its calibrated 80%% "
+                        "range (price_low, price_high), breakdown; impossible values are listed in the same "
+                        "name with .rejected.csv for .csv")
     args = parser.parse_args(argv)
     setup_logging()
     return command_line(lambda: _price_file(args.artifacts, args.listings, args.month, args.output))

@@ -22,7 +22,7 @@ from typing import Callable, Sequence
 import pandas as pd
 import torch
 
-from . import artifacts
+from . import artifacts, conformal
 from .breakdown import predict_dataset
 from .cli import add_config_flags
 from .dataset import AirbnbDataset
@@ -97,6 +97,8 @@ def train(config: TrainConfig, callbacks: Sequence[Callable[[int, dict], None]] 
             "best_val_loss": state.best_val_loss,
             "ensemble": members,
             "rows": counts,
+            # the price range's width per coverage, from the validation rows (airbnb.conformal)
+            "calibration": conformal.calibrate_model(model, data.datasets["validation"]).to_record(),
             "data": {"path": str(config.data_path), "sha256": state.data_sha256 or None,
                      "rows_used": len(data.table)},
             "seconds": round(time.perf_counter() - started, 2),

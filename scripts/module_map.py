@@ -24,16 +24,16 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("raw files -> modeling table", {"etl"}),
     ("the built-in synthetic city (raw files, and its table through the ETL)", {"synthetic"}),
     ("table -> model inputs", {"embeddings", "features", "dataset"}),
-    ("the model and its breakdown", {"model", "breakdown"}),
+    ("the model and its breakdown", {"model", "breakdown", "conformal"}),
     ("a run's files", {"artifacts", "tracking"}),
     ("training", {"training", "train"}),
     ("pricing, evaluation, search", {"predict", "baselines", "evaluate", "tune"}),
-    ("reports and orchestration", {"plots", "run"}),
+    ("reports and orchestration", {"plots", "explore", "explore_app", "run"}),
 ]
 # Within a layer, the order modules may import each other in.
 ORDER = ["errors", "config", "log", "io", "schema", "axes", "cli", "metrics", "schedule", "notebook", "etl", "synthetic",
-         "embeddings", "features", "dataset", "model", "breakdown", "artifacts", "tracking", "training", "train",
-         "predict", "baselines", "evaluate", "tune", "plots", "run"]
+         "embeddings", "features", "dataset", "model", "breakdown", "conformal", "artifacts", "tracking", "training", "train",
+         "predict", "baselines", "evaluate", "tune", "plots", "explore", "explore_app", "run"]
 RANK = {name: i for i, name in enumerate(ORDER)}
 
 

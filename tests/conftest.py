@@ -130,3 +130,13 @@ def trained_city(tmp_path_factory):
     result = train.train(train.TrainConfig(data_path=str(root / "table.parquet"), output_dir=str(root / "art"),
                                            epochs=16, progress=False))
     return city, result
+
+
+@pytest.fixture(scope="session")
+def small_run(small_table, tmp_path_factory) -> Path:
+    """A tiny two-epoch run on the small city (its artifacts directory): for the price range and the explorer."""
+    from airbnb import train
+
+    out = tmp_path_factory.mktemp("small-run")
+    train.train(train.TrainConfig(data_path=str(small_table), output_dir=str(out), epochs=2, progress=False))
+    return out

@@ -208,6 +208,10 @@ def config_defaults(notebook: str) -> dict:
         return defaults(TrainConfig, notebook=True)
     if notebook == "evaluate":
         return defaults(EvaluateConfig, notebook=True)
+    if notebook == "explore":
+        from airbnb.explore import ExploreConfig
+
+        return defaults(ExploreConfig, notebook=True)
     if notebook == "process":
         city = CityConfig()
         return {"listings": None, "reviews": None, "data_path": str(config.DEFAULT_TABLE_PATH),

@@ -202,8 +202,8 @@ def test_cli_writes_predictions(trained, small_city, tmp_path):
     predict.main(["--artifacts", str(result.output_dir), "--listings", str(small_city.listings[0]),
                   "--month", "7", "--output", str(out)])
     preds = pd.read_csv(out)
-    assert list(preds.columns) == ["listing_id", "month", "recommended_price", "bias", *AXES,
-                                   *FACTOR_COLUMNS, "month_seen", "out_of_range"]
+    assert list(preds.columns) == ["listing_id", "month", "recommended_price", "price_low", "price_high", "bias",
+                                   *AXES, *FACTOR_COLUMNS, "month_seen", "out_of_range"]
     assert preds["month_seen"].all() and preds["out_of_range"].isna().all()  # '' reads back as missing
     assert (preds["recommended_price"] > 0).all()
     assert len(preds) == len(pd.read_csv(small_city.listings[0])) and (preds["month"] == 7).all()

@@ -1,0 +1,441 @@
+"""The price explorer page: ipywidgets controls wired to :class:`airbnb.explore.Explorer`, and the
+Voilà server that serves ``notebooks/explore.ipynb`` as a web page.
+
+    make explore                                     # the default run on http://localhost:8866
+    python -m airbnb.explore_app --artifacts DIR [--port 8866] [--no-browser] [--coverage 0.8]
+
+Every control change re-prices the listing (:meth:`Explorer.quote`) and redraws the page: the
+recommended price and its calibrated range, the waterfall from the base price through the five
+axes (HTML bars whose dollars add up to the price), the 12-month curve (SVG) and the comparable
+listings. The outputs are plain HTML, drawn in a few milliseconds. Bad input never shows a
+traceback: the page says what is wrong. The notebook only calls :func:`app`; the server injects
+the notebook's parameters (papermill's way) into a copy and runs Voilà on it, on localhost.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import html
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+from .cli import add_config_flags
+from .errors import UserError, command_line
+from .explore import CONTROLS, DEFAULT_ARTIFACTS, Explorer, ExploreConfig, ExploreError, Listing, Quote
+from .log import get_logger
+from .schema import REVIEW_SCORE_COLUMNS
+
+log = get_logger(__name__)
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "explore.ipynb"
+DEFAULT_PORT = 8866  # Voilà's own default
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+               "November", "December")
+CSS_PREFIX = "explore-"  # every control carries the class explore-<field> (the browser test finds them so)
+LABELS = {"neighbourhood_cleansed": "neighbourhood", "property_type": "property type", "room_type": "room type",
+          "accommodates": "guests", "bedrooms": "bedrooms", "beds": "beds", "bathrooms_numeric": "bathrooms",
+          "bathrooms_type": "bathroom", "review_scores_rating": "rating", "review_scores_cleanliness": "cleanliness",
+          "review_scores_checkin": "check-in", "review_scores_communication": "communication",
+          "review_scores_location": "location score", "review_scores_value": "value",
+          "number_of_reviews_ltm": "reviews (12 mo)", "host_is_superhost": "superhost",
+          "instant_bookable": "instant bookable", "amenities": "amenities", "month": "month (1–12)"}
+COLOURS = {"bias": "#9e9e9e", "up": "#2e7d32", "down": "#c62828", "price": "#1565c0"}
+
+
+# --------------------------------------------------------------------------- HTML of a quote
+
+def money(value: float) -> str:
+    return "–" if value is None or not math.isfinite(value) else f"${value:,.0f}"
+
+
+def signed_money(value: float) -> str:
+    return f"{'+' if value >= 0 else '−'}${abs(value):,.2f}"
+
+
+def price_html(quote: Quote) -> str:
+    """The recommended price for the month and its calibrated range."""
+    month = MONTH_NAMES[quote.listing.month - 1]
+    if math.isfinite(quote.price_low):
+        band = (f"{quote.coverage:.0%} range <b>{money(quote.price_low)} – {money(quote.price_high)}</b> "
+                f"<span style='color:#666'>(calibrated: {quote.coverage:.0%} of such listings' prices fall in "
+                "their range)</span>")
+    else:
+        band = "<span style='color:#666'>no calibrated range for this run</span>"
+    return (f"<div class='airbnb-explore-price' data-price='{quote.price:.6f}' data-low='{quote.price_low:.6f}' "
+            f"data-high='{quote.price_high:.6f}'>"
+            f"<div style='font-size:2.4em;font-weight:600;line-height:1.1'>"
+            f"<span class='airbnb-explore-price-value'>{money(quote.price)}</span>"
+            f"<span style='font-size:0.45em;font-weight:400'> a night in {month}</span></div>"
+            f"<div class='airbnb-explore-range'>{band}</div></div>")
+
+
+def waterfall_html(quote: Quote) -> str:
+    """Base price, then each axis's dollars as a bar from the running total; the last row is the price."""
+    steps = quote.steps
+    scale = max(float(steps[["start", "end"]].to_numpy().max()), quote.price, 1e-9) * 1.08
+    rows = []
+    for step in steps.itertuples():
+        lo, hi = sorted((step.start, step.end))
+        colour = COLOURS["bias"] if step.step == "bias" else COLOURS["up" if step.dollars >= 0 else "down"]
+        factor = f"×{step.factor:.3f}" if math.isfinite(step.factor) else ""
+        value = money(step.dollars) if step.step == "bias" else signed_money(step.dollars)
+        rows.append(_bar_row(step.label, lo / scale, max(hi - lo, 0) / scale, colour,
+                             f"<td class='airbnb-explore-step' data-step='{step.step}' data-dollars="
+                             f"'{step.dollars:.6f}' style='text-align:right'>{value}</td>"
+                             f"<td style='color:#666;text-align:right'>{factor}</td>"))
+    rows.append(_bar_row("<b>price</b>", 0.0, quote.price / scale, COLOURS["price"],
+                         f"<td class='airbnb-explore-total' data-total='{float(steps['dollars'].sum()):.6f}' "
+                         f"style='text-align:right'><b>{money(quote.price)}</b></td><td></td>"))
+    return ("<div><b>Why this price</b> <span style='color:#666'>(base price + five axes, dollars; they add up "
+            "to the price)</span><table class='airbnb-explore-waterfall' style='width:100%;border-collapse:collapse'>"
+            + "".join(rows) + "</table></div>")
+
+
+def _bar_row(label: str, left: float, width: float, colour: str, cells: str) -> str:
+    bar = (f"<div style='position:relative;height:14px;background:#f3f3f3'><div style='position:absolute;"
+           f"left:{100 * left:.2f}%;width:{max(100 * width, 0.3):.2f}%;height:14px;background:{colour}'></div></div>")
+    return f"<tr><td style='width:150px'>{label}</td><td style='width:55%'>{bar}</td>{cells}</tr>"
+
+
+def curve_svg(quote: Quote, width: int = 560, height: int = 190) -> str:
+    """The price for each month (line), its range (band) and the chosen month (dot); a hollow dot
+    is a month the training table never covered."""
+    months = quote.months
+    price = months["recommended_price"].to_numpy(float)
+    low, high = months["price_low"].to_numpy(float), months["price_high"].to_numpy(float)
+    banded = bool(math.isfinite(low.min()) and math.isfinite(high.max()))
+    top = float(high.max() if banded else price.max()) * 1.05
+    bottom = float(low.min() if banded else price.min()) * 0.95
+    pad_l, pad_b, pad_t = 48, 22, 10
+
+    def xy(i: int, v: float) -> tuple[float, float]:
+        x = pad_l + i * (width - pad_l - 10) / 11
+        y = pad_t + (top - v) / max(top - bottom, 1e-9) * (height - pad_b - pad_t)
+        return x, y
+
+    parts = [f"<svg class='airbnb-explore-curve' width='{width}' height='{height}' viewBox='0 0 {width} {height}' "
+             "xmlns='http://www.w3.org/2000/svg' style='font:11px sans-serif'>"]
+    if banded:
+        band = [xy(i, v) for i, v in enumerate(high)] + [xy(i, v) for i, v in reversed(list(enumerate(low)))]
+        parts.append("<polygon fill='#1565c0' fill-opacity='0.12' points='"
+                     + " ".join(f"{x:.1f},{y:.1f}" for x, y in band) + "'/>")
+    for v in (bottom, (bottom + top) / 2, top):
+        _, y = xy(0, v)
+        parts.append(f"<line x1='{pad_l}' x2='{width - 10}' y1='{y:.1f}' y2='{y:.1f}' stroke='#ddd'/>"
+                     f"<text x='{pad_l - 4}' y='{y + 4:.1f}' text-anchor='end' fill='#666'>{money(v)}</text>")
+    parts.append("<polyline fill='none' stroke='#1565c0' stroke-width='2' points='"
+                 + " ".join("{:.1f},{:.1f}".format(*xy(i, v)) for i, v in enumerate(price)) + "'/>")
+    for i, (v, seen) in enumerate(zip(price, months["month_seen"])):
+        x, y = xy(i, v)
+        chosen = i == quote.listing.month - 1
+        parts.append(f"<circle cx='{x:.1f}' cy='{y:.1f}' r='{5 if chosen else 3}' "
+                     f"fill='{('#1565c0' if seen else 'white') if not chosen else '#ff6f00'}' stroke='#1565c0'>"
+                     f"<title>{MONTHS[i]}: {money(v)}</title></circle>"
+                     f"<text x='{x:.1f}' y='{height - 6}' text-anchor='middle' fill='#444'>{MONTHS[i]}</text>")
+    parts.append("</svg>")
+    return ("<div><b>Across the year</b> <span style='color:#666'>(line: recommended price; band: its range; "
+            "orange: the chosen month)</span><br>" + "".join(parts) + "</div>")
+
+
+def comparables_html(quote: Quote) -> str:
+    """The nearest table listings in the model's axis space, with their listed prices."""
+    table = quote.comparables
+    if not len(table):
+        return "<div><b>Comparable listings</b>: none (the run's table is not available)</div>"
+    head = ("<tr style='text-align:left'><th>listing</th><th>listed price</th><th>model</th><th>neighbourhood</th>"
+            "<th>room type</th><th>guests</th><th>bedrooms</th><th>distance</th></tr>")
+    rows = []
+    for item in table.itertuples():
+        name = html.escape(str(item.listing_id))
+        link = (f"<a href='{html.escape(item.url)}' target='_blank' rel='noopener'>{name}</a>" if item.url else name)
+        rows.append(f"<tr class='airbnb-explore-comparable'><td>{link}</td><td>{money(item.listed_price)} "
+                    f"<span style='color:#666'>({html.escape(str(item.year_month))})</span></td>"
+                    f"<td>{money(item.model_price)}</td><td>{html.escape(str(item.neighbourhood_cleansed))}</td>"
+                    f"<td>{html.escape(str(item.room_type))}</td><td>{item.accommodates}</td>"
+                    f"<td>{item.bedrooms:g}</td><td>{item.distance:.3f}</td></tr>")
+    return ("<div><b>The most comparable listings</b> <span style='color:#666'>(nearest in the model's axis "
+            "contributions: listings priced alike for the same reasons)</span>"
+            "<table class='airbnb-explore-comparables' style='width:100%;border-collapse:collapse'>"
+            + head + "".join(rows) + "</table></div>")
+
+
+def seen_as_html(quote: Quote) -> str:
+    """How the model reads the categorical inputs (an unknown one as <UNK>)."""
+    return ("<div class='airbnb-explore-seen' style='color:#444'>priced as: "
+            + ", ".join(f"{LABELS[k]} <code>{html.escape(v)}</code>" for k, v in quote.seen_as.items()) + "</div>")
+
+
+def notes_html(notes: Sequence[str]) -> str:
+    if not notes:
+        return ""
+    return ("<div class='airbnb-explore-notes' style='background:#fff8e1;border-left:4px solid #ffb300;"
+            "padding:4px 8px;margin:6px 0'>" + "".join(f"<div>• {html.escape(n)}</div>" for n in notes) + "</div>")
+
+
+def error_html(message: str, title: str = "Cannot price this listing") -> str:
+    return ("<div class='airbnb-explore-error' style='background:#ffebee;border-left:4px solid #c62828;"
+            f"padding:6px 10px;margin:6px 0'><b>{html.escape(title)}:</b> {html.escape(message)}</div>")
+
+
+# --------------------------------------------------------------------------- the widgets
+
+class ExplorerApp:
+    """Controls for a listing, wired to an :class:`Explorer`; :attr:`widget` is the whole page."""
+
+    def __init__(self, explorer: Explorer, listing: Listing | None = None):
+        import ipywidgets as w
+
+        self.explorer = explorer
+        self.listing = listing or explorer.default_listing()
+        self.quote: Quote | None = None
+        self.seconds = math.nan  # how long the last update took (quote and HTML)
+        self._syncing = False
+        options = explorer.options()
+        self.controls = self._controls(w, options)
+        for name, control in self.controls.items():
+            control.add_class(CSS_PREFIX + name)
+            control.observe(self._changed(name), "value")
+        self.listing_id = w.Text(placeholder="e.g. " + (str(explorer.listing_ids()[0]) if len(explorer.listing_ids())
+                                                           else "none: no table"),
+                                 description="listing ID", continuous_update=False)
+        self.listing_id.add_class(CSS_PREFIX + "listing-id")
+        self.listing_id.observe(lambda change: self.start_from(change["new"]) if change["new"] else None, "value")
+        self.price, self.notes, self.seen = w.HTML(), w.HTML(), w.HTML()
+        self.waterfall, self.curve, self.comparables, self.status = w.HTML(), w.HTML(), w.HTML(), w.HTML()
+        for name in ("price", "notes", "waterfall", "curve", "comparables", "status"):
+            getattr(self, name).add_class(CSS_PREFIX + name)
+        self.widget = self._layout(w)
+        self.set_controls(self.listing)
+        self.update()
+
+    def _controls(self, w, options: dict[str, list]) -> dict[str, Any]:
+        wide = w.Layout(width="360px")
+        style = {"description_width": "110px"}
+        controls = {
+            "neighbourhood_cleansed": w.Combobox(options=options["neighbourhood_cleansed"], ensure_option=False,
+                                                 continuous_update=False),
+            "property_type": w.Combobox(options=options["property_type"], ensure_option=False, continuous_update=False),
+            "room_type": w.Dropdown(options=options["room_type"]),
+            "accommodates": w.IntText(),
+            "bedrooms": w.FloatText(step=1),
+            "beds": w.FloatText(step=1),
+            "bathrooms_numeric": w.FloatText(step=0.5),
+            "bathrooms_type": w.Dropdown(options=options["bathrooms_type"]),
+            **{c: w.FloatSlider(min=0, max=5, step=0.01, readout_format=".2f", continuous_update=False)
+               for c in REVIEW_SCORE_COLUMNS},
+            "number_of_reviews_ltm": w.IntText(),
+            "host_is_superhost": w.Checkbox(indent=False),
+            "instant_bookable": w.Checkbox(indent=False),
+            "amenities": w.TagsInput(allowed_tags=options["amenities"], allow_duplicates=False),
+            "month": w.IntText(),
+        }
+        assert tuple(controls) == CONTROLS, "one control per Listing control field"
+        for name, control in controls.items():
+            control.description = LABELS[name]
+            if name != "amenities":
+                control.layout, control.style = wide, style
+        return controls
+
+    def _layout(self, w):
+        c = self.controls
+        scores = w.VBox([c[s] for s in REVIEW_SCORE_COLUMNS])
+        left = w.VBox([
+            w.HTML("<b>Start from a listing of the table</b>"), self.listing_id,
+            w.HTML("<b>The listing</b>"), *(c[n] for n in ("neighbourhood_cleansed", "property_type", "room_type",
+                                                          "accommodates", "bedrooms", "beds", "bathrooms_numeric",
+                                                          "bathrooms_type")),
+            w.HTML("<b>Reviews and host</b>"), scores, c["number_of_reviews_ltm"],
+            w.HBox([c["host_is_superhost"], c["instant_bookable"]]),
+            w.HTML("<b>Month</b>"), c["month"],
+        ], layout=w.Layout(width="380px"))
+        amenities = w.VBox([w.HTML("<b>Amenities</b> <span style='color:#666'>(type to search; × removes)</span>"),
+                            c["amenities"]])
+        right = w.VBox([self.price, self.notes, self.seen, self.waterfall, self.curve, self.comparables, self.status],
+                       layout=w.Layout(flex="1", padding="0 0 0 16px"))
+        return w.VBox([w.HBox([left, right]), amenities])
+
+    def _changed(self, name: str):
+        def handler(change):
+            if self._syncing:
+                return
+            try:
+                self.listing = self.explorer.change(self.listing, **{name: change["new"]})
+            except UserError as exc:
+                self._show_error(str(exc))
+                return
+            self.update()
+        return handler
+
+    def set_controls(self, listing: Listing) -> None:
+        """Show ``listing``'s values in the controls without re-pricing on every one of them."""
+        self._syncing = True
+        try:
+            for name, control in self.controls.items():
+                value = getattr(listing, name)
+                if value is None:  # not known for this table listing (the notes say so): shown as off / empty
+                    value = {"host_is_superhost": False, "instant_bookable": False}.get(name, None if name in (
+                        "room_type", "bathrooms_type") else "")
+                control.value = list(value) if name == "amenities" else value
+        finally:
+            self._syncing = False
+
+    def start_from(self, listing_id: str) -> Quote | None:
+        """Prefill the controls from the table's listing (the month stays the chosen one)."""
+        try:
+            self.listing = self.explorer.listing_from_id(listing_id, self.listing.month)
+        except UserError as exc:
+            self._show_error(str(exc), "Cannot start from that listing")
+            return None
+        self.set_controls(self.listing)
+        return self.update()
+
+    def update(self) -> Quote | None:
+        """Re-price the current listing and redraw every output; a bad input shows its message."""
+        started = time.perf_counter()
+        try:
+            quote = self.explorer.quote(self.listing)
+        except UserError as exc:
+            self._show_error(str(exc))
+            return None
+        except Exception as exc:  # noqa: BLE001 - the page's boundary: a bug is a message, not a traceback
+            log.error("explorer: unexpected %s: %s", type(exc).__name__, exc)
+            self._show_error(f"unexpected {type(exc).__name__}: {exc} (a bug in airbnb: please report it)")
+            return None
+        self.quote = quote
+        self.notes.value = notes_html(quote.notes)
+        self.seen.value = seen_as_html(quote)
+        self.waterfall.value = waterfall_html(quote)
+        self.curve.value = curve_svg(quote)
+        self.comparables.value = comparables_html(quote)
+        self.price.value = price_html(quote)  # last: once the page shows the new price, the rest is there
+        self.seconds = time.perf_counter() - started
+        self.status.value = f"<span style='color:#999;font-size:0.85em'>updated in {1000 * self.seconds:.0f} ms</span>"
+        return quote
+
+    def _show_error(self, message: str, title: str = "Cannot price this listing") -> None:
+        self.quote = None
+        self.notes.value = error_html(message, title)
+        for name in ("seen", "waterfall", "curve", "comparables"):
+            getattr(self, name).value = ""
+        self.price.value = ("<div class='airbnb-explore-price' data-price=''><div style='font-size:2.4em;"
+                            "color:#999'>no price</div></div>")
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+
+def app(artifacts_dir: str | Path = DEFAULT_ARTIFACTS, coverage: float = ExploreConfig.coverage,
+        n_comparables: int = ExploreConfig.n_comparables):
+    """The explorer page for a run, or a page with the message when the run cannot be opened."""
+    import ipywidgets as w
+
+    try:
+        config = ExploreConfig(str(artifacts_dir), coverage, n_comparables)
+        return ExplorerApp(Explorer.load(config.artifacts_dir, config.coverage, config.n_comparables))
+    except UserError as exc:
+        return w.HTML(error_html(str(exc), "Cannot open the explorer"))
+
+
+# --------------------------------------------------------------------------- the web page
+
+def page_notebook(config: ExploreConfig, folder: Path) -> Path:
+    """A copy of ``notebooks/explore.ipynb`` in ``folder`` with ``config`` injected as its parameters
+    (papermill's injected-parameters cell; the artifacts path made absolute)."""
+    import nbformat
+    from papermill.iorw import load_notebook_node
+    from papermill.parameterize import parameterize_notebook
+
+    params = {**dataclasses.asdict(config), "artifacts_dir": str(Path(config.artifacts_dir).resolve())}
+    notebook = parameterize_notebook(load_notebook_node(str(NOTEBOOK)), params)
+    path = Path(folder) / NOTEBOOK.name
+    nbformat.write(notebook, str(path))
+    return path
+
+
+def voila_command(notebook: Path, port: int = DEFAULT_PORT, open_browser: bool = False) -> list[str]:
+    """Voilà serving ``notebook`` on localhost only, without code cells or tracebacks in the page."""
+    return [sys.executable, "-m", "voila", str(notebook), f"--port={port}", "--Voila.ip=127.0.0.1",
+            "--show_tracebacks=False", "--strip_sources=True", *([] if open_browser else ["--no-browser"])]
+
+
+def free_port() -> int:
+    """A localhost port nobody listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running_server(config: ExploreConfig, folder: Path, port: int | None = None,
+                   start_seconds: float = 60) -> Iterator[str]:
+    """Voilà serving the explorer on localhost in its own process group (it and the kernels it starts);
+    yields the page's URL once the port is open, and stops the group on exit (SIGTERM, then SIGKILL).
+    Its output goes to ``folder/voila.log``; a server that exits or does not open the port in
+    ``start_seconds`` is an ExploreError with the log's end."""
+    port = port or free_port()
+    notebook = page_notebook(config, Path(folder))
+    log_path = Path(folder) / "voila.log"
+    with open(log_path, "w") as out:
+        proc = subprocess.Popen(voila_command(notebook, port), stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + start_seconds
+        while True:
+            if proc.poll() is not None:
+                raise ExploreError(f"voila exited with {proc.returncode}: {log_path.read_text()[-2000:]}")
+            with socket.socket() as probe:  # a bare connect: an HTTP request would start a kernel
+                probe.settimeout(1)
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if time.monotonic() > deadline:
+                raise ExploreError(f"voila did not open port {port} in {start_seconds:.0f} s: "
+                                   f"{log_path.read_text()[-2000:]}")
+            time.sleep(0.3)
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+
+
+def serve(config: ExploreConfig, port: int = DEFAULT_PORT, open_browser: bool = True) -> int:
+    """Serve the explorer page until interrupted; returns Voilà's exit code."""
+    if not Path(config.artifacts_dir).is_dir():
+        log.warning("no training run at %s yet: the page will say so (make run trains the default run)",
+                    config.artifacts_dir)
+    with tempfile.TemporaryDirectory(prefix="airbnb-explore-") as folder:
+        notebook = page_notebook(config, Path(folder))
+        log.info("price explorer for %s on http://localhost:%d (Ctrl-C stops it)", config.artifacts_dir, port)
+        return subprocess.call(voila_command(notebook, port, open_browser))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from .log import setup_logging
+
+    parser = argparse.ArgumentParser(prog="python -m airbnb.explore_app", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add_config_flags(parser, ExploreConfig)
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="localhost port of the page")
+    parser.add_argument("--no-browser", dest="open_browser", action="store_false", help="do not open a browser")
+    args = vars(parser.parse_args(argv))
+    port, open_browser = args.pop("port"), args.pop("open_browser")
+    setup_logging()
+    return command_line(lambda: serve(ExploreConfig(**args), port, open_browser))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

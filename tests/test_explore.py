@@ -1,0 +1,266 @@
+"""The price explorer's logic and widgets: prices, the waterfall, the curve, comparables, bad input."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import nbformat
+import numpy as np
+import pandas as pd
+import papermill as pm
+import pytest
+
+from airbnb import etl
+from airbnb.explore import (COMPARABLE_AXES, LISTING_URL, Explorer, ExploreConfig, ExploreError, Listing,
+                            table_origin)
+from airbnb.explore_app import (ExplorerApp, app, comparables_html, curve_svg, page_notebook, price_html,
+                                waterfall_html)
+from airbnb.features import UNK
+from airbnb.errors import ConfigError
+
+from conftest import REPO, write_listings, write_reviews
+
+
+@pytest.fixture(scope="module")
+def explorer(small_run):
+    return Explorer.load(small_run)
+
+
+def test_a_quote_is_the_predictors_price_for_that_row(explorer):
+    listing = explorer.change(explorer.default_listing(), month=3)
+    quote = explorer.quote(listing)
+    direct = explorer.predictor.predict_table(listing.to_row()).iloc[0]
+    assert quote.price == pytest.approx(direct["recommended_price"], rel=1e-6)
+    assert (quote.price_low, quote.price_high) == pytest.approx((direct["price_low"], direct["price_high"]), rel=1e-6)
+    assert quote.price_low < quote.price < quote.price_high
+    # the waterfall: base price then five axes, each step starting where the last ended, ending at the price
+    steps = quote.steps
+    assert list(steps["step"]) == ["bias", "location", "size_capacity", "quality_reputation", "amenities",
+                                   "seasonality"]
+    assert steps["dollars"].sum() == pytest.approx(quote.price, rel=1e-9)
+    np.testing.assert_allclose(steps["start"].iloc[1:], steps["end"].iloc[:-1])
+    assert steps["end"].iloc[-1] == pytest.approx(quote.price, rel=1e-9)
+    # the curve: every month, the chosen one at the quoted price
+    assert list(quote.months["month"]) == list(range(1, 13))
+    assert quote.months.loc[2, "recommended_price"] == pytest.approx(quote.price, rel=1e-9)
+    assert (quote.months["price_low"] > 0).all()
+
+
+def test_more_guests_change_the_price(explorer):
+    base = explorer.default_listing()
+    two, six = (explorer.quote(explorer.change(base, accommodates=n)) for n in (2, 6))
+    assert two.price != pytest.approx(six.price, rel=1e-4)
+    size = lambda q: q.steps.set_index("step").loc["size_capacity", "dollars"]  # noqa: E731
+    assert size(two) != pytest.approx(size(six))
+
+
+def test_a_listing_id_prefills_its_table_row(explorer):
+    table = explorer.listings
+    row = table.iloc[7]
+    listing = explorer.listing_from_id(str(row["listing_id"]))
+    assert listing.listing_id == row["listing_id"] and listing.neighbourhood_cleansed == row["neighbourhood_cleansed"]
+    assert listing.accommodates == row["accommodates"] and set(listing.amenities) == set(
+        etl.parse_amenities(row["amenities"]))
+    quote = explorer.quote(listing)
+    direct = explorer.predictor.predict_table(table.iloc[[7]]).iloc[0]
+    assert quote.price == pytest.approx(direct["recommended_price"], rel=1e-6), "the table row's own price"
+    assert row["listing_id"] not in set(quote.comparables["listing_id"]), "a listing is not its own comparable"
+    assert explorer.listing_from_id(row["listing_id"], month=2).month == 2
+    with pytest.raises(ExploreError, match="listing 42 is not in the run's table"):
+        explorer.listing_from_id("42")
+    with pytest.raises(ExploreError, match="a listing id is a whole number"):
+        explorer.listing_from_id("abc")
+
+
+def test_comparables_are_the_nearest_in_axis_space(explorer):
+    listing = explorer.listing_from_id(explorer.listings["listing_id"].iloc[3])
+    quote = explorer.quote(listing)
+    # brute force: every table listing's log factors, Euclidean distance to this listing's
+    priced = explorer.predictor.predict_table(explorer.listings)
+    space = np.log(priced[[f"{a}_factor" for a in COMPARABLE_AXES]].to_numpy())
+    own = np.log(explorer.predictor.predict_table(listing.to_row())[[f"{a}_factor" for a in COMPARABLE_AXES]]
+                 .to_numpy())[0]
+    distance = np.sqrt(((space - own) ** 2).sum(axis=1))
+    distance[explorer.listings["listing_id"].to_numpy() == listing.listing_id] = np.inf
+    expected = explorer.listings["listing_id"].to_numpy()[np.argsort(distance, kind="stable")[:5]]
+    got = quote.comparables
+    assert list(got["listing_id"]) == list(expected)
+    np.testing.assert_allclose(got["distance"], np.sort(distance)[:5], rtol=1e-5, atol=1e-9)
+    first = explorer.listings.set_index("listing_id").loc[got["listing_id"].iloc[0]]
+    assert got["listed_price"].iloc[0] == pytest.approx(first["target_price"]) and got["year_month"].iloc[0] == first[
+        "year_month"]
+    assert got["url"].isna().all(), "the synthetic city's ids are not Airbnb listings"
+
+
+def test_the_table_origin_decides_the_links(small_table, tmp_path):
+    assert table_origin(small_table) == "synthetic"
+    real = tmp_path / "real"
+    listings = write_listings(real / "2024-11-05" / "listings.csv", [{"id": 100 + i, "accommodates": str(2 + i % 3)}
+                                                                    for i in range(6)])
+    write_reviews(real / "reviews.csv", [(100 + i, "2024-10-20") for i in range(6)])
+    etl.run_etl([listings], real / "reviews.csv", real / "table.parquet")
+    assert table_origin(real / "table.parquet") == "inside_airbnb"
+    listings.unlink()  # the raw file gone: the ids cannot be confirmed
+    assert table_origin(real / "table.parquet") == "unknown"
+    copy = tmp_path / "copy.parquet"
+    shutil.copy(small_table, copy)
+    assert table_origin(copy) == "unknown", "no summary beside the table"
+
+
+def test_real_ids_link_to_airbnb(explorer):
+    real = Explorer(explorer.predictor, explorer.listings, origin="inside_airbnb")
+    got = real.quote(real.default_listing()).comparables
+    assert list(got["url"]) == [LISTING_URL.format(i) for i in got["listing_id"]]
+    assert got["url"].iloc[0] == f"https://www.airbnb.com/rooms/{got['listing_id'].iloc[0]}"
+    assert "<a href='https://www.airbnb.com/rooms/" in comparables_html(real.quote(real.default_listing()))
+
+
+def test_an_unknown_neighbourhood_is_priced_as_unk_and_said_so(explorer):
+    listing = explorer.change(explorer.default_listing(), neighbourhood_cleansed="Atlantis")
+    assert (listing.latitude, listing.longitude) == pytest.approx(explorer.city_centre)
+    quote = explorer.quote(listing)
+    assert quote.seen_as["neighbourhood_cleansed"] == UNK and quote.price > 0
+    assert any("'Atlantis' is not one the model knows: priced as <UNK>" in n for n in quote.notes)
+    moved = explorer.change(listing, neighbourhood_cleansed=explorer.options()["neighbourhood_cleansed"][0])
+    assert (moved.latitude, moved.longitude) == pytest.approx(explorer.centre(moved.neighbourhood_cleansed))
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"month": 13}, "month must be a whole number from 1 to 12, got 13"),
+    ({"month": 0}, "month must be a whole number from 1 to 12"),
+    ({"accommodates": 0}, r"accommodates \(guests; Airbnb's limit is 16\) must be a whole number from 1 to 16, got 0"),
+    ({"accommodates": 500}, "must be a whole number from 1 to 16, got 500"),
+    ({"accommodates": 2.5}, "must be a whole number from 1 to 16, got 2.5"),
+    ({"bedrooms": -1.0}, "bedrooms must be a number from 0 to 50"),
+    ({"review_scores_rating": 6.0}, "review_scores_rating must be a number from 0 to 5"),
+    ({"room_type": "Castle"}, "room type must be one of Entire home/apt, Private room"),
+    ({"neighbourhood_cleansed": " "}, "neighbourhood must be a name"),
+])
+def test_bad_input_is_a_message(explorer, change, message):
+    with pytest.raises(ExploreError, match=message):
+        explorer.quote(explorer.change(explorer.default_listing(), **change))
+
+
+def test_sizes_beyond_the_training_listings_are_noted(explorer):
+    hi = int(explorer.predictor.processor.ranges["accommodates"][1])
+    quote = explorer.quote(explorer.change(explorer.default_listing(), accommodates=16))
+    assert hi < 16 and any(f"16 guests is outside the training listings' 1–{hi}: priced as {hi}" in n
+                           for n in quote.notes)
+    assert quote.price > 0
+
+
+def test_runs_that_cannot_be_opened_say_why(small_run, tmp_path):
+    with pytest.raises(ExploreError, match="no training run at .*missing.*make run"):
+        Explorer.load(tmp_path / "missing")
+    old = tmp_path / "old"
+    shutil.copytree(small_run, old)
+    config = json.loads((old / "model_config.json").read_text())
+    (old / "model_config.json").write_text(json.dumps({**config, "format_version": 1}))
+    with pytest.raises(ExploreError, match="cannot open the run: .*not compatible"):
+        Explorer.load(old)
+    (old / "model_config.json").write_text(json.dumps(config))
+    (old / "feature_processor.joblib").unlink()
+    with pytest.raises(ExploreError, match="missing feature_processor.joblib"):
+        Explorer.load(old)
+    page = app(tmp_path / "missing")
+    assert "Cannot open the explorer" in page.value and "make run" in page.value
+    with pytest.raises(ConfigError, match="coverage"):
+        ExploreConfig(coverage=1.2)
+
+
+def test_a_run_whose_table_is_gone_still_prices(small_run, tmp_path):
+    moved = tmp_path / "run"
+    shutil.copytree(small_run, moved)
+    config = json.loads((moved / "model_config.json").read_text())
+    config["data"]["path"] = str(tmp_path / "gone.parquet")
+    (moved / "model_config.json").write_text(json.dumps(config))
+    lonely = Explorer.load(moved)
+    quote = lonely.quote(lonely.default_listing())
+    assert quote.price > 0 and quote.comparables.empty
+    assert any("is not found: no comparable listings" in n for n in quote.notes)
+    with pytest.raises(ExploreError, match="cannot be looked up"):
+        lonely.listing_from_id(1)
+
+
+# --------------------------------------------------------------------------- the page
+
+def numbers(text: str, attribute: str) -> list[float]:
+    return [float(v) for v in re.findall(rf"{attribute}='([-0-9.e]+)'", text)]
+
+
+def test_the_html_shows_the_price_its_range_and_an_exact_waterfall(explorer):
+    quote = explorer.quote(explorer.default_listing())
+    price = price_html(quote)
+    assert numbers(price, "data-price") == [pytest.approx(quote.price, abs=1e-6)]
+    assert f"${quote.price_low:,.0f} – ${quote.price_high:,.0f}" in price and "80% range" in price
+    fall = waterfall_html(quote)
+    assert len(numbers(fall, "data-dollars")) == 6
+    assert sum(numbers(fall, "data-dollars")) == pytest.approx(quote.price, abs=1e-5)
+    assert numbers(fall, "data-total") == [pytest.approx(quote.price, abs=1e-5)]
+    svg = curve_svg(quote)
+    assert svg.count("<circle") == 12 and "<polygon" in svg and "#ff6f00" in svg
+
+
+def test_the_widgets_reprice_on_every_change(explorer):
+    page = ExplorerApp(explorer)
+    page.controls["accommodates"].value = 2
+    two = page.quote.price
+    page.controls["accommodates"].value = 6
+    assert page.quote.listing.accommodates == 6 and page.quote.price != pytest.approx(two, rel=1e-4)
+    assert f"data-price='{page.quote.price:.6f}'" in page.price.value
+    page.controls["amenities"].value = page.controls["amenities"].value[:2]
+    assert len(page.quote.listing.amenities) == 2
+    page.controls["accommodates"].value = 0
+    assert page.quote is None and "no price" in page.price.value and "accommodates" in page.notes.value
+    assert page.waterfall.value == "" and "Traceback" not in page.notes.value
+    page.controls["accommodates"].value = 3
+    assert page.quote.price > 0 and page.notes.value.count("airbnb-explore-error") == 0
+    target = explorer.listings.iloc[11]
+    page.listing_id.value = str(target["listing_id"])
+    assert page.controls["neighbourhood_cleansed"].value == target["neighbourhood_cleansed"]
+    assert page.controls["accommodates"].value == target["accommodates"] and page.quote.listing.month == 7
+    page.listing_id.value = "999"
+    assert "Cannot start from that listing" in page.notes.value
+    page.controls["neighbourhood_cleansed"].value = "Atlantis"
+    assert "&lt;UNK&gt;" in page.seen.value
+
+
+def test_the_notebook_is_thin_and_shows_a_message_for_a_missing_run(tmp_path):
+    """Executed as the server runs it (parameters injected): no traceback, the message in the page."""
+    copy = page_notebook(ExploreConfig(artifacts_dir=str(tmp_path / "no-run")), tmp_path)
+    out = tmp_path / "out.ipynb"
+    pm.execute_notebook(str(copy), str(out), cwd=str(REPO), kernel_name="python3", progress_bar=False)
+    nb = nbformat.read(str(out), as_version=4)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o["output_type"] == "error"]
+    views = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert len(views) == 1
+    state = json.dumps(nb.metadata.get("widgets", {}))
+    assert "Cannot open the explorer" in state and "no training run at" in state
+    code = [c.source for c in nbformat.read(str(REPO / "notebooks" / "explore.ipynb"), as_version=4).cells
+            if c.cell_type == "code"]
+    assert len(code) == 2 and all(len(source.splitlines()) <= 4 for source in code), "the notebook only wires"
+
+
+def test_listing_round_trips_through_a_table_row(explorer):
+    listing = explorer.default_listing()
+    row = listing.to_row()
+    assert Listing.from_row(row.iloc[0], listing.month) == listing
+    assert row["accommodates"].dtype == np.int32 and row["latitude"].dtype == np.float32
+    assert json.loads(row["amenities"].iloc[0]) == list(listing.amenities)
+
+
+def test_a_table_row_with_unknown_values_is_priced_as_the_table_prices_it(explorer):
+    """Inside Airbnb leaves some t/f fields empty: the listing keeps them unknown (None), priced like its row."""
+    row = explorer.listings.iloc[[4]].copy()
+    row["host_is_superhost"] = pd.array([pd.NA], dtype="boolean")
+    listing = Listing.from_row(row.iloc[0])
+    assert listing.host_is_superhost is None
+    quote = explorer.quote(listing)
+    assert quote.price == pytest.approx(explorer.predictor.predict_table(row)["recommended_price"].iloc[0], rel=1e-6)
+    assert any("superhost is not known for this listing" in n for n in quote.notes)
+    page = ExplorerApp(explorer, listing)
+    assert page.controls["host_is_superhost"].value is False and page.quote.listing.host_is_superhost is None
+    page.controls["host_is_superhost"].value = True
+    assert page.quote.listing.host_is_superhost is True
