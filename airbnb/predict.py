@@ -276,22 +276,25 @@ def main(argv: Sequence[str] | None = None) -> pd.DataFrame:
     parser.add_argument("--artifacts", required=True, help="artifacts directory of a training run")
     parser.add_argument("--listings", required=True, help="listings.csv[.gz] in Inside Airbnb format")
     parser.add_argument("--month", required=True, type=int, help="month to price (1-12)")
-    parser.add_argument("--output", required=True, help="CSV to write: id, recommended_price, its calibrated 80%% "
+    parser.add_argument("--output", required=True, help="CSV to write: id, recommended_price, its calibrated "
                         "range (price_low, price_high), breakdown; impossible values are listed in the same "
                         "name with .rejected.csv for .csv")
+    parser.add_argument("--coverage", type=float, default=DEFAULT_COVERAGE,
+                        help="share of listed prices the range holds (0.01-0.99; default %(default)s)")
     args = parser.parse_args(argv)
     setup_logging()
-    return command_line(lambda: _price_file(args.artifacts, args.listings, args.month, args.output))
+    return command_line(lambda: _price_file(args.artifacts, args.listings, args.month, args.output, args.coverage))
 
 
-def _price_file(artifacts: str | Path, listings: str | Path, month: int, output: str | Path) -> pd.DataFrame:
+def _price_file(artifacts: str | Path, listings: str | Path, month: int, output: str | Path,
+                coverage: float = DEFAULT_COVERAGE) -> pd.DataFrame:
     """The command's work: price the file's possible rows into ``output``, list the refused ones in
     :func:`rejected_path`; fail (after listing them) when no row is left to price."""
     predictor = PricePredictor.load(artifacts)
     raw = read_listings_file(listings)
     rejects = rejected_path(output)
     try:
-        result = predictor.predict(raw, month, on_invalid="skip")
+        result = predictor.predict(raw, month, on_invalid="skip", coverage=check_coverage(coverage))
     except ListingValueError as exc:  # with "skip": not one row left to price
         _write_csvs({rejects: exc.rejected})
         raise ListingValueError(f"none of the {len(raw)} listing(s) in {listings} can be priced: each has a "

@@ -15,6 +15,8 @@ from airbnb.conformal import Calibration, weighted_conformal_quantile
 from airbnb.errors import ConfigError
 from airbnb.predict import PricePredictor
 
+from conftest import rerecord
+
 
 def test_equal_weights_give_the_classical_split_conformal_rank():
     """n = 9 scores 1..9: coverage 0.8 is the ceil(10 * 0.8) = 8th smallest, 0.95 needs a 10th: unbounded."""
@@ -105,6 +107,7 @@ def test_a_run_without_calibration_gives_nan_with_one_warning(small_run, small_t
     config = json.loads((old / "model_config.json").read_text())
     del config["calibration"]
     (old / "model_config.json").write_text(json.dumps(config))
+    rerecord(old)
     predictor = PricePredictor.load(old)
     rows = pd.read_parquet(small_table).iloc[:5]
     with caplog.at_level(logging.WARNING, logger="airbnb.predict"):

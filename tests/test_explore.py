@@ -19,7 +19,7 @@ from airbnb.explore_app import (ExplorerApp, app, comparables_html, curve_svg, p
 from airbnb.features import UNK
 from airbnb.errors import ConfigError
 
-from conftest import REPO, write_listings, write_reviews
+from conftest import REPO, rerecord, write_listings, write_reviews
 
 
 @pytest.fixture(scope="module")
@@ -160,8 +160,9 @@ def test_runs_that_cannot_be_opened_say_why(small_run, tmp_path):
     with pytest.raises(ExploreError, match="cannot open the run: .*not compatible"):
         Explorer.load(old)
     (old / "model_config.json").write_text(json.dumps(config))
+    rerecord(old)
     (old / "feature_processor.joblib").unlink()
-    with pytest.raises(ExploreError, match="missing feature_processor.joblib"):
+    with pytest.raises(ExploreError, match="feature_processor.joblib is missing"):
         Explorer.load(old)
     page = app(tmp_path / "missing")
     assert "Cannot open the explorer" in page.value and "make run" in page.value
@@ -175,6 +176,7 @@ def test_a_run_whose_table_is_gone_still_prices(small_run, tmp_path):
     config = json.loads((moved / "model_config.json").read_text())
     config["data"]["path"] = str(tmp_path / "gone.parquet")
     (moved / "model_config.json").write_text(json.dumps(config))
+    rerecord(moved)
     lonely = Explorer.load(moved)
     quote = lonely.quote(lonely.default_listing())
     assert quote.price > 0 and quote.comparables.empty

@@ -207,6 +207,13 @@ def test_cli_writes_predictions(trained, small_city, tmp_path):
     assert preds["month_seen"].all() and preds["out_of_range"].isna().all()  # '' reads back as missing
     assert (preds["recommended_price"] > 0).all()
     assert len(preds) == len(pd.read_csv(small_city.listings[0])) and (preds["month"] == 7).all()
+    assert ((preds["price_low"] < preds["recommended_price"]) & (preds["recommended_price"] < preds["price_high"])).all()
+    wide = tmp_path / "wide.csv"
+    predict.main(["--artifacts", str(result.output_dir), "--listings", str(small_city.listings[0]),
+                  "--month", "7", "--output", str(wide), "--coverage", "0.95"])
+    wide = pd.read_csv(wide)
+    assert (wide["price_low"] <= preds["price_low"]).all() and (wide["price_high"] >= preds["price_high"]).all()
+    assert (wide["price_high"] - wide["price_low"] > preds["price_high"] - preds["price_low"]).any()
 
 
 def test_cli_bad_month_is_a_clean_error(trained, small_city, tmp_path, capsys):
