@@ -126,13 +126,13 @@ def in_browser(artifacts: Path, changes: int) -> tuple[str, dict] | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--artifacts", default=str(REPO / "runs" / "default" / "artifacts"))
+    parser.add_argument("--artifacts", default="runs/default/artifacts", help="a run's artifacts (relative to the repo)")
     parser.add_argument("--changes", type=int, default=40, help="changes per kind of control, in the kernel")
     parser.add_argument("--browser-changes", type=int, default=12)
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     logging.getLogger("airbnb").setLevel(logging.ERROR)
-    artifacts = Path(args.artifacts)
+    artifacts = REPO / args.artifacts  # an absolute path stays as given
     if not (artifacts / "model_config.json").is_file():
         raise SystemExit(f"error: no run in {artifacts}: make run trains the default run")
     load = os.getloadavg()[0]
