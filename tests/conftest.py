@@ -1,6 +1,7 @@
 """Shared fixtures: tiny hand-made Inside Airbnb files and the location of ../shared data."""
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -19,6 +20,17 @@ NYC_SAMPLE = SHARED_DATA / "nyc-2025-08-sample"
 TEST_CACHE = tempfile.mkdtemp(prefix="airbnb-test-cache-")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ["AIRBNB_CACHE_DIR"] = TEST_CACHE
+
+
+@pytest.fixture(autouse=True)
+def _airbnb_records_reach_caplog(caplog, monkeypatch):
+    """caplog listens at the root logger, which ``airbnb`` records stop reaching once a test ran
+    setup_logging: hand them to caplog directly, and only directly (never twice)."""
+    logger = logging.getLogger("airbnb")
+    monkeypatch.setattr(logger, "propagate", False)
+    logger.addHandler(caplog.handler)
+    yield
+    logger.removeHandler(caplog.handler)
 
 
 def pytest_sessionfinish(session, exitstatus):

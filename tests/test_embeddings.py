@@ -151,13 +151,6 @@ def test_duplicates_encoded_once(tmp_path, shared_model):
 GARBAGE = b"garbage" * 100
 
 
-@pytest.fixture(autouse=True)
-def _airbnb_records_reach_caplog(monkeypatch):
-    """setup_logging (which earlier tests run) keeps ``airbnb`` records at its own handler, while
-    caplog listens at the root logger."""
-    monkeypatch.setattr(logging.getLogger("airbnb"), "propagate", True)
-
-
 def damage_warnings(caplog) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.name.startswith("airbnb") and r.levelno == logging.WARNING]
 
