@@ -34,6 +34,7 @@ import os
 import re
 import sys
 import time
+import warnings
 from functools import partial, reduce
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -59,6 +60,10 @@ try:
 except ImportError as exc:  # the optional extra is not installed
     raise EtlError("--engine spark needs PySpark: pip install -e '.[spark]' (or pip install pyspark==4.3.0), "
                    "and Java 17 or newer") from exc
+
+# PySpark 4.3 warns that it does not yet fully support pandas 3; this engine's use of it (pandas
+# frames to and from its workers) is checked row by row against the pandas engine by the tests.
+warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
 
 ROWS_PER_BATCH = 20_000  # rows a worker hands Spark at a time
 _SPARK_TYPES = {pa.int64(): "bigint", pa.int32(): "int", pa.float32(): "float", pa.string(): "string",
