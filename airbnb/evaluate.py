@@ -33,19 +33,19 @@ import pandas as pd
 from tqdm import tqdm
 
 from . import train
-from .artifacts import METRICS, SPLITS, load_table, read_splits, train_config
+from .artifacts import METRICS, SPLITS, load_table, read_splits, table_digest, train_config
 from .baselines import BASELINES, FittedBaselines, check_names, fit_baselines
 from .cli import add_config_flags, check_types, option
 from .config import DEFAULT_ARTIFACTS_DIR
 from .dataset import AirbnbDataset
 from .errors import ConfigError, command_line
 from .etl import summary_path
-from .io import file_sha256, read_json, write_json
+from .io import read_json, write_json
 from .log import get_logger, setup_logging
 from .breakdown import predict_dataset
 from .metrics import bucket_metrics, metric_columns, metrics_table, price_deciles, review_buckets
 from .predict import PricePredictor
-from .schema import TABLE_COLUMNS
+from .schema import CITY, ROW_KEY, TABLE_COLUMNS
 
 log = get_logger(__name__)
 
@@ -141,8 +141,9 @@ def evaluate_run(artifacts_dir: str | Path, data_path: str | Path | None = None,
     artifacts_dir = Path(artifacts_dir)
     predictor = PricePredictor.load(artifacts_dir, cache_dir)
     data_path = Path(data_path or predictor.config["data"]["path"])
-    table = load_table(data_path).merge(read_splits(artifacts_dir), on=["listing_id", "year_month"], how="inner")
-    digest = file_sha256(data_path)
+    cities = predictor.config["train_config"].get("cities", [])  # the cities the run trained on
+    table = load_table(data_path, cities).merge(read_splits(artifacts_dir), on=ROW_KEY, how="inner")
+    digest = table_digest(data_path)
     if digest != predictor.config["data"]["sha256"]:
         log.warning("%s changed since training (sha256 differs): the split covers only rows present in both",
                     data_path)
@@ -181,9 +182,11 @@ def _fit_baselines(train_rows: pd.DataFrame, validation_rows: pd.DataFrame, name
 
 
 def _buckets(rows: pd.DataFrame, data_path: Path) -> dict[str, pd.Series]:
-    """Room type, borough/group (when the ETL recorded one) and price deciles (the review buckets
-    are in ``cold_start``, for every model)."""
+    """Room type, city (in a table of several), borough/group (when the ETL recorded one) and
+    price deciles (the review buckets are in ``cold_start``, for every model)."""
     buckets = {"room_type": rows["room_type"]}
+    if rows[CITY].nunique() > 1:
+        buckets[CITY] = rows[CITY]
     summary = summary_path(data_path)
     groups = read_json(summary).get("neighbourhood_groups", {}) if summary.is_file() else {}
     if groups:
@@ -249,7 +252,7 @@ def cross_validate(config: train.TrainConfig, k: int = 5, table: pd.DataFrame | 
     if not isinstance(k, int) or isinstance(k, bool) or k < 2:
         raise ConfigError(f"cv must be an integer >= 2 (the number of folds), got {k!r}")
     check_names(baselines)
-    table = (load_table(config.data_path) if table is None else table).reset_index(drop=True)
+    table = (load_table(config.data_path, config.cities) if table is None else table).reset_index(drop=True)
     folds = train.cv_splits(table["listing_id"], k, config.test_size)
     rows, tested = [], []  # per fold: metric rows, and (test rows, each model's prices)
     with tempfile.TemporaryDirectory(prefix="airbnb-cv-") as work:

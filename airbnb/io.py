@@ -124,6 +124,20 @@ def _temp_beside(path: Path, suffix: str = ".tmp") -> Path:
 
 
 @contextlib.contextmanager
+def scratch_dir(path: str | os.PathLike) -> Iterator[Path]:
+    """A temporary folder beside ``path`` for its writer's intermediate files, removed afterwards;
+    named like :func:`atomic_paths`' temporary files, so if the writer is killed the next writer of
+    ``path`` removes it."""
+    tmp = _temp_beside(Path(path))
+    tmp.unlink()
+    tmp.mkdir()
+    try:
+        yield tmp
+    finally:
+        _remove(tmp)
+
+
+@contextlib.contextmanager
 def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary sibling directory; swap it in for ``path`` only if the block succeeds.
 

@@ -340,16 +340,21 @@ def _parses_as_amenities(text: str) -> bool:
     return True
 
 
-def clean_amenities(text: pd.Series, issues: dict, flags: dict | None = None) -> pd.Series:
+def clean_amenities(text: pd.Series, issues: dict, flags: dict | None = None, known: dict | None = None) -> pd.Series:
     """Raw amenity texts, each one :func:`parse_amenities` rejects replaced by ``"[]"`` (counted).
 
     Training parses the table's amenities with that same function, so a malformed text would stop
     it; here it costs only that listing its amenities. Each distinct text is parsed once (a city
-    has tens of thousands of rows but far fewer distinct lists).
+    has tens of thousands of rows but far fewer distinct lists). ``known`` (text -> accepted), kept
+    by a caller that cleans a city in parts, spares it parsing again the texts of earlier parts.
     """
     text = text.str.strip().astype("str")
     codes, uniques = pd.factorize(text)  # a missing text gets code -1: no amenities, valid
-    rejected = np.append([not _parses_as_amenities(u) for u in uniques], False).astype(bool)[codes]
+    if known is None:
+        accepted = [_parses_as_amenities(u) for u in uniques]
+    else:
+        accepted = [known[u] if u in known else known.setdefault(u, _parses_as_amenities(u)) for u in uniques]
+    rejected = ~np.append(accepted, True).astype(bool)[codes]
     _record(issues, flags, "amenities_unparseable", rejected)
     return text.mask(rejected, "[]")
 
@@ -421,7 +426,8 @@ def mask_impossible(out: pd.DataFrame, issues: dict) -> pd.DataFrame:
 
 
 def parse_listing_features(raw: pd.DataFrame, issues: dict | None = None, rescaled: dict | None = None,
-                           flags: dict | None = None, rescale: bool = True) -> pd.DataFrame:
+                           flags: dict | None = None, rescale: bool = True, known_amenities: dict | None = None
+                           ) -> pd.DataFrame:
     """Typed model inputs from raw listing text columns (no price, no weight, no imputation).
 
     Shared by the ETL and by prediction on raw listing rows, so both parse identically: amenities
@@ -431,13 +437,14 @@ def parse_listing_features(raw: pd.DataFrame, issues: dict | None = None, rescal
     Counts of non-blank texts that failed to parse or were impossible are added to ``issues``
     (and which rows, to ``flags``); the columns rescaled per file (its ``_file`` label) to
     ``rescaled``. ``rescale=False`` leaves the scores as written, for an engine that decides each
-    file's scale from all its rows (:func:`old_scale_from_stats`) while parsing parts of it.
+    file's scale from all its rows (:func:`old_scale_from_stats`) while parsing parts of it, and
+    ``known_amenities`` is :func:`clean_amenities`'s ``known``.
     """
     issues = {} if issues is None else issues
     out = pd.DataFrame(index=raw.index)
     for col in ["neighbourhood_cleansed", "property_type", "room_type"]:
         out[col] = raw[col].str.strip().astype("str")
-    out["amenities"] = clean_amenities(raw["amenities"], issues, flags)
+    out["amenities"] = clean_amenities(raw["amenities"], issues, flags, known_amenities)
     for col in NUMERIC_COLUMNS:
         if col in raw:
             out[col] = parse_numeric(raw[col])

@@ -37,7 +37,7 @@ import time
 import warnings
 from functools import partial, reduce
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -49,7 +49,7 @@ from . import (ESSENTIAL_COLUMNS, MEAN_IMPUTED, MEDIAN_IMPUTED, OLD_SCORE_TOP, E
                parse_keys, parse_listing_features, parse_prices, parse_reviews, read_csv_columns,
                read_listings_file, rescaled_columns, score_divisors, summary_path, summary_record, REVIEW_COLUMNS)
 from ..errors import one_line
-from ..io import atomic_paths, json_text
+from ..io import atomic_paths, json_text, scratch_dir
 from ..schema import CITY, DOMAINS, PARTITION_COLUMNS, ROW_KEY, TABLE_SCHEMA
 
 try:
@@ -69,6 +69,12 @@ ROWS_PER_BATCH = 20_000  # rows a worker hands Spark at a time
 _SPARK_TYPES = {pa.int64(): "bigint", pa.int32(): "int", pa.float32(): "float", pa.string(): "string",
                 pa.bool_(): "boolean", pa.date32(): "date"}
 _PANDAS_TYPES = {"float64": "double", "str": "string", "object": "string", "boolean": "boolean", "bool": "boolean"}
+_ARROW_TYPES = {"int": pa.int32(), "bigint": pa.int64(), "double": pa.float64(), "string": pa.string(),
+                "boolean": pa.bool_(), "date": pa.date32()}
+# A worker's verdicts on the amenity texts it has parsed (text -> accepted): a listing's list
+# repeats in every snapshot, and each snapshot is a task of its own. Bounded (~1 KB a text).
+KNOWN_AMENITIES: dict[str, bool] = {}
+KNOWN_AMENITIES_MAX = 300_000
 FLAG = "_flag_"  # prefix of the per-row flag columns (a parse issue or a drop reason)
 
 
@@ -85,6 +91,8 @@ def session(config: EtlConfig = EtlConfig()) -> SparkSession:
         .config("spark.ui.showConsoleProgress", "false")
     if config.spark_master or not _master_configured():
         builder = builder.master(config.spark_master or "local[*]")
+        if (config.spark_master or "local").startswith("local"):  # not 200 shuffle partitions for a few cores
+            builder = builder.config("spark.sql.shuffle.partitions", str(4 * (os.cpu_count() or 1)))
     for item in config.spark_conf:
         builder = builder.config(*item.split("=", 1))
     spark = builder.getOrCreate()
@@ -141,7 +149,9 @@ def parse_file(path: Path, index: int, city: str, columns: Sequence[str]) -> Ite
     keyed, reasons = parse_keys(raw)
     price, price_reasons = parse_prices(keyed["price"])
     issues, flags = {}, {}
-    features = parse_listing_features(keyed, issues, flags=flags, rescale=False)
+    if len(KNOWN_AMENITIES) > KNOWN_AMENITIES_MAX:
+        KNOWN_AMENITIES.clear()
+    features = parse_listing_features(keyed, issues, flags=flags, rescale=False, known_amenities=KNOWN_AMENITIES)
     kept = pd.DataFrame({"_row": keyed.index.to_numpy(np.int64), "listing_id": keyed["listing_id"],
                          "snapshot_date": keyed["snapshot_date"].dt.date, "year_month": keyed["year_month"],
                          "_month": month_index(keyed["snapshot_date"]), "target_price": price,
@@ -152,30 +162,41 @@ def parse_file(path: Path, index: int, city: str, columns: Sequence[str]) -> Ite
     dropped = pd.DataFrame({"_row": raw.index.to_numpy(np.int64), "_dropped": bad})[pd.notna(bad)]
     for frame in (kept, dropped):
         for start in range(0, len(frame), ROWS_PER_BATCH):
-            part = _plain_text(frame.iloc[start:start + ROWS_PER_BATCH].reset_index(drop=True))
+            part = frame.iloc[start:start + ROWS_PER_BATCH].reset_index(drop=True)
             yield part.assign(_file=np.int32(index), **{CITY: city},
                               **{c: None for c in columns if c not in part and c not in (CITY, "_file")})[columns]
 
 
-def _plain_text(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text columns as Python strings: PySpark cannot send pandas' Arrow-backed text of several chunks."""
-    return frame.astype({c: object for c, kind in frame.dtypes.items() if kind == "str"})
+def _arrow(frames: Iterable[pd.DataFrame], fields: dict[str, str]) -> Iterator[pa.RecordBatch]:
+    """Frames as Arrow batches of ``fields`` (missing values, NaN included, as nulls)."""
+    schema = pa.schema([(name, _ARROW_TYPES[kind]) for name, kind in fields.items()])
+    for frame in frames:
+        yield from pa.Table.from_pandas(frame, schema=schema, preserve_index=False).to_batches()
 
 
-def _parse_files(batches: Iterator[pd.DataFrame], columns: Sequence[str]) -> Iterator[pd.DataFrame]:
+def _parse_files(batches: Iterator[pa.RecordBatch], fields: dict[str, str]) -> Iterator[pa.RecordBatch]:
     for batch in batches:
-        for index, path, city in batch[["index", "path", "city"]].itertuples(index=False):
-            yield from parse_file(Path(path), int(index), city, columns)
+        for index, path, city in zip(*batch.to_pydict().values()):
+            yield from _arrow(parse_file(Path(path), int(index), city, list(fields)), fields)
 
 
-def _parse_review_files(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-    """Each reviews file's (listing_id, month) rows, and one row more with its unparseable count."""
+REVIEW_FIELDS = {"listing_id": "bigint", "month": "bigint", "count": "bigint", "_unparseable": "bigint"}
+
+
+def _parse_review_files(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """Each reviews file's review count per (listing_id, month), and one row more with its
+    unparseable count."""
     for batch in batches:
-        for path in batch["path"]:
+        for path in batch.column("path").to_pylist():
             reviews, bad = parse_reviews(read_csv_columns(Path(path), REVIEW_COLUMNS))
-            for start in range(0, len(reviews), ROWS_PER_BATCH * 10):
-                yield reviews.iloc[start:start + ROWS_PER_BATCH * 10].assign(_unparseable=None)
-            yield pd.DataFrame({"listing_id": [None], "month": [None], "_unparseable": [bad]})
+            counts = reviews.groupby(["listing_id", "month"]).size().rename("count").reset_index()
+            yield from _arrow([counts.assign(_unparseable=None),
+                               pd.DataFrame({"listing_id": [None], "month": [None], "count": [None],
+                                             "_unparseable": [bad]})], REVIEW_FIELDS)
+
+
+def _ddl(fields: dict[str, str]) -> str:
+    return ", ".join(f"`{name}` {kind}" for name, kind in fields.items())
 
 
 def _one_task_each(spark: SparkSession, rows: list[tuple], schema: str) -> DataFrame:
@@ -195,28 +216,55 @@ def _violates(column: str) -> F.Column:
     return value.isNotNull() & ~F.isnan(value) & ~value.between(domain.low, domain.high)
 
 
+@contextlib.contextmanager
+def _timed(phase: str):
+    """Log how long a phase took (what to look at when a run is slow)."""
+    started = time.perf_counter()
+    yield
+    log.info("spark: %s: %.1f s", phase, time.perf_counter() - started)
+
+
 def _collect_one(frame: DataFrame) -> dict:
     with _worker_errors():
         return frame.collect()[0].asDict()
 
 
 def build(spark: SparkSession, paths: Sequence[Path], reviews_paths: Sequence[Path], config: EtlConfig,
-          summary: Summary, persisted: list[DataFrame]) -> tuple[DataFrame, dict]:
+          summary: Summary, scratch: Path, persisted: list[DataFrame]) -> tuple[DataFrame, dict]:
     """The table as a Spark DataFrame (the schema's columns and types) and the summary's other
-    parts; fills ``summary``. The intermediate results it keeps are added to ``persisted``, for
-    the caller to release once the table is written."""
+    parts; fills ``summary``.
+
+    One pass parses every file (listings and reviews at once), keeps the latest scrape per
+    listing-month, counts each row's reviews in its window and writes the rows to Parquet in
+    ``scratch``; the counts, the per-file score scales and the fill values are then read from
+    the columns they need, and the table from all of them. (Caching the rows in Spark's memory
+    instead cost twice the time of writing them.) Cached reviews are added to ``persisted``.
+    """
     columns_read = check_listing_headers(paths)
     features, issue_keys = _feature_layout(columns_read)
     fields = _listing_fields(features, issue_keys)
     files = _one_task_each(spark, [(i, str(p), config.city_of(p)) for i, p in enumerate(paths)],
                            "index int, path string, city string")
-    parsed = files.mapInPandas(partial(_parse_files, columns=list(fields)),
-                               ", ".join(f"`{name}` {kind}" for name, kind in fields.items()))
+    parsed = files.mapInArrow(partial(_parse_files, fields=fields), _ddl(fields))
+    # partitioned by listing: the window and the join of each listing's reviews need no other shuffle
     latest = Window.partitionBy(*ROW_KEY).orderBy(*(F.desc(c) for c in ("snapshot_date", "_file", "_row")))
-    marked = parsed.withColumn("_latest", F.col("_dropped").isNull() & (F.row_number().over(latest) == 1)) \
-        .withColumn("_kept", F.col("_latest") & (F.col("target_price") > 0)) \
-        .persist(StorageLevel.MEMORY_AND_DISK)
-    persisted.append(marked)
+    marked = parsed.repartition("listing_id") \
+        .withColumn("_latest", F.col("_dropped").isNull() & (F.row_number().over(latest) == 1)) \
+        .withColumn("_kept", F.col("_latest") & (F.col("target_price") > 0))
+    if reviews_paths:
+        reviews = _one_task_each(spark, [(str(p),) for p in reviews_paths], "path string") \
+            .mapInArrow(_parse_review_files, _ddl(REVIEW_FIELDS)).persist(StorageLevel.MEMORY_AND_DISK)
+        persisted.append(reviews)
+        # each listing's review months, joined by listing: a row counts those of its month and the
+        # two before it (reviews_in_window)
+        months = reviews.filter(F.col("listing_id").isNotNull()).groupBy("listing_id", "month") \
+            .agg(F.sum("count").alias("count")).groupBy("listing_id").agg(F.collect_list(F.struct("month", "count")).alias("_months"))
+        in_window = F.filter("_months", lambda r: r["month"].between(F.col("_month") - 2, F.col("_month")))
+        marked = marked.join(months, "listing_id", "left").withColumn(
+            "_reviews", F.aggregate(in_window, F.lit(0).cast("bigint"), lambda n, r: n + r["count"])).drop("_months")
+    with _worker_errors(), _timed("reading and parsing the files, the latest scrape per month, the review windows"):
+        marked.write.parquet(str(scratch / "rows"))
+    marked = spark.read.parquet(str(scratch / "rows"))
 
     # per file: the first steps' counts, the parse issues and the review-score statistics
     kept = F.col("_kept")
@@ -270,23 +318,11 @@ def build(spark: SparkSession, paths: Sequence[Path], reviews_paths: Sequence[Pa
     reaching = F.col("_essential") & F.col("_impossible").isNull()
 
     # the weight
-    aggregates = []
     if reviews_paths:
-        reviews = _one_task_each(spark, [(str(p),) for p in reviews_paths], "path string") \
-            .mapInPandas(_parse_review_files, "listing_id bigint, month bigint, _unparseable bigint") \
-            .persist(StorageLevel.MEMORY_AND_DISK)
-        counts = reviews.filter(F.col("listing_id").isNotNull()) \
-            .join(rows.filter(reaching).select("listing_id").distinct(), "listing_id", "left_semi") \
-            .groupBy("listing_id", "month").count().persist(StorageLevel.MEMORY_AND_DISK)
-        persisted += [reviews, counts]
-        # a month's reviews count in that row's month and the two after it (reviews_in_window)
-        window = counts.select("*", F.explode(F.array(*map(F.lit, range(3)))).alias("_lag")) \
-            .groupBy("listing_id", (F.col("month") + F.col("_lag")).alias("_month")) \
-            .agg(F.sum("count").alias("_reviews"))
         with _worker_errors():
             unparseable = reviews.agg(F.sum("_unparseable")).collect()[0][0] or 0
-            read = counts.agg(F.sum("count")).collect()[0][0] or 0
-        rows = rows.join(window, ["listing_id", "_month"], "left")
+            read = reviews.join(rows.filter(reaching).select("listing_id").distinct(), "listing_id", "left_semi") \
+                .agg(F.sum("count")).collect()[0][0] or 0
         count = F.coalesce(F.col("_reviews").cast("double"), F.lit(0.0))
         method = F.lit("reviews_file")
     else:
@@ -300,25 +336,24 @@ def build(spark: SparkSession, paths: Sequence[Path], reviews_paths: Sequence[Pa
         "estimated_occupancy_rate": occupancy_from_reviews(count, config, lambda cap, x: F.least(F.lit(cap), x)),
         "_method": F.when(reaching, method)})
     final = reaching & (F.col("estimated_occupancy_rate") > 0)
-    rows = rows.withColumn("_final", final).persist(StorageLevel.MEMORY_AND_DISK)
-    persisted.append(rows)
+    rows = rows.withColumn("_final", final)
 
     # the remaining steps' counts and the fill values, in one pass
     fill_columns = [*MEDIAN_IMPUTED, *MEAN_IMPUTED, "number_of_reviews_ltm"]
     done = F.col("_final")
-    found = _collect_one(rows.agg(
-        *(_count(F.col(f"{FLAG}{c}_impossible")).alias(f"{c}_impossible") for c in masked),
-        *(_count(condition).alias(name) for name, condition in missing.items()),
-        _count(F.col("_essential")).alias("essential"),
-        *(_count(F.col("_impossible") == c).alias(f"impossible_{c}") for c in ESSENTIAL_COLUMNS),
-        _count(reaching).alias("possible"),
-        *(_count(F.col("_method") == m).alias(f"method:{m}")
-          for m in ("reviews_file", "estimated_occupancy_l365d", "number_of_reviews_ltm")),
-        _count(done).alias("final"),
-        F.countDistinct(F.when(done, F.col("listing_id"))).alias("listings"),
-        *(F.percentile(F.when(done, F.col(c)), F.lit(0.5)).alias(f"median:{c}") for c in MEDIAN_IMPUTED),
-        *(F.avg(F.when(done, F.col(c))).alias(f"mean:{c}") for c in MEAN_IMPUTED),
-        *(_count(done & F.col(c).isNull()).alias(f"n_missing:{c}") for c in fill_columns)))
+    with _timed("the remaining steps' counts and the fill values"):
+        found = _collect_one(rows.agg(
+            *(_count(F.col(f"{FLAG}{c}_impossible")).alias(f"{c}_impossible") for c in masked),
+            *(_count(condition).alias(name) for name, condition in missing.items()),
+            _count(F.col("_essential")).alias("essential"),
+            *(_count(F.col("_impossible") == c).alias(f"impossible_{c}") for c in ESSENTIAL_COLUMNS),
+            _count(reaching).alias("possible"),
+            *(_count(F.col("_method") == m).alias(f"method:{m}")
+              for m in ("reviews_file", "estimated_occupancy_l365d", "number_of_reviews_ltm")),
+            _count(done).alias("final"),
+            *(F.percentile(F.when(done, F.col(c)), F.lit(0.5)).alias(f"median:{c}") for c in MEDIAN_IMPUTED),
+            *(F.avg(F.when(done, F.col(c))).alias(f"mean:{c}") for c in MEAN_IMPUTED),
+            *(_count(done & F.col(c).isNull()).alias(f"n_missing:{c}") for c in fill_columns)))
     summary.parse_issues.update({f"{c}_impossible": found[f"{c}_impossible"] for c in masked})
     summary.step("essential_inputs", int(total["kept"]), found["essential"], {k: found[k] for k in missing})
     summary.step("possible_values", found["essential"], found["possible"],
@@ -339,8 +374,9 @@ def build(spark: SparkSession, paths: Sequence[Path], reviews_paths: Sequence[Pa
     table = rows.filter(done).withColumns({c: F.coalesce(F.col(c), F.lit(v)) for c, v in fill.items()}) \
         .withColumn("month", F.month("snapshot_date"))
     table = table.select(*(F.col(f.name).cast(_SPARK_TYPES[f.type]).alias(f.name) for f in TABLE_SCHEMA))
-    with _worker_errors():
+    with _worker_errors(), _timed("cities, listings and neighbourhood groups"):
         cities = {r[CITY]: r["count"] for r in table.groupBy(CITY).count().collect()}
+        listings = table.select("listing_id").distinct().count()
         groups = {}
         if "neighbourhood_group_cleansed" in features:
             pairs = rows.filter(done & F.col("neighbourhood_cleansed").isNotNull()
@@ -348,7 +384,7 @@ def build(spark: SparkSession, paths: Sequence[Path], reviews_paths: Sequence[Pa
             first = pairs.groupBy("neighbourhood_cleansed").agg(F.min_by(
                 "neighbourhood_group_cleansed", F.struct(*ROW_KEY)).alias("group")).collect()
             groups = dict(sorted((r["neighbourhood_cleansed"], r["group"]) for r in first))
-    return table, {"rows_out": found["final"], "listings_out": found["listings"], "cities": cities, "groups": groups}
+    return table, {"rows_out": found["final"], "listings_out": listings, "cities": cities, "groups": groups}
 
 
 def write(table: DataFrame, summary: dict, output: Path) -> Path:
@@ -356,7 +392,7 @@ def write(table: DataFrame, summary: dict, output: Path) -> Path:
     try:
         with atomic_paths(output, summary_path(output)) as (tmp_table, tmp_summary):
             tmp_table.unlink()  # Spark makes the folder
-            with _worker_errors():
+            with _worker_errors(), _timed("writing the partitioned table"):
                 table.repartition(*PARTITION_COLUMNS).sortWithinPartitions(*PARTITION_COLUMNS, "listing_id") \
                     .write.partitionBy(*PARTITION_COLUMNS).parquet(str(tmp_table.absolute()))
             tmp_summary.write_text(json_text({"output": str(output), **summary}))
@@ -379,10 +415,11 @@ def run_etl(listings, reviews=None, output: str | Path = "table", config: EtlCon
     spark = spark or session(config)
     summary, persisted = Summary(), []
     try:
-        table, parts = build(spark, paths, reviews_paths, config, summary, persisted)
-        record = summary_record(summary, paths, reviews_paths, config, parts["rows_out"], parts["listings_out"],
-                                parts["cities"], parts["groups"], started)
-        write(table, record, output)
+        with scratch_dir(output) as scratch:
+            table, parts = build(spark, paths, reviews_paths, config, summary, scratch, persisted)
+            record = summary_record(summary, paths, reviews_paths, config, parts["rows_out"], parts["listings_out"],
+                                    parts["cities"], parts["groups"], started)
+            write(table, record, output)
     finally:
         for frame in persisted:
             frame.unpersist()
