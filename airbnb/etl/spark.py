@@ -37,7 +37,7 @@ import time
 import warnings
 from functools import partial, reduce
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -374,9 +374,7 @@ def build(spark: SparkSession, paths: Sequence[Path], reviews_paths: Sequence[Pa
     table = rows.filter(done).withColumns({c: F.coalesce(F.col(c), F.lit(v)) for c, v in fill.items()}) \
         .withColumn("month", F.month("snapshot_date"))
     table = table.select(*(F.col(f.name).cast(_SPARK_TYPES[f.type]).alias(f.name) for f in TABLE_SCHEMA))
-    with _worker_errors(), _timed("cities, listings and neighbourhood groups"):
-        cities = {r[CITY]: r["count"] for r in table.groupBy(CITY).count().collect()}
-        listings = table.select("listing_id").distinct().count()
+    with _worker_errors(), _timed("neighbourhood groups"):
         groups = {}
         if "neighbourhood_group_cleansed" in features:
             pairs = rows.filter(done & F.col("neighbourhood_cleansed").isNotNull()
@@ -384,24 +382,28 @@ def build(spark: SparkSession, paths: Sequence[Path], reviews_paths: Sequence[Pa
             first = pairs.groupBy("neighbourhood_cleansed").agg(F.min_by(
                 "neighbourhood_group_cleansed", F.struct(*ROW_KEY)).alias("group")).collect()
             groups = dict(sorted((r["neighbourhood_cleansed"], r["group"]) for r in first))
-    return table, {"rows_out": found["final"], "listings_out": listings, "cities": cities, "groups": groups}
+    return table, {"rows_out": found["final"], "groups": groups}
 
 
-def write(table: DataFrame, summary: dict, output: Path) -> Path:
-    """The table as Parquet partitioned by city and month, published with its summary as one."""
+def write(table: DataFrame, summarise: Callable[[int, dict[str, int]], dict], output: Path) -> dict:
+    """The table as Parquet partitioned by city and month, published with its summary as one:
+    ``summarise(listings, rows per city)`` gives it, counted in the written table (by its columns)."""
     try:
         with atomic_paths(output, summary_path(output)) as (tmp_table, tmp_summary):
             tmp_table.unlink()  # Spark makes the folder
             with _worker_errors(), _timed("writing the partitioned table"):
                 table.repartition(*PARTITION_COLUMNS).sortWithinPartitions(*PARTITION_COLUMNS, "listing_id") \
                     .write.partitionBy(*PARTITION_COLUMNS).parquet(str(tmp_table.absolute()))
+            written = table.sparkSession.read.parquet(str(tmp_table.absolute()))
+            with _timed("counting the listings and cities written"):
+                listings = written.select("listing_id").distinct().count()
+                cities = {r[CITY]: r["count"] for r in written.groupBy(CITY).count().collect()}
+            summary = summarise(listings, cities)
             tmp_summary.write_text(json_text({"output": str(output), **summary}))
     except (OSError, PySparkException) as exc:
-        if isinstance(exc, EtlError):
-            raise
         raise EtlError(f"cannot write {output} ({one_line(exc)[:300]}); any previous table is unchanged: "
                        "free space or fix the folder's permissions, or choose another --output") from exc
-    return output
+    return summary
 
 
 def run_etl(listings, reviews=None, output: str | Path = "table", config: EtlConfig = EtlConfig(),
@@ -417,9 +419,9 @@ def run_etl(listings, reviews=None, output: str | Path = "table", config: EtlCon
     try:
         with scratch_dir(output) as scratch:
             table, parts = build(spark, paths, reviews_paths, config, summary, scratch, persisted)
-            record = summary_record(summary, paths, reviews_paths, config, parts["rows_out"], parts["listings_out"],
-                                    parts["cities"], parts["groups"], started)
-            write(table, record, output)
+            record = write(table, lambda listings, cities: summary_record(
+                summary, paths, reviews_paths, config, parts["rows_out"], listings, cities, parts["groups"], started),
+                output)
     finally:
         for frame in persisted:
             frame.unpersist()
