@@ -73,6 +73,8 @@ class EvaluateConfig:
     cv: int = option(0, "K-fold cross-validation grouped by listing of the run's training configuration (0: off)")
     preset: str = option("default", "training configuration to cross-validate without --artifacts",
                          choices=tuple(train.PRESETS), notebook=False)
+    cities: list[str] = option([], "with --cv and no --artifacts: these cities of the table only (a run is "
+                               "evaluated on the cities it was trained on)", notebook=False)
 
     def __post_init__(self):
         check_types(self)
@@ -345,8 +347,8 @@ def _evaluate_command(given: dict) -> Evaluation | CrossValidation:
 
 
 def _cross_validate_preset(config: EvaluateConfig) -> CrossValidation:
-    result = cross_validate(train.configure(config.preset, data_path=config.data_path, seed=config.seed), config.cv,
-                            baselines=config.baselines)
+    result = cross_validate(train.configure(config.preset, data_path=config.data_path, seed=config.seed,
+                                            cities=config.cities), config.cv, baselines=config.baselines)
     print(f"{config.cv}-fold cross-validation (grouped by listing), mean ± sd:")
     print(result.summary().to_string())
     write_json(config.metrics_path or Path(config.data_path).with_suffix(".cv_metrics.json"), {"cv": result.to_dict()})
