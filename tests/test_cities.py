@@ -81,3 +81,10 @@ def test_a_model_of_one_city_is_the_model_without_the_city_column(cities, tmp_pa
     raw = read_listings_file(cities["springfield"].listings[0]).head(5)
     predictor = PricePredictor.load(tmp_path / "alone")
     pd.testing.assert_frame_equal(predictor.predict(raw, 1), predictor.predict(raw, 1, city="springfield"))
+
+
+def test_the_baselines_see_the_city_only_in_a_table_of_several(cities):
+    from airbnb.baselines import BaselineDesign
+
+    assert "city" in BaselineDesign().fit(load_table(cities["both"])).columns
+    assert "city" not in BaselineDesign().fit(load_table(cities["alone"])).columns  # as before the column existed
