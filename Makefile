@@ -16,7 +16,8 @@ $(VENV)/.installed: pyproject.toml requirements-lock.txt
 	$(PYTHON) -m venv $(VENV)
 	# torch first and pinned: an unpinned torch would pull a multi-GB CUDA build.
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -c requirements-lock.txt -e '.[dev]'
+	# the [spark] extra too: the ETL's Spark engine is tested like the rest (Java 17 is on the machine)
+	$(PY) -m pip install --quiet -c requirements-lock.txt -e '.[dev,spark]'
 	$(PY) -m ipykernel install --prefix $(VENV) --name python3 >/dev/null
 	touch $@
 

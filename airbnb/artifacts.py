@@ -21,11 +21,13 @@ loadable, during it nothing loads, and a damaged file is named ("is damaged (che
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
 import shutil
 import time
 from pathlib import Path
+from typing import Sequence
 
 import pandas as pd
 import pyarrow as pa
@@ -38,7 +40,7 @@ from .features import FeatureProcessor
 from .io import atomic_path, file_sha256, read_json, write_json
 from .log import get_logger
 from .model import AdditiveAxisModel, EnsembleModel
-from .schema import TableError, validate_table
+from .schema import CITY, TableError, is_partitioned_table, read_table, table_frame, validate_table
 
 log = get_logger(__name__)
 
@@ -70,10 +72,11 @@ class ArtifactsError(UserError, RuntimeError):
 _ETL_COMMAND = "python -m airbnb.etl --listings 'city/*/listings.csv.gz' --reviews city/reviews.csv.gz --output {}"
 
 
-def load_table(path: str | Path) -> pd.DataFrame:
-    """Read and validate a modeling table; the default path is built on first use, any other must exist."""
+def load_table(path: str | Path, cities: Sequence[str] = ()) -> pd.DataFrame:
+    """Read and validate a modeling table (a Parquet file or the Spark ETL's partitioned folder),
+    only the rows of ``cities`` when given; the default path is built on first use, any other must exist."""
     path = Path(path)
-    if not path.is_file():
+    if not path.is_file() and not is_partitioned_table(path):
         if path != DEFAULT_TABLE_PATH:
             raise TableError(f"data file not found: {path} (build the modeling table with "
                              f"{_ETL_COMMAND.format(path)})")
@@ -81,11 +84,19 @@ def load_table(path: str | Path) -> pd.DataFrame:
 
         ensure_default_table(path)
     try:
-        df = pd.read_parquet(path)
+        df = table_frame(read_table(path, cities))
     except (pa.ArrowException, OSError) as exc:
         raise TableError(_not_a_table(path, exc)) from None
+    if cities and len(df) == 0:
+        raise TableError(f"{path} has no rows of {', '.join(map(repr, cities))} (its cities: "
+                         f"{', '.join(table_cities(path))})")
     validate_table(df, str(path))
     return df
+
+
+def table_cities(path: str | Path) -> list[str]:
+    """The cities a modeling table holds, sorted."""
+    return sorted(set(read_table(path).column(CITY).to_pylist()))
 
 
 def _not_a_table(path: Path, exc: Exception) -> str:
@@ -96,8 +107,16 @@ def _not_a_table(path: Path, exc: Exception) -> str:
 
 
 def table_digest(path: str | Path) -> str:
-    """The SHA-256 of the table file ('' when the table is not a file)."""
-    return file_sha256(path) if Path(path).is_file() else ""
+    """The SHA-256 of the table file; of a partitioned table, of its data files' names and digests
+    ('' when there is no table)."""
+    path = Path(path)
+    if path.is_file():
+        return file_sha256(path)
+    if not is_partitioned_table(path):
+        return ""
+    parts = sorted(p for p in path.rglob("*.parquet") if not p.name.startswith((".", "_")))
+    listing = "".join(f"{p.relative_to(path).as_posix()} {file_sha256(p)}\n" for p in parts)
+    return hashlib.sha256(listing.encode()).hexdigest()
 
 
 # --------------------------------------------------------------------------- writing

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .schema import BATHROOM_TYPES, BOOL_COLUMNS, RATE_COLUMNS, REVIEW_SCORE_COLUMNS, ROOM_TYPES, TABLE_COLUMNS
+from .schema import BATHROOM_TYPES, BOOL_COLUMNS, CITY, RATE_COLUMNS, REVIEW_SCORE_COLUMNS, ROOM_TYPES, TABLE_COLUMNS
 
 # The axes in their fixed order (model outputs, breakdown columns, the synthetic city's truth).
 AXES = ("location", "size_capacity", "quality_reputation", "amenities", "seasonality")
@@ -76,6 +76,8 @@ AXIS_INPUTS: dict[str, tuple[AxisInput, ...]] = {
     "location": (
         _vocabulary("neighbourhood_cleansed"),
         AxisInput("location_coords_cyclical", ("latitude", "longitude"), "location", "location_dim"),
+        # which city, in a table of several (SPEC §3.1's amendment); absent (width 0) for one city
+        _vocabulary(CITY),
     ),
     "size_capacity": (
         *(_vocabulary(c) for c in ("property_type", "bedrooms", "beds", "bathrooms_numeric")),
@@ -125,5 +127,5 @@ def input_columns() -> list[str]:
 def input_width(item: AxisInput, config) -> int:
     """The number of values ``item`` gives its axis network under a model ``config``."""
     if item.encoding == "vocabulary":
-        return int(config.embedding_dims[item.name])
+        return int(config.embedding_dims.get(item.name, 0))
     return int(getattr(config, item.width)) if isinstance(item.width, str) else item.width

@@ -50,7 +50,7 @@ from .axes import input_columns
 from .errors import UserError
 from .features import AmenityVocabulary, cyclical
 from .log import get_logger
-from .schema import TABLE_SCHEMA
+from .schema import CITY, TABLE_SCHEMA
 
 log = get_logger(__name__)
 
@@ -99,12 +99,14 @@ class BaselineDesign:
         _require(train_rows, INPUT_COLUMNS, "training rows")
         self.categories = {col: sorted(train_rows[col].dropna().astype(str).unique())
                            for col in CATEGORICAL_COLUMNS}
+        if len(self.categories[CITY]) < 2:  # one city: no city input, as the neural model has none
+            del self.categories[CITY]
         self.amenities.fit(train_rows["amenities"])
         return self
 
     @property
     def columns(self) -> list[str]:
-        return [*CATEGORICAL_COLUMNS, *NUMERIC_COLUMNS, *BOOLEAN_COLUMNS, *MONTH_COLUMNS, *self.amenity_columns]
+        return [*self.categories, *NUMERIC_COLUMNS, *BOOLEAN_COLUMNS, *MONTH_COLUMNS, *self.amenity_columns]
 
     @property
     def amenity_columns(self) -> list[str]:
@@ -114,8 +116,8 @@ class BaselineDesign:
         if not self.categories:
             raise BaselineError("BaselineDesign is not fitted: call fit(train_rows) first")
         _require(rows, INPUT_COLUMNS, "rows")
-        data: dict[str, object] = {col: _categorical(rows[col], self.categories[col])
-                                   for col in CATEGORICAL_COLUMNS}
+        data: dict[str, object] = {col: _categorical(rows[col], categories)
+                                   for col, categories in self.categories.items()}
         for col in NUMERIC_COLUMNS:
             data[col] = _floats(rows[col], col)
         for col in BOOLEAN_COLUMNS:

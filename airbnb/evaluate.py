@@ -33,19 +33,19 @@ import pandas as pd
 from tqdm import tqdm
 
 from . import conformal, train
-from .artifacts import METRICS, SPLITS, load_table, read_splits, train_config
+from .artifacts import METRICS, SPLITS, load_table, read_splits, table_digest, train_config
 from .baselines import BASELINES, FittedBaselines, check_names, fit_baselines
 from .cli import add_config_flags, check_types, option
 from .config import DEFAULT_ARTIFACTS_DIR
 from .dataset import AirbnbDataset
 from .errors import ConfigError, command_line
 from .etl import summary_path
-from .io import file_sha256, read_json, write_json
+from .io import read_json, write_json
 from .log import get_logger, setup_logging
 from .breakdown import predict_dataset
 from .metrics import bucket_metrics, metric_columns, metrics_table, price_deciles, review_buckets
 from .predict import PricePredictor
-from .schema import TABLE_COLUMNS
+from .schema import CITY, ROW_KEY, TABLE_COLUMNS
 
 log = get_logger(__name__)
 
@@ -73,6 +73,8 @@ class EvaluateConfig:
     cv: int = option(0, "K-fold cross-validation grouped by listing of the run's training configuration (0: off)")
     preset: str = option("default", "training configuration to cross-validate without --artifacts",
                          choices=tuple(train.PRESETS), notebook=False)
+    cities: list[str] = option([], "with --cv and no --artifacts: these cities of the table only (a run is "
+                               "evaluated on the cities it was trained on)", notebook=False)
 
     def __post_init__(self):
         check_types(self)
@@ -143,8 +145,9 @@ def evaluate_run(artifacts_dir: str | Path, data_path: str | Path | None = None,
     artifacts_dir = Path(artifacts_dir)
     predictor = PricePredictor.load(artifacts_dir, cache_dir)
     data_path = Path(data_path or predictor.config["data"]["path"])
-    table = load_table(data_path).merge(read_splits(artifacts_dir), on=["listing_id", "year_month"], how="inner")
-    digest = file_sha256(data_path)
+    cities = predictor.config["train_config"].get("cities", [])  # the cities the run trained on
+    table = load_table(data_path, cities).merge(read_splits(artifacts_dir), on=ROW_KEY, how="inner")
+    digest = table_digest(data_path)
     if digest != predictor.config["data"]["sha256"]:
         log.warning("%s changed since training (sha256 differs): the split covers only rows present in both",
                     data_path)
@@ -185,9 +188,11 @@ def _fit_baselines(train_rows: pd.DataFrame, validation_rows: pd.DataFrame, name
 
 
 def _buckets(rows: pd.DataFrame, data_path: Path) -> dict[str, pd.Series]:
-    """Room type, borough/group (when the ETL recorded one) and price deciles (the review buckets
-    are in ``cold_start``, for every model)."""
+    """Room type, city (in a table of several), borough/group (when the ETL recorded one) and
+    price deciles (the review buckets are in ``cold_start``, for every model)."""
     buckets = {"room_type": rows["room_type"]}
+    if rows[CITY].nunique() > 1:
+        buckets[CITY] = rows[CITY]
     summary = summary_path(data_path)
     groups = read_json(summary).get("neighbourhood_groups", {}) if summary.is_file() else {}
     if groups:
@@ -253,7 +258,7 @@ def cross_validate(config: train.TrainConfig, k: int = 5, table: pd.DataFrame | 
     if not isinstance(k, int) or isinstance(k, bool) or k < 2:
         raise ConfigError(f"cv must be an integer >= 2 (the number of folds), got {k!r}")
     check_names(baselines)
-    table = (load_table(config.data_path) if table is None else table).reset_index(drop=True)
+    table = (load_table(config.data_path, config.cities) if table is None else table).reset_index(drop=True)
     folds = train.cv_splits(table["listing_id"], k, config.test_size)
     rows, tested = [], []  # per fold: metric rows, and (test rows, each model's prices)
     with tempfile.TemporaryDirectory(prefix="airbnb-cv-") as work:
@@ -346,8 +351,8 @@ def _evaluate_command(given: dict) -> Evaluation | CrossValidation:
 
 
 def _cross_validate_preset(config: EvaluateConfig) -> CrossValidation:
-    result = cross_validate(train.configure(config.preset, data_path=config.data_path, seed=config.seed), config.cv,
-                            baselines=config.baselines)
+    result = cross_validate(train.configure(config.preset, data_path=config.data_path, seed=config.seed,
+                                            cities=config.cities), config.cv, baselines=config.baselines)
     print(f"{config.cv}-fold cross-validation (grouped by listing), mean ± sd:")
     print(result.summary().to_string())
     write_json(config.metrics_path or Path(config.data_path).with_suffix(".cv_metrics.json"), {"cv": result.to_dict()})

@@ -21,7 +21,7 @@ from .axes import MODEL_INPUTS, SEEN_MONTH, AxisInput, input_columns, inputs_wit
 from .errors import UserError
 from .etl import fit_fill_values, parse_amenities
 from .io import atomic_path
-from .schema import TABLE_SCHEMA
+from .schema import CITY, TABLE_SCHEMA
 
 UNK = "<UNK>"
 # Which table columns get which treatment follows from the axes' declared inputs (airbnb.axes).
@@ -162,6 +162,15 @@ class FeatureProcessor:
     def vocab_sizes(self) -> dict[str, int]:
         return {col: len(vocab) for col, vocab in self.vocabs.items()}
 
+    @property
+    def cities(self) -> list[str]:
+        """The training rows' cities (none known to a processor from before tables had a city)."""
+        return list(self.vocabs.get(CITY, [UNK])[1:])
+
+    @property
+    def n_cities(self) -> int:
+        return len(self.cities)
+
     # ------------------------------------------------------------------ transform
     def transform(self, df: pd.DataFrame) -> dict[str, np.ndarray]:
         """Arrays keyed by input name; ``target_price``/``estimated_occupancy_rate`` when present."""
@@ -170,7 +179,8 @@ class FeatureProcessor:
         _require_columns(df, INPUT_COLUMNS)
         _reject_nan(df)
         df = self._clipped(df)
-        out = {item.name: self._encode(item, df) for item in MODEL_INPUTS if item.encoding != "embedding"}
+        out = {item.name: self._encode(item, df) for item in MODEL_INPUTS
+               if item.encoding != "embedding" and (item.encoding != "vocabulary" or item.name in self.vocabs)}
         out[SEEN_MONTH] = self.month_seen(df["month"]).astype(np.float32)
         text, *numbers = PASSTHROUGH
         out[text] = df[text].fillna("").to_numpy(dtype=object)

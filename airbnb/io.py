@@ -6,6 +6,7 @@ place, so a crash or an error never leaves a half-written table, model or report
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -39,7 +40,11 @@ def atomic_paths(*paths: str | os.PathLike) -> Iterator[list[Path]]:
     """Temporary paths for files that belong together (a table and its summary): all are written
     first, then published; if publishing one fails, the ones already moved are put back, so the
     old files stay together or the new ones do, never a mix. Whatever fails, no temporary file
-    of this call is left behind (a previous file set aside is removed only once it is not needed)."""
+    of this call is left behind (a previous file set aside is removed only once it is not needed).
+
+    A temporary path may be made a folder (a partitioned dataset: remove the placeholder file and
+    write the folder there); it is published like a file. A folder replaces a file or a folder, a
+    file never replaces a folder."""
     paths = [Path(p) for p in paths]
     tmps: list[Path] = []
     try:
@@ -51,28 +56,42 @@ def atomic_paths(*paths: str | os.PathLike) -> Iterator[list[Path]]:
             for path, tmp in zip(paths, tmps):
                 os.chmod(tmp, 0o666 & ~_umask())
                 previous = None
+                if path.is_dir() and not tmp.is_dir():
+                    raise IsADirectoryError(errno.EISDIR, "a folder is in the way", str(path))
                 if path.exists():
                     previous = _temp_beside(path, ".old")
                     try:
+                        if path.is_dir():
+                            previous.unlink()  # a folder cannot replace the placeholder file
                         os.replace(path, previous)
                     except BaseException:
-                        previous.unlink()  # still the empty placeholder: the previous file did not move
+                        _remove(previous)  # still the placeholder: the previous file did not move
                         raise
                 moved.append((path, previous))
                 os.replace(tmp, path)
         except BaseException:
             for path, previous in reversed(moved):
+                if previous is not None and (path.is_dir() or previous.is_dir()):
+                    _remove(path)  # os.replace puts a folder back only where nothing is
                 if previous is not None:
                     os.replace(previous, path)
                 else:
-                    path.unlink(missing_ok=True)
+                    _remove(path)
             raise
         for _, previous in moved:
             if previous is not None:
-                previous.unlink(missing_ok=True)
+                _remove(previous)
     finally:
         for tmp in tmps:
-            tmp.unlink(missing_ok=True)
+            _remove(tmp)
+
+
+def _remove(path: Path) -> None:
+    """Remove a file or a folder (with what is in it), if it is there."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def _temp_beside(path: Path, suffix: str = ".tmp") -> Path:
@@ -96,12 +115,26 @@ def _temp_beside(path: Path, suffix: str = ".tmp") -> Path:
             try:
                 os.kill(int(pid), 0)  # signal 0: only asks whether the process exists
             except ProcessLookupError:
-                leftover.unlink(missing_ok=True)
+                _remove(leftover)
             except PermissionError:
                 pass  # alive, owned by another user
     fd, tmp = tempfile.mkstemp(prefix=f"{prefix}{os.getpid()}.", suffix=suffix, dir=path.parent)
     os.close(fd)
     return Path(tmp)
+
+
+@contextlib.contextmanager
+def scratch_dir(path: str | os.PathLike) -> Iterator[Path]:
+    """A temporary folder beside ``path`` for its writer's intermediate files, removed afterwards;
+    named like :func:`atomic_paths`' temporary files, so if the writer is killed the next writer of
+    ``path`` removes it."""
+    tmp = _temp_beside(Path(path))
+    tmp.unlink()
+    tmp.mkdir()
+    try:
+        yield tmp
+    finally:
+        _remove(tmp)
 
 
 @contextlib.contextmanager

@@ -40,12 +40,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from .axes import AXES, AXIS_INPUTS, SEEN_MONTH, AxisInput, input_width, inputs_with
+from .axes import AXES, AXIS_INPUTS, SEEN_MONTH, AxisInput, input_width
 from .errors import ConfigError
 
-EMBEDDED = [i.name for i in inputs_with("vocabulary")]
 DEFAULT_EMBEDDING_DIMS = {"neighbourhood_cleansed": 16, "property_type": 8, "bedrooms": 4, "beds": 4,
                           "bathrooms_numeric": 4}
+# The city's embedding width when the training rows hold several cities (absent otherwise: width 0).
+CITY_EMBEDDING_DIM = 4
 # Hidden width of each axis's network (SPEC §5 defaults); 0 means a single Linear layer.
 DEFAULT_HIDDEN = {"location": 32, "size_capacity": 32, "quality_reputation": 32, "amenities": 0,
                   "seasonality": 16}
@@ -100,13 +101,14 @@ class AdditiveAxisModel(nn.Module):
                                   location_dim=location_dim, amenity_dim=amenity_dim, target=target,
                                   amenity_multihot_dim=amenity_multihot_dim, hidden_layers=hidden_layers,
                                   no_reviews_indicator=no_reviews_indicator)
-        missing = [k for k in EMBEDDED if k not in vocab_sizes]
-        if missing:
-            raise ValueError(f"vocab_sizes lacks {missing}")
         # worked out once: forward assembles every batch from these
         self._present = {a: [i for i in AXIS_INPUTS[a] if input_width(i, self.config) > 0] for a in AXES}
+        embedded = [i.name for a in AXES for i in self._present[a] if i.encoding == "vocabulary"]
+        missing = [k for k in embedded if k not in vocab_sizes]
+        if missing:
+            raise ValueError(f"vocab_sizes lacks {missing}")
         self.embeddings = nn.ModuleDict({k: nn.Embedding(vocab_sizes[k], self.config.embedding_dims[k])
-                                         for k in EMBEDDED})
+                                         for k in embedded})
         self.axes = nn.ModuleDict({axis: mlp(sum(input_width(i, self.config) for i in self._inputs(axis)),
                                              self.config.hidden[axis], hidden_layers) for axis in AXES})
         self._zero_init_inputs()

@@ -4,8 +4,9 @@
     predictor = PricePredictor.load("runs/default/artifacts")
     predictor.predict(listings_df_or_dicts, month=7)      # raw Inside Airbnb listing rows
     predictor.predict(listings, month=7, on_invalid="skip")  # price the rest, see .attrs["rejected"]
+    predictor.predict(listings, month=7, city="albany")      # a model trained on several cities
 
-    python -m airbnb.predict --artifacts DIR --listings listings.csv.gz --month 7 --output preds.csv
+    python -m airbnb.predict --artifacts DIR --listings listings.csv.gz --month 7 --output preds.csv [--city albany]
 
 Raw rows use Inside Airbnb's own text formats (``"95%"``, ``"t"``, ``"1.5 baths"``, the JSON
 amenity list) and are parsed by the same code as the ETL; values the ETL would impute are filled
@@ -45,7 +46,7 @@ from .features import FeatureProcessor
 from .io import atomic_paths
 from .log import get_logger, setup_logging
 from .model import AdditiveAxisModel, EnsembleModel
-from .schema import cast_like_table, domain_violations
+from .schema import CITY, cast_like_table, domain_violations
 
 log = get_logger(__name__)
 
@@ -136,8 +137,10 @@ class PricePredictor:
         return self.predict_table(repeated, coverage)
 
     def predict(self, listings: pd.DataFrame | Iterable[dict[str, Any]] | dict[str, Any], month: int,
-                on_invalid: str = "raise", coverage: float = DEFAULT_COVERAGE) -> pd.DataFrame:
-        """Raw Inside Airbnb listing rows (DataFrame, dicts or one dict) priced for ``month`` (1-12).
+                on_invalid: str = "raise", coverage: float = DEFAULT_COVERAGE,
+                city: str | None = None) -> pd.DataFrame:
+        """Raw Inside Airbnb listing rows (DataFrame, dicts or one dict) priced for ``month`` (1-12)
+        in ``city`` (:meth:`city_for`: needed when the model was trained on several cities).
 
         Rows with an impossible value are refused: ``on_invalid="raise"`` raises :class:`ListingValueError` (its
         ``rejected`` lists every such value); ``"skip"`` prices the other rows and returns the
@@ -145,14 +148,28 @@ class PricePredictor:
         before concatenating results: pandas cannot merge such attrs). With no row left to price,
         ``"skip"`` raises too.
         """
-        rows = self.to_table_rows(_as_frame(listings), _checked_month(month), on_invalid)
+        rows = self.to_table_rows(_as_frame(listings), _checked_month(month), on_invalid, city)
         rejected = rows.attrs.pop("rejected", None)  # kept off the rows: pandas copies attrs on every step
         result = self.predict_table(rows, coverage)
         if rejected is not None:
             result.attrs["rejected"] = rejected
         return result
 
-    def to_table_rows(self, raw: pd.DataFrame, month: int, on_invalid: str = "raise") -> pd.DataFrame:
+    def city_for(self, city: str | None = None) -> str:
+        """The city rows are priced in: ``city``, one the model was trained on, or (None) the only
+        city it was trained on. A model of one city has no city input, so it prices as it always did."""
+        known = self.processor.cities
+        if city is None:
+            if len(known) > 1:
+                raise ConfigError(f"this model was trained on several cities ({', '.join(known)}): say which "
+                                  "city the listings are in (city=..., --city)")
+            return known[0] if known else ""
+        if known and city not in known:
+            raise ConfigError(f"city {city!r} is not one the model was trained on ({', '.join(known)})")
+        return city
+
+    def to_table_rows(self, raw: pd.DataFrame, month: int, on_invalid: str = "raise",
+                      city: str | None = None) -> pd.DataFrame:
         """Parse, check and impute raw listing rows the way the ETL does (without price and weight).
 
         The domain check runs on the parsed values, before imputing and casting: a cast wraps 1e308
@@ -161,6 +178,7 @@ class PricePredictor:
         """
         if on_invalid not in ON_INVALID:
             raise ConfigError(f"on_invalid must be one of {ON_INVALID}, got {on_invalid!r}")
+        city = self.city_for(city)
         _require_listing_columns(raw)
         rows = parse_listing_features(_as_text(raw))
         ids = pd.to_numeric(raw["id"], errors="coerce").astype("Int64") if "id" in raw else None
@@ -173,6 +191,7 @@ class PricePredictor:
             raise EtlError(f"rows {list(rows.index[gaps][:10])} lack {ESSENTIAL_COLUMNS} values; cannot price them")
         impute(rows, self.processor.fill_values)
         rows["month"] = month
+        rows[CITY] = city
         cast_like_table(rows)
         if ids is not None:
             rows.insert(0, "listing_id", ids[keep].array)
@@ -276,6 +295,7 @@ def main(argv: Sequence[str] | None = None) -> pd.DataFrame:
     parser.add_argument("--artifacts", required=True, help="artifacts directory of a training run")
     parser.add_argument("--listings", required=True, help="listings.csv[.gz] in Inside Airbnb format")
     parser.add_argument("--month", required=True, type=int, help="month to price (1-12)")
+    parser.add_argument("--city", help="city the listings are in (needed for a model trained on several cities)")
     parser.add_argument("--output", required=True, help="CSV to write: id, recommended_price, its calibrated "
                         "range (price_low, price_high), breakdown; impossible values are listed in the same "
                         "name with .rejected.csv for .csv")
@@ -283,18 +303,19 @@ def main(argv: Sequence[str] | None = None) -> pd.DataFrame:
                         help="share of listed prices the range holds (0.01-0.99; default %(default)s)")
     args = parser.parse_args(argv)
     setup_logging()
-    return command_line(lambda: _price_file(args.artifacts, args.listings, args.month, args.output, args.coverage))
+    return command_line(lambda: _price_file(args.artifacts, args.listings, args.month, args.output,
+                                            args.coverage, args.city))
 
 
 def _price_file(artifacts: str | Path, listings: str | Path, month: int, output: str | Path,
-                coverage: float = DEFAULT_COVERAGE) -> pd.DataFrame:
+                coverage: float = DEFAULT_COVERAGE, city: str | None = None) -> pd.DataFrame:
     """The command's work: price the file's possible rows into ``output``, list the refused ones in
     :func:`rejected_path`; fail (after listing them) when no row is left to price."""
     predictor = PricePredictor.load(artifacts)
     raw = read_listings_file(listings)
     rejects = rejected_path(output)
     try:
-        result = predictor.predict(raw, month, on_invalid="skip", coverage=check_coverage(coverage))
+        result = predictor.predict(raw, month, on_invalid="skip", coverage=check_coverage(coverage), city=city)
     except ListingValueError as exc:  # with "skip": not one row left to price
         _write_csvs({rejects: exc.rejected})
         raise ListingValueError(f"none of the {len(raw)} listing(s) in {listings} can be priced: each has a "

@@ -1,11 +1,18 @@
 """The modeling table's contract (SPEC §3.1): column order, Arrow types and required columns.
 
 Every module that reads or writes the table uses these definitions, so the schema lives here once.
+A table is one Parquet file (the pandas ETL) or a folder of Parquet files partitioned by city and
+month, ``city=<name>/year_month=<YYYY-MM>/`` (the Spark ETL); :func:`read_table` reads either,
+optionally only some cities. ``city`` is the last column (SPEC §3.1's amendment for many cities);
+a table written before it existed is one city, named after its file.
 """
+import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.dataset as pads
 
 from .errors import UserError
 
@@ -41,11 +48,17 @@ TABLE_SCHEMA = pa.schema(
         pa.field("month", pa.int32()),
         pa.field("snapshot_date", pa.date32(), nullable=False),
         pa.field("reviews_in_last_90_days", pa.int32(), nullable=False),
+        pa.field("city", pa.string(), nullable=False),
     ]
 )
 
 TABLE_COLUMNS = TABLE_SCHEMA.names
 REQUIRED_TABLE_COLUMNS = [f.name for f in TABLE_SCHEMA if not f.nullable]
+CITY = "city"
+# A partitioned table's folders: city=<name>/year_month=<YYYY-MM>/ (a training run reads a subset).
+PARTITION_COLUMNS = [CITY, "year_month"]
+# The grain: one row per listing-month, in this order in every table (SPEC §3.1).
+ROW_KEY = ["listing_id", "year_month"]
 
 REVIEW_SCORE_COLUMNS = [
     "review_scores_rating",
@@ -131,3 +144,67 @@ def cast_like_table(df):
         if f.name in df and (pa.types.is_floating(f.type) or pa.types.is_integer(f.type)):
             df[f.name] = df[f.name].astype(f.type.to_pandas_dtype())
     return df
+
+
+# --------------------------------------------------------------------------- the city and reading a table
+
+# A snapshot folder (2024-11-04) or a dated city folder's suffix (albany-2024-11).
+_DATE = r"\d{4}-\d{2}(?:-\d{2})?"
+
+
+def city_from_path(path: str | Path) -> str:
+    """The city a listings file belongs to, named by its folder.
+
+    Inside Airbnb lays its dumps out as ``<city>/<date>/data/listings.csv.gz``, this project's
+    synthetic city as ``<city>/<date>/listings.csv.gz`` and ``../shared`` as
+    ``<city>-<YYYY-MM>/listings.csv.gz``: the nearest folder that is neither ``data`` nor a date,
+    without a trailing date (``albany-2024-11`` -> ``albany``).
+    """
+    for folder in Path(path).absolute().parents:
+        if folder.name != "data" and not re.fullmatch(_DATE, folder.name):
+            return re.sub(rf"-{_DATE}$", "", folder.name) or folder.name
+    return "city"
+
+
+def is_partitioned_table(path: str | Path) -> bool:
+    """Whether ``path`` is a partitioned table folder: nothing but ``city=...`` folders and
+    hidden or ``_``-prefixed bookkeeping files (what the Spark ETL writes)."""
+    path = Path(path)
+    if not path.is_dir():
+        return False
+    entries = [p for p in path.iterdir() if not p.name.startswith((".", "_"))]
+    return bool(entries) and all(p.is_dir() and p.name.startswith(f"{CITY}=") for p in entries)
+
+
+def read_table(path: str | Path, cities=None) -> pa.Table:
+    """A modeling table (a Parquet file or a partitioned folder) as Arrow with exactly
+    :data:`TABLE_SCHEMA`, only the rows of ``cities`` when given (a folder reads only theirs).
+
+    A partitioned table comes sorted like a file, by :data:`ROW_KEY`, so either layout gives the
+    same rows in the same order. A file written before tables had a city is one city, named after
+    the file (``albany.parquet`` -> ``albany``).
+    """
+    path = Path(path)
+    wanted = None if not cities else pads.field(CITY).isin(list(cities))
+    if path.is_dir():
+        partitioning = pads.partitioning(pa.schema([TABLE_SCHEMA.field(c) for c in PARTITION_COLUMNS]), flavor="hive")
+        data = pads.dataset(path, format="parquet", partitioning=partitioning)
+        table = data.to_table(filter=wanted).sort_by([(c, "ascending") for c in ROW_KEY])
+    else:
+        data = pads.dataset(path, format="parquet")
+        if CITY not in data.schema.names:
+            table = data.to_table()
+            table = table.append_column(CITY, pa.array([path.stem] * table.num_rows, pa.string()))
+            table = table.filter(wanted) if wanted is not None else table
+        else:
+            table = data.to_table(filter=wanted)
+    missing = [c for c in TABLE_COLUMNS if c not in table.column_names]
+    if missing:
+        raise TableError(f"{path}: missing column(s) {', '.join(map(repr, missing))} (build the table with airbnb.etl)")
+    return pa.Table.from_arrays([table[c].cast(TABLE_SCHEMA.field(c).type) for c in TABLE_COLUMNS],
+                                schema=TABLE_SCHEMA)
+
+
+def table_frame(table: pa.Table) -> pd.DataFrame:
+    """A table as pandas, the same dtypes whoever wrote it (booleans nullable, as the ETL makes them)."""
+    return table.to_pandas(types_mapper={pa.bool_(): pd.BooleanDtype()}.get)

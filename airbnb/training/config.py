@@ -8,7 +8,8 @@ from ..cli import check_types, defaults, option
 from ..config import DEFAULT_ARTIFACTS_DIR, DEFAULT_TABLE_PATH
 from ..embeddings import DEFAULT_ENCODING, DEFAULT_MODEL, ENCODINGS
 from ..errors import ConfigError
-from ..model import DEFAULT_EMBEDDING_DIMS, DEFAULT_HIDDEN, TARGETS
+from ..model import CITY_EMBEDDING_DIM, DEFAULT_EMBEDDING_DIMS, DEFAULT_HIDDEN, TARGETS
+from ..schema import CITY
 from ..schedule import SCHEDULES, parse_phases
 
 SMOKE_ROWS = 1000
@@ -33,6 +34,8 @@ class TrainConfig:
     smoke_test: bool = option(False, f"first {SMOKE_ROWS} rows, one epoch: a quick end-to-end check")
     seed: int = option(42, "seed for weights and batch order (the split always uses random_state=42)")
     holdout_size: float = option(0.1, "share of listings held out as the test split (never trained on)")
+    cities: list[str] = option([], "train on these cities of the table only (default: every city); a table "
+                               "of several cities gives the location axis a city input")
     amenities_encoding: str = option(DEFAULT_ENCODING, "'bag_sum' (sum of per-amenity embeddings: the axis is a "
                                    "sum of per-amenity dollar values), 'bag' (their normalised mean) or 'sentence' "
                                    "(SPEC §4 text, slow cold)", choices=ENCODINGS)
@@ -58,6 +61,8 @@ class TrainConfig:
                                             "neighbourhood embedding width")
     property_type_embedding_dim: int = option(DEFAULT_EMBEDDING_DIMS["property_type"], "property type embedding width")
     count_embedding_dim: int = option(DEFAULT_EMBEDDING_DIMS["bedrooms"], "bedrooms/beds/bathrooms embedding width")
+    city_embedding_dim: int = option(CITY_EMBEDDING_DIM, "city embedding width (location axis), used only when "
+                                     "the training rows hold several cities (one city: no such input)")
     # schedule and stopping
     lr_schedule: str = option("constant", "'constant', 'cosine' (warm-up then cosine decay) or 'phased'",
                             choices=SCHEDULES)
@@ -96,7 +101,8 @@ class TrainConfig:
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
         for name in ("location_hidden", "size_capacity_hidden", "quality_reputation_hidden", "seasonality_hidden",
-                     "neighbourhood_embedding_dim", "property_type_embedding_dim", "count_embedding_dim"):
+                     "neighbourhood_embedding_dim", "property_type_embedding_dim", "count_embedding_dim",
+                     "city_embedding_dim"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not 0 < self.test_size < 1:
@@ -119,12 +125,14 @@ class TrainConfig:
     def epochs_to_run(self) -> int:
         return 1 if self.smoke_test else self.epochs
 
-    def model_kwargs(self) -> dict:
-        """The AdditiveAxisModel options this config sets."""
+    def model_kwargs(self, n_cities: int = 1) -> dict:
+        """The AdditiveAxisModel options this config sets, for training rows of ``n_cities`` cities
+        (the city input exists only for several: a one-city model is the model without it)."""
         return {
             "embedding_dims": {"neighbourhood_cleansed": self.neighbourhood_embedding_dim,
                                "property_type": self.property_type_embedding_dim,
-                               **{k: self.count_embedding_dim for k in ("bedrooms", "beds", "bathrooms_numeric")}},
+                               **{k: self.count_embedding_dim for k in ("bedrooms", "beds", "bathrooms_numeric")},
+                               CITY: self.city_embedding_dim if n_cities > 1 else 0},
             "hidden": {"location": self.location_hidden, "size_capacity": self.size_capacity_hidden,
                        "quality_reputation": self.quality_reputation_hidden, "amenities": self.amenities_hidden,
                        "seasonality": self.seasonality_hidden},

@@ -75,7 +75,7 @@ def prepare(config: TrainConfig, table: pd.DataFrame | None = None, splits: pd.S
     ``table`` and ``splits`` (one of 'train', 'validation', 'test' per row, e.g. a
     cross-validation fold) replace reading ``config.data_path`` and the random split.
     """
-    df = load_table(config.data_path) if table is None else table
+    df = load_table(config.data_path, config.cities) if table is None else table
     if config.smoke_test:
         df = df.iloc[:SMOKE_ROWS]
         log.info("smoke test: first %d rows, one epoch", len(df))

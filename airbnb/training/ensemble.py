@@ -29,7 +29,7 @@ def build_model(config: TrainConfig, data: Prepared) -> AdditiveAxisModel:
     model = AdditiveAxisModel(data.processor.vocab_sizes, amenity_dim=data.datasets["train"].amenity_table.shape[1],
                               location_dim=data.processor.location.dim, amenity_multihot_dim=multihot,
                               no_reviews_indicator=int(config.no_reviews_indicator),
-                              **config.model_kwargs())
+                              **config.model_kwargs(data.processor.n_cities))
     rows = data.table[data.splits == "train"]
     values = np.log(rows["target_price"]) if config.target == "log_price" else rows["target_price"]
     model.set_target_scale(np.average(values, weights=rows["estimated_occupancy_rate"]), values.std())

@@ -18,9 +18,20 @@ The summary: ``steps`` (``parse_keys``, ``latest_scrape_per_month``, ``valid_pri
 ``<column>_impossible``), ``imputation``, ``weight_method``, ``rescaled_scores`` (listings file ->
 its score columns turned from the old scale into stars), inputs with their SHA-256, parameters.
 
+Every row has its ``city``: the folder name of its listings file (``albany-2024-11`` ->
+``albany``, :func:`schema.city_from_path`) or ``--city``; one table can hold many cities.
+
+Two engines build the same table: this module's pandas engine (the default: one Parquet file)
+and :mod:`airbnb.etl.spark` (``--engine spark``: PySpark, locally or on a cluster, writing a
+folder partitioned by city and month). Everything both need is declared here once: the columns
+read, the row-wise parsers (the Spark engine runs these very functions on its workers), the
+per-file score-scale decision from per-file statistics, the domains, the weight formula, the
+imputation rules and the summary's steps.
+
 Shell: ``python -m airbnb.etl --listings 'city/*/listings.csv.gz' --reviews city/reviews.csv.gz
---output table.parquet``. The built-in synthetic city's table is built by its generator
-(``python -m airbnb.synthetic --table PATH``, :mod:`airbnb.synthetic`), which calls this module.
+--output table.parquet [--engine spark --output table/]``. The built-in synthetic city's table is
+built by its generator (``python -m airbnb.synthetic --table PATH``, :mod:`airbnb.synthetic`),
+which calls this module.
 """
 from __future__ import annotations
 
@@ -45,22 +56,26 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from . import __version__
-from .cli import add_config_flags, check_types, option
-from .config import DEFAULT_TABLE_PATH
-from .errors import UserError, command_line, one_line
-from .io import atomic_paths, file_sha256, json_text
-from .log import get_logger, setup_logging
-from .schema import (
+from .. import __version__
+from ..cli import add_config_flags, check_types, option
+from ..config import DEFAULT_TABLE_PATH
+from ..errors import UserError, command_line, one_line
+from ..io import atomic_paths, file_sha256, json_text
+from ..log import get_logger, setup_logging
+from ..schema import (
     BOOL_COLUMNS,
     DOMAINS,
     MEAN_IMPUTED,
     MEDIAN_IMPUTED,
     RATE_COLUMNS,
     REVIEW_SCORE_COLUMNS,
+    CITY,
+    ROW_KEY,
     TABLE_COLUMNS,
     TABLE_SCHEMA,
+    city_from_path,
     domain_violations,
+    is_partitioned_table,
 )
 
 log = get_logger(__name__)
@@ -82,6 +97,8 @@ NUMERIC_COLUMNS = ["latitude", "longitude", "accommodates", "bedrooms", "beds", 
 # Rows without these cannot be placed or sized; they are dropped (and counted), never guessed.
 ESSENTIAL_COLUMNS = ["latitude", "longitude", "accommodates"]
 WINDOW_DAYS = 90
+WEIGHT_CAP = 1.0  # an occupancy share: at most every night of the window
+ENGINES = ("pandas", "spark")
 
 
 class EtlError(UserError, ValueError):
@@ -90,10 +107,18 @@ class EtlError(UserError, ValueError):
 
 @dataclass(frozen=True)
 class EtlConfig:
-    """Parameters of the review-based occupancy estimate (SPEC §3.3)."""
+    """How the table is built: the review-based occupancy estimate's parameters (SPEC §3.3), the
+    city of the rows and the engine."""
 
     review_rate: float = option(0.5, "share of stays that leave a review (SPEC §3.3)")
     avg_length_of_stay: float = option(3.0, "nights per booking (SPEC §3.3)")
+    city: str = option("", "city of every listings file (default: each file's folder name, "
+                       "e.g. albany-2024-11 -> albany)")
+    engine: str = option("pandas", "'pandas' (one machine; writes one Parquet file) or 'spark' (PySpark, "
+                         "pip install .[spark]; writes a folder partitioned by city and year_month)", choices=ENGINES)
+    spark_master: str = option("", "with --engine spark: master URL (spark://host:7077, yarn, local[4]); default "
+                               "spark-submit's or spark-defaults.conf's master, else local[*]")
+    spark_conf: list[str] = option([], "with --engine spark: settings KEY=VALUE, e.g. spark.executor.memory=4g")
 
     def __post_init__(self):
         try:
@@ -104,11 +129,29 @@ class EtlConfig:
             raise EtlError(f"review_rate must be in (0, 1], got {self.review_rate}")
         if self.avg_length_of_stay <= 0:
             raise EtlError(f"avg_length_of_stay must be > 0, got {self.avg_length_of_stay}")
+        if self.engine not in ENGINES:
+            raise EtlError(f"engine must be one of {ENGINES}, got {self.engine!r}")
+        bad = [item for item in self.spark_conf if "=" not in item]
+        if bad:
+            raise EtlError(f"spark_conf takes KEY=VALUE settings, got {bad}")
+
+    @property
+    def occupancy(self) -> dict:
+        """The parameters the table's weights depend on (the summary's ``parameters``)."""
+        return {"review_rate": self.review_rate, "avg_length_of_stay": self.avg_length_of_stay}
+
+    def city_of(self, path: Path) -> str:
+        return self.city or city_from_path(path)
+
+
+# The summary's steps in order; both engines report each with its rows in and out and drop reasons.
+STEPS = ("read_listings", "parse_keys", "latest_scrape_per_month", "valid_price", "essential_inputs",
+         "possible_values", "positive_weight")
 
 
 @dataclass
 class Summary:
-    """What happened to the rows: written beside the table as JSON."""
+    """What happened to the rows: written beside the table as JSON (the steps of :data:`STEPS`)."""
 
     steps: list = field(default_factory=list)
     parse_issues: dict = field(default_factory=dict)
@@ -117,6 +160,8 @@ class Summary:
     rescaled_scores: dict = field(default_factory=dict)
 
     def step(self, name: str, rows_in: int, rows_out: int, dropped: dict | None = None) -> None:
+        if name != STEPS[len(self.steps)]:
+            raise RuntimeError(f"step {name!r} reported out of order: the next step is {STEPS[len(self.steps)]!r}")
         self.steps.append({"step": name, "rows_in": rows_in, "rows_out": rows_out,
                            "dropped": {k: int(v) for k, v in (dropped or {}).items() if v}})
         log.info("%-22s %9d -> %9d rows %s", name, rows_in, rows_out,
@@ -186,16 +231,34 @@ def read_csv_columns(path: Path, required: Sequence[str], optional: Sequence[str
     return table.to_pandas()
 
 
-def read_listings(paths: Sequence[Path]) -> pd.DataFrame:
-    """All snapshots stacked; ``_file`` keeps the file order to break same-day ties."""
+def check_listing_headers(paths: Sequence[Path]) -> list[str]:
+    """Fail naming the file when one lacks a required column; returns the columns read from any file."""
+    columns: set[str] = set()
     for path in paths:
-        if not any(c in read_header(path) for c in BATHROOM_COLUMNS):
+        header = read_header(path)
+        missing = [c for c in REQUIRED_LISTING_COLUMNS if c not in header]
+        if missing:
+            raise EtlError(f"{path}: missing required column(s) {', '.join(map(repr, missing))}")
+        if not any(c in header for c in BATHROOM_COLUMNS):
             raise EtlError(f"{path}: missing required column 'bathrooms_text' (or 'bathrooms')")
+        columns.update(header)
+    return [c for c in [*REQUIRED_LISTING_COLUMNS, *OPTIONAL_LISTING_COLUMNS] if c in columns]
+
+
+def read_listings_file(path: Path) -> pd.DataFrame:
+    """One snapshot's wanted columns, as text."""
+    return read_csv_columns(path, REQUIRED_LISTING_COLUMNS, OPTIONAL_LISTING_COLUMNS)
+
+
+def read_listings(paths: Sequence[Path], cities: Sequence[str]) -> pd.DataFrame:
+    """All snapshots stacked; ``_file`` keeps the file order to break same-day ties, ``city`` is each file's."""
+    check_listing_headers(paths)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        frames = list(pool.map(
-            lambda p: read_csv_columns(p, REQUIRED_LISTING_COLUMNS, OPTIONAL_LISTING_COLUMNS), paths))
+        frames = list(pool.map(read_listings_file, paths))
+    names = sorted(set(cities))
     for i, frame in enumerate(frames):
         frame["_file"] = np.int16(i)
+        frame[CITY] = pd.Categorical.from_codes(np.full(len(frame), names.index(cities[i])), categories=names)
     return pd.concat(frames, ignore_index=True)
 
 
@@ -205,10 +268,19 @@ def _blank(text: pd.Series) -> pd.Series:
     return text.isna() | (text.str.strip() == "")
 
 
-def _count_unparseable(text: pd.Series, parsed: pd.Series, also_missing: Sequence[str] = ()) -> int:
-    """Non-blank texts that did not parse (``also_missing`` lists placeholders such as 'N/A')."""
+def _unparseable(text: pd.Series, parsed: pd.Series, also_missing: Sequence[str] = ()) -> pd.Series:
+    """Where a non-blank text did not parse (``also_missing`` lists placeholders such as 'N/A')."""
     blank = _blank(text) | text.str.strip().isin(list(also_missing))
-    return int((~blank & parsed.isna()).sum())
+    return ~blank & parsed.isna()
+
+
+def _record(issues: dict, flags: dict | None, key: str, rows) -> None:
+    """Count the rows with an issue into ``issues``; keep which rows in ``flags`` when given (the
+    Spark engine counts them after its later steps, as this engine counts its surviving rows)."""
+    rows = np.asarray(rows, dtype=bool)
+    issues[key] = int(rows.sum())
+    if flags is not None:
+        flags[key] = rows
 
 
 def parse_price(text: pd.Series) -> pd.Series:
@@ -268,17 +340,22 @@ def _parses_as_amenities(text: str) -> bool:
     return True
 
 
-def clean_amenities(text: pd.Series, issues: dict) -> pd.Series:
+def clean_amenities(text: pd.Series, issues: dict, flags: dict | None = None, known: dict | None = None) -> pd.Series:
     """Raw amenity texts, each one :func:`parse_amenities` rejects replaced by ``"[]"`` (counted).
 
     Training parses the table's amenities with that same function, so a malformed text would stop
     it; here it costs only that listing its amenities. Each distinct text is parsed once (a city
-    has tens of thousands of rows but far fewer distinct lists).
+    has tens of thousands of rows but far fewer distinct lists). ``known`` (text -> accepted), kept
+    by a caller that cleans a city in parts, spares it parsing again the texts of earlier parts.
     """
     text = text.str.strip().astype("str")
     codes, uniques = pd.factorize(text)  # a missing text gets code -1: no amenities, valid
-    rejected = np.append([not _parses_as_amenities(u) for u in uniques], False).astype(bool)[codes]
-    issues["amenities_unparseable"] = int(rejected.sum())
+    if known is None:
+        accepted = [_parses_as_amenities(u) for u in uniques]
+    else:
+        accepted = [known[u] if u in known else known.setdefault(u, _parses_as_amenities(u)) for u in uniques]
+    rejected = ~np.append(accepted, True).astype(bool)[codes]
+    _record(issues, flags, "amenities_unparseable", rejected)
     return text.mask(rejected, "[]")
 
 
@@ -294,8 +371,24 @@ def old_scale_scores(scores: pd.DataFrame, files: pd.Series) -> pd.DataFrame:
     value is impossible and counted instead), and a file with no values in a column stays as is.
     """
     grouped = scores.groupby(files)
-    mostly_above_five = (scores > 5).groupby(files).sum() > grouped.count() / 2
-    return mostly_above_five & (grouped.max() <= pd.Series(OLD_SCORE_TOP))
+    return old_scale_from_stats((scores > 5).groupby(files).sum(), grouped.count(), grouped.max())
+
+
+def old_scale_from_stats(above_five: pd.DataFrame, count: pd.DataFrame, top: pd.DataFrame) -> pd.DataFrame:
+    """The decision of :func:`old_scale_scores` from each file's statistics (rows: files; columns:
+    the score columns): values above 5, values, and the largest value. Engines compute the
+    statistics their way and decide here."""
+    return (above_five > count / 2) & (top <= pd.Series(OLD_SCORE_TOP))
+
+
+def score_divisors(old: pd.DataFrame) -> pd.DataFrame:
+    """Per file and score column, what its values are divided by: 20 or 2 on the old scale, else 1."""
+    return old * (pd.Series(OLD_SCORE_TOP) / 5 - 1) + 1
+
+
+def rescaled_columns(old: pd.DataFrame) -> dict[int, list[str]]:
+    """Per file on the old scale (in any column), the columns turned into stars."""
+    return {int(key): list(old.columns[row]) for key, row in zip(old.index, old.to_numpy()) if row.any()}
 
 
 def to_star_scale(scores: pd.DataFrame, files: pd.Series | None = None) -> tuple[pd.DataFrame, dict]:
@@ -307,10 +400,9 @@ def to_star_scale(scores: pd.DataFrame, files: pd.Series | None = None) -> tuple
     columns = list(OLD_SCORE_TOP)
     files = pd.Series(0, index=scores.index) if files is None else files
     old = old_scale_scores(scores[columns], files)
-    divisor = old * (pd.Series(OLD_SCORE_TOP) / 5 - 1) + 1  # 20 or 2 where old, else 1
     out = scores.copy()
-    out[columns] = scores[columns].to_numpy() / divisor.reindex(files).to_numpy()
-    return out, {int(key): list(old.columns[row]) for key, row in zip(old.index, old.to_numpy()) if row.any()}
+    out[columns] = scores[columns].to_numpy() / score_divisors(old).reindex(files).to_numpy()
+    return out, rescaled_columns(old)
 
 
 def mask_impossible(out: pd.DataFrame, issues: dict) -> pd.DataFrame:
@@ -333,42 +425,47 @@ def mask_impossible(out: pd.DataFrame, issues: dict) -> pd.DataFrame:
     return out
 
 
-def parse_listing_features(raw: pd.DataFrame, issues: dict | None = None,
-                           rescaled: dict | None = None) -> pd.DataFrame:
+def parse_listing_features(raw: pd.DataFrame, issues: dict | None = None, rescaled: dict | None = None,
+                           flags: dict | None = None, rescale: bool = True, known_amenities: dict | None = None
+                           ) -> pd.DataFrame:
     """Typed model inputs from raw listing text columns (no price, no weight, no imputation).
 
     Shared by the ETL and by prediction on raw listing rows, so both parse identically: amenities
     training cannot parse become ``"[]"``, old-scale review scores become stars (per ``_file`` when
     the rows come from several files). Impossible values are kept for the caller to judge: the ETL
     cleans a city's data (:func:`mask_impossible`), prediction refuses a listing that has them.
-    Counts of non-blank texts that failed to parse or were impossible are added to ``issues``;
-    the columns rescaled per file (its ``_file`` label) to ``rescaled``.
+    Counts of non-blank texts that failed to parse or were impossible are added to ``issues``
+    (and which rows, to ``flags``); the columns rescaled per file (its ``_file`` label) to
+    ``rescaled``. ``rescale=False`` leaves the scores as written, for an engine that decides each
+    file's scale from all its rows (:func:`old_scale_from_stats`) while parsing parts of it, and
+    ``known_amenities`` is :func:`clean_amenities`'s ``known``.
     """
     issues = {} if issues is None else issues
     out = pd.DataFrame(index=raw.index)
     for col in ["neighbourhood_cleansed", "property_type", "room_type"]:
         out[col] = raw[col].str.strip().astype("str")
-    out["amenities"] = clean_amenities(raw["amenities"], issues)
+    out["amenities"] = clean_amenities(raw["amenities"], issues, flags, known_amenities)
     for col in NUMERIC_COLUMNS:
         if col in raw:
             out[col] = parse_numeric(raw[col])
-            issues[f"{col}_unparseable"] = _count_unparseable(raw[col], out[col])
+            _record(issues, flags, f"{col}_unparseable", _unparseable(raw[col], out[col]))
     for col in RATE_COLUMNS:
         out[col] = parse_rate(raw[col])
-        issues[f"{col}_unparseable"] = _count_unparseable(raw[col], out[col], ["N/A"])
+        _record(issues, flags, f"{col}_unparseable", _unparseable(raw[col], out[col], ["N/A"]))
     for col in BOOL_COLUMNS:
         out[col] = parse_bool(raw[col])
-        issues[f"{col}_unparseable"] = _count_unparseable(raw[col], out[col])
+        _record(issues, flags, f"{col}_unparseable", _unparseable(raw[col], out[col]))
     text = raw["bathrooms_text"] if "bathrooms_text" in raw else pd.Series(pd.NA, index=raw.index, dtype="str")
     out["bathrooms_numeric"], out["bathrooms_type"] = parse_bathrooms(text)
-    issues["bathrooms_text_unparseable"] = _count_unparseable(text, out["bathrooms_numeric"])
+    _record(issues, flags, "bathrooms_text_unparseable", _unparseable(text, out["bathrooms_numeric"]))
     if "bathrooms" in out:  # older dumps: numeric column instead of text
         out["bathrooms_numeric"] = out["bathrooms_numeric"].fillna(out.pop("bathrooms"))
     if "neighbourhood_group_cleansed" in raw:
         out["neighbourhood_group_cleansed"] = raw["neighbourhood_group_cleansed"].str.strip()
-    out, files_rescaled = to_star_scale(out, raw.get("_file"))
-    if rescaled is not None:
-        rescaled.update(files_rescaled)
+    if rescale:
+        out, files_rescaled = to_star_scale(out, raw.get("_file"))
+        if rescaled is not None:
+            rescaled.update(files_rescaled)
     return out
 
 
@@ -383,14 +480,26 @@ NEUTRAL_FILL = {**dict.fromkeys(REVIEW_SCORE_COLUMNS, 4.8), **dict.fromkeys(RATE
 
 def fit_fill_values(df: pd.DataFrame) -> dict[str, float]:
     """Medians for counts, means for scores and rates (SPEC §3.1), learned from ``df``."""
-    values = {c: float(df[c].median()) for c in MEDIAN_IMPUTED}
-    values.update({c: float(df[c].mean()) for c in MEAN_IMPUTED})
+    return fill_values_from({c: float(df[c].median()) for c in MEDIAN_IMPUTED},
+                            {c: float(df[c].mean()) for c in MEAN_IMPUTED})
+
+
+def fill_values_from(medians: dict[str, float | None], means: dict[str, float | None]) -> dict[str, float]:
+    """The fill values from the columns' medians and means (None or NaN: the column has no value)."""
+    values = {**medians, **means}
     values["number_of_reviews_ltm"] = 0.0  # a listing without the count has no recent reviews
     for col, value in values.items():
-        if np.isnan(value):
+        if value is None or np.isnan(value):
             values[col] = NEUTRAL_FILL[col]
             log.warning("column '%s' has no values at all: every row gets the neutral %g", col, values[col])
     return values
+
+
+def imputation_record(col: str, value: float, n_imputed: int, n_rows: int) -> dict:
+    """The summary's record of one imputed column."""
+    method = ("neutral" if n_imputed and n_imputed == n_rows and col in NEUTRAL_FILL else "median"
+              if col in MEDIAN_IMPUTED else "mean" if col in MEAN_IMPUTED else "zero")
+    return {"method": method, "value": value, "n_imputed": n_imputed}
 
 
 def impute(df: pd.DataFrame, fill_values: dict[str, float], report: dict | None = None) -> pd.DataFrame:
@@ -399,9 +508,7 @@ def impute(df: pd.DataFrame, fill_values: dict[str, float], report: dict | None 
         n = int(df[col].isna().sum())
         df[col] = df[col].fillna(value)
         if report is not None:
-            method = ("neutral" if n and n == len(df) and col in NEUTRAL_FILL else "median" if col in MEDIAN_IMPUTED
-                      else "mean" if col in MEAN_IMPUTED else "zero")
-            report[col] = {"method": method, "value": value, "n_imputed": n}
+            report[col] = imputation_record(col, value, n, len(df))
     return df
 
 
@@ -427,21 +534,38 @@ def reviews_in_window(listing_ids: pd.Series, months: pd.Series, reviews: pd.Dat
     return pd.Series(total, index=listing_ids.index)
 
 
-def read_reviews(path: Path, listing_ids: pd.Series, issues: dict) -> pd.DataFrame:
-    """Review months of the listings in the table; undated or unparseable reviews are counted."""
-    raw = read_csv_columns(path, REVIEW_COLUMNS)
+def parse_reviews(raw: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Reviews' ``listing_id`` (int64) and ``month`` (:func:`month_index`), and how many were
+    undated or unparseable (left out)."""
     ids = pd.to_numeric(raw["listing_id"], errors="coerce")
     dates = pd.to_datetime(raw["date"], errors="coerce", format="%Y-%m-%d")
     bad = ids.isna() | dates.isna()
-    issues["reviews_unparseable"] = int(bad.sum())
-    keep = ~bad & ids.isin(listing_ids.unique())
-    return pd.DataFrame({"listing_id": ids[keep].astype("int64"), "month": month_index(dates[keep])})
+    return pd.DataFrame({"listing_id": ids[~bad].astype("int64"), "month": month_index(dates[~bad])}), int(bad.sum())
 
 
-def occupancy_from_reviews(reviews_90d: pd.Series, config: EtlConfig) -> pd.Series:
-    """SPEC §3.3: reviews -> bookings -> nights -> share of the 90-day window, capped at 1."""
+def read_reviews(paths: Sequence[Path], listing_ids: pd.Series, issues: dict) -> pd.DataFrame:
+    """Review months of the listings in the table; undated or unparseable reviews are counted."""
+    parsed = [parse_reviews(read_csv_columns(path, REVIEW_COLUMNS)) for path in paths]
+    issues["reviews_unparseable"] = sum(bad for _, bad in parsed)
+    reviews = pd.concat([frame for frame, _ in parsed], ignore_index=True)
+    return reviews[reviews["listing_id"].isin(listing_ids.unique())]
+
+
+def occupancy_from_reviews(reviews_90d, config: EtlConfig, minimum=np.minimum):
+    """SPEC §3.3: reviews -> bookings -> nights -> share of the 90-day window, capped at 1.
+
+    Plain arithmetic, so the same formula serves a pandas Series and a Spark column (pass the
+    engine's element-wise ``minimum``)."""
     nights = reviews_90d / config.review_rate * config.avg_length_of_stay
-    return np.minimum(1.0, nights / WINDOW_DAYS)
+    return minimum(WEIGHT_CAP, nights / WINDOW_DAYS)
+
+
+def listing_review_counts(ltm, occupancy_l365d, config: EtlConfig):
+    """The two 90-day review counts a listing's own columns give: ``number_of_reviews_ltm`` scaled
+    from 365 to 90 days, and the count that would produce ``estimated_occupancy_l365d``'s nights
+    (plain arithmetic: pandas Series or Spark columns)."""
+    nights = occupancy_l365d * WINDOW_DAYS / 365.0
+    return ltm * WINDOW_DAYS / 365.0, nights / config.avg_length_of_stay * config.review_rate
 
 
 def reviews_from_listings(df: pd.DataFrame, config: EtlConfig) -> tuple[pd.Series, pd.Series]:
@@ -451,11 +575,11 @@ def reviews_from_listings(df: pd.DataFrame, config: EtlConfig) -> tuple[pd.Serie
     that would produce them. Otherwise ``number_of_reviews_ltm`` is scaled from 365 to 90 days.
     Returns the (fractional) count and, per row, the method used.
     """
-    from_ltm = df["number_of_reviews_ltm"] * WINDOW_DAYS / 365.0
     if "estimated_occupancy_l365d" not in df:
+        from_ltm, _ = listing_review_counts(df["number_of_reviews_ltm"], np.nan, config)
         return from_ltm, pd.Series("number_of_reviews_ltm", index=df.index)
-    nights = df["estimated_occupancy_l365d"] * WINDOW_DAYS / 365.0
-    from_occupancy = nights / config.avg_length_of_stay * config.review_rate
+    from_ltm, from_occupancy = listing_review_counts(df["number_of_reviews_ltm"], df["estimated_occupancy_l365d"],
+                                                     config)
     use = from_occupancy.notna()
     method = np.where(use, "estimated_occupancy_l365d", "number_of_reviews_ltm")
     return from_occupancy.where(use, from_ltm), pd.Series(method, index=df.index)
@@ -463,7 +587,9 @@ def reviews_from_listings(df: pd.DataFrame, config: EtlConfig) -> tuple[pd.Serie
 
 # --------------------------------------------------------------------------- pipeline
 
-def _parse_keys(raw: pd.DataFrame, summary: Summary) -> pd.DataFrame:
+def parse_keys(raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
+    """The rows whose ``id`` and ``last_scraped`` parse, with ``listing_id`` (int64),
+    ``snapshot_date`` and ``year_month`` added; and per raw row the step's drop reasons."""
     ids = pd.to_numeric(raw["id"], errors="coerce")
     scraped = pd.to_datetime(raw["last_scraped"], errors="coerce", format="%Y-%m-%d")
     bad_id, bad_date = ids.isna(), scraped.isna()
@@ -472,30 +598,36 @@ def _parse_keys(raw: pd.DataFrame, summary: Summary) -> pd.DataFrame:
     df["listing_id"] = ids[keep].astype("int64")
     df["snapshot_date"] = scraped[keep]
     df["year_month"] = df["snapshot_date"].dt.strftime("%Y-%m").astype("str")
-    summary.step("parse_keys", len(raw), len(df),
-                 {"invalid_id": bad_id.sum(), "invalid_last_scraped": (~bad_id & bad_date).sum()})
+    return df, {"invalid_id": bad_id, "invalid_last_scraped": ~bad_id & bad_date}
+
+
+def parse_prices(text: pd.Series) -> tuple[pd.Series, dict[str, pd.Series]]:
+    """Prices (a row is kept when > 0) and per row the ``valid_price`` step's drop reasons."""
+    price = parse_price(text)
+    blank = _blank(text)
+    return price, {"missing_price": blank, "unparseable_price": ~blank & price.isna(), "nonpositive_price": price <= 0}
+
+
+def _parse_keys(raw: pd.DataFrame, summary: Summary) -> pd.DataFrame:
+    df, reasons = parse_keys(raw)
+    summary.step("parse_keys", len(raw), len(df), {k: v.sum() for k, v in reasons.items()})
     return df
 
 
 def _latest_per_month(df: pd.DataFrame, summary: Summary) -> pd.DataFrame:
-    ordered = df.sort_values(["listing_id", "year_month", "snapshot_date", "_file"], kind="stable")
-    out = ordered.drop_duplicates(["listing_id", "year_month"], keep="last")
+    ordered = df.sort_values([*ROW_KEY, "snapshot_date", "_file"], kind="stable")
+    out = ordered.drop_duplicates(ROW_KEY, keep="last")
     summary.step("latest_scrape_per_month", len(df), len(out), {"older_scrape_same_month": len(df) - len(out)})
     return out
 
 
 def _filter_price(df: pd.DataFrame, summary: Summary) -> pd.DataFrame:
-    price = parse_price(df["price"])
-    blank = _blank(df["price"])
-    unparseable = ~blank & price.isna()
-    nonpositive = price <= 0
+    price, reasons = parse_prices(df["price"])
     keep = price > 0
-    summary.parse_issues["price_unparseable"] = int(unparseable.sum())
+    summary.parse_issues["price_unparseable"] = int(reasons["unparseable_price"].sum())
     out = df[keep].copy()
     out["target_price"] = price[keep]
-    summary.step("valid_price", len(df), len(out),
-                 {"missing_price": blank.sum(), "unparseable_price": unparseable.sum(),
-                  "nonpositive_price": nonpositive.sum()})
+    summary.step("valid_price", len(df), len(out), {k: v.sum() for k, v in reasons.items()})
     return out
 
 
@@ -509,7 +641,7 @@ def _filter_essential(df: pd.DataFrame, summary: Summary) -> pd.DataFrame:
 
 def _filter_possible(df: pd.DataFrame, summary: Summary) -> pd.DataFrame:
     """Drop rows whose size or place is impossible (0 guests, latitude 412): like a missing one, it
-    cannot be guessed. Each dropped row is counted once, under its first impossible column."""
+    cannot be guessed. Each dropped row is counted once, under its first impossible column (by name)."""
     found = domain_violations(df[ESSENTIAL_COLUMNS].reset_index(drop=True)).drop_duplicates("row")
     keep = ~np.isin(np.arange(len(df)), found["row"])
     counts = found["column"].value_counts()
@@ -518,11 +650,11 @@ def _filter_possible(df: pd.DataFrame, summary: Summary) -> pd.DataFrame:
     return df[keep]
 
 
-def _attach_weight(df: pd.DataFrame, reviews_path: Path | None, config: EtlConfig,
+def _attach_weight(df: pd.DataFrame, reviews_paths: Sequence[Path], config: EtlConfig,
                    summary: Summary) -> pd.DataFrame:
     df = df.copy()
-    if reviews_path is not None:
-        reviews = read_reviews(reviews_path, df["listing_id"], summary.parse_issues)
+    if reviews_paths:
+        reviews = read_reviews(reviews_paths, df["listing_id"], summary.parse_issues)
         count = reviews_in_window(df["listing_id"], month_index(df["snapshot_date"]), reviews)
         summary.weight_method = {"method": "reviews_file", "rows": {"reviews_file": len(df)},
                                  "reviews_read": int(len(reviews))}
@@ -541,24 +673,51 @@ def _attach_weight(df: pd.DataFrame, reviews_path: Path | None, config: EtlConfi
 
 def to_arrow(df: pd.DataFrame) -> pa.Table:
     """Cast to the exact schema and column order of SPEC §3.1."""
-    df = df.assign(month=df["snapshot_date"].dt.month)
+    df = df.assign(month=df["snapshot_date"].dt.month, city=df[CITY].astype("str"))
     return pa.Table.from_pandas(df[TABLE_COLUMNS], schema=TABLE_SCHEMA, preserve_index=False)
 
 
-def build_table(listings: str | Path | Iterable[str | Path], reviews: str | Path | None = None,
+def inputs(listings, reviews) -> tuple[list[Path], list[Path]]:
+    """The listings and reviews files given (paths, globs or folders), checked to exist."""
+    return expand_paths(listings, "listings"), [] if reviews is None else expand_paths(reviews, "reviews")
+
+
+def summary_record(summary: Summary, paths: Sequence[Path], reviews_paths: Sequence[Path], config: EtlConfig,
+                   rows_out: int, listings_out: int, cities: dict[str, int], groups: dict[str, str],
+                   started: float) -> dict:
+    """The summary JSON, the same from either engine (``engine`` and ``seconds`` aside)."""
+    reviews = [{"path": str(p), "sha256": file_sha256(p)} for p in reviews_paths]
+    return {
+        "package_version": __version__,
+        "engine": config.engine,
+        "rows_out": rows_out,
+        "listings_out": listings_out,
+        "cities": dict(sorted(cities.items())),
+        "inputs": {
+            "listings": [{"path": str(p), "sha256": file_sha256(p)} for p in paths],
+            "reviews": (reviews[0] if len(reviews) == 1 else reviews) or None,
+        },
+        "parameters": config.occupancy,
+        **asdict(summary),
+        "neighbourhood_groups": groups,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+
+
+def build_table(listings: str | Path | Iterable[str | Path], reviews=None,
                 config: EtlConfig = EtlConfig()) -> tuple[pa.Table, dict]:
-    """Build the modeling table; returns it (Arrow, exact schema) and its summary dict."""
+    """Build the modeling table with pandas; returns it (Arrow, exact schema) and its summary dict.
+
+    ``reviews``: one reviews file, or several (each city's, for a table of many cities).
+    """
     started = time.perf_counter()
-    paths = expand_paths(listings, "listings")
-    reviews_path = Path(reviews) if reviews is not None else None
-    if reviews_path is not None and not reviews_path.is_file():
-        raise EtlError(f"reviews file not found: {reviews_path}")
+    paths, reviews_paths = inputs(listings, reviews)
     summary = Summary()
-    raw = read_listings(paths)
+    raw = read_listings(paths, [config.city_of(p) for p in paths])
     summary.step("read_listings", len(raw), len(raw))
     df = _latest_per_month(_parse_keys(raw, summary), summary)
     df = _filter_price(df, summary)
-    keys = df[["listing_id", "year_month", "snapshot_date", "target_price"]]
+    keys = df[[*ROW_KEY, "snapshot_date", "target_price", CITY]]
     rescaled: dict[int, list[str]] = {}
     df = pd.concat([keys, mask_impossible(parse_listing_features(df, summary.parse_issues, rescaled),
                                           summary.parse_issues)], axis=1)
@@ -566,28 +725,17 @@ def build_table(listings: str | Path | Iterable[str | Path], reviews: str | Path
     if rescaled:
         log.info("old-scale review scores turned into 0-5 stars: %s", summary.rescaled_scores)
     df = _filter_possible(_filter_essential(df, summary), summary)
-    df = _attach_weight(df, reviews_path, config, summary)
+    df = _attach_weight(df, reviews_paths, config, summary)
     impute(df, fit_fill_values(df), summary.imputation)
-    table = to_arrow(df.sort_values(["listing_id", "year_month"], kind="stable"))
-    groups = _neighbourhood_groups(df)
-    return table, {
-        "package_version": __version__,
-        "rows_out": table.num_rows,
-        "listings_out": int(df["listing_id"].nunique()),
-        "inputs": {
-            "listings": [{"path": str(p), "sha256": file_sha256(p)} for p in paths],
-            "reviews": None if reviews_path is None else {"path": str(reviews_path),
-                                                            "sha256": file_sha256(reviews_path)},
-        },
-        "parameters": asdict(config),
-        **asdict(summary),
-        "neighbourhood_groups": groups,
-        "seconds": round(time.perf_counter() - started, 3),
-    }
+    table = to_arrow(df.sort_values(ROW_KEY, kind="stable"))
+    cities = {str(k): int(v) for k, v in df[CITY].value_counts().items() if v}
+    return table, summary_record(summary, paths, reviews_paths, config, table.num_rows,
+                                 int(df["listing_id"].nunique()), cities, _neighbourhood_groups(df), started)
 
 
 def _neighbourhood_groups(df: pd.DataFrame) -> dict[str, str]:
-    """neighbourhood -> borough/group, kept for per-group reports (not a table column)."""
+    """neighbourhood -> borough/group, kept for per-group reports (not a table column): the group
+    of the neighbourhood's first row (by listing and month)."""
     if "neighbourhood_group_cleansed" not in df:
         return {}
     pairs = df[["neighbourhood_cleansed", "neighbourhood_group_cleansed"]].dropna().drop_duplicates("neighbourhood_cleansed")
@@ -606,12 +754,15 @@ def summary_path(table_path: str | Path) -> Path:
     return table_path.with_name(table_path.stem + ".summary.json")
 
 
-def check_output(output: Path) -> None:
+def check_output(output: Path, partitioned: bool = False) -> None:
     """Fail before reading any input when ``output`` cannot be written, rather than after a build
-    of many minutes. Nothing is created (a folder to make is checked at its nearest existing one)."""
+    of many minutes. Nothing is created (a folder to make is checked at its nearest existing one).
+    A ``partitioned`` table (the Spark engine's) may replace a partitioned table, never another folder."""
     for path in (output, summary_path(output)):
-        if path.is_dir():
-            raise EtlError(f"output {path} is a folder: give a file path, e.g. --output {path / 'table.parquet'}")
+        if path.is_dir() and not (partitioned and path == output and is_partitioned_table(path)):
+            hint = (f"give a new folder or a previous table's, e.g. --output {path / 'table'}" if partitioned
+                    else f"give a file path, e.g. --output {path / 'table.parquet'}")
+            raise EtlError(f"output {path} is a folder{' that is not a modeling table' if partitioned else ''}: {hint}")
     folder = next(f for f in output.absolute().parents if f.exists())
     if not folder.is_dir():
         raise EtlError(f"cannot write {output}: {folder} is a file, not a folder; choose another --output")
@@ -636,11 +787,16 @@ def write_table(table: pa.Table, summary: dict, output: str | Path) -> Path:
 
 def run_etl(listings, reviews=None, output: str | Path = DEFAULT_TABLE_PATH,
             config: EtlConfig = EtlConfig()) -> dict:
-    """Build and write the table from ``listings`` (and ``reviews``); returns the summary."""
+    """Build and write the table from ``listings`` (and ``reviews``) with ``config.engine``;
+    returns the summary."""
     if listings is None:
         raise EtlError("no listings given: pass listings.csv[.gz] files, globs or snapshot folders, or "
                        "build the built-in synthetic city's table with "
                        f"`python -m airbnb.synthetic --table {output}`")
+    if config.engine == "spark":
+        from .spark import run_etl as run_spark_etl  # pyspark only for this engine
+
+        return run_spark_etl(listings, reviews, output, config)
     check_output(Path(output))
     table, summary = build_table(listings, reviews, config)
     write_table(table, summary, output)
@@ -655,8 +811,10 @@ def main(argv: Sequence[str] | None = None) -> dict:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--listings", nargs="+", help="listings.csv[.gz] files, globs or snapshot "
                         "directories (the built-in city's table: python -m airbnb.synthetic --table PATH)")
-    parser.add_argument("--reviews", help="reviews.csv[.gz]; without it the weight comes from listing columns")
-    parser.add_argument("--output", default=str(DEFAULT_TABLE_PATH), help="Parquet file to write")
+    parser.add_argument("--reviews", nargs="+", help="reviews.csv[.gz] (one per city); without it the weight "
+                        "comes from listing columns")
+    parser.add_argument("--output", default=str(DEFAULT_TABLE_PATH), help="Parquet file to write (--engine spark: "
+                        "the table's folder)")
     add_config_flags(parser, EtlConfig)
     args = parser.parse_args(argv)
     setup_logging()

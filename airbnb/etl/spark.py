@@ -1,0 +1,430 @@
+"""The ETL on Apache Spark (``--engine spark``): the pandas engine's steps and table, for inputs
+past one machine's memory (every snapshot of many cities), on one machine or a cluster.
+
+    python -m airbnb.etl --engine spark --listings 'cities/*/*/listings.csv.gz' --reviews cities/*/reviews.csv.gz \\
+        --output table/ [--spark-master spark://host:7077] [--spark-conf spark.executor.memory=4g]
+
+How the work is divided (:mod:`airbnb.etl` declares everything both engines share):
+
+- **Row by row, on the workers, with the pandas engine's own functions.** One task per listings
+  file reads it (:func:`airbnb.etl.read_listings_file`) and parses every row as the pandas engine
+  does (:func:`~airbnb.etl.parse_keys`, :func:`~airbnb.etl.parse_prices`,
+  :func:`~airbnb.etl.parse_listing_features` without the score rescaling), returning the parsed
+  values and, per row, the drop reasons and parse issues as flags; reviews files likewise
+  (:func:`~airbnb.etl.parse_reviews`).
+- **Across rows, in Spark.** The latest scrape per listing-month (a window), the per-file review
+  score statistics (decided by :func:`~airbnb.etl.old_scale_from_stats`), the impossible values
+  of :data:`airbnb.schema.DOMAINS`, the 3-month review window (a join), the weight
+  (:func:`~airbnb.etl.occupancy_from_reviews`), the fill values (exact medians and means, then
+  :func:`~airbnb.etl.fill_values_from`) and every count of the summary, which is the same record
+  (:func:`~airbnb.etl.summary_record`).
+- **Written** as Parquet partitioned by ``city`` and ``year_month`` into a temporary folder beside
+  ``--output``, published together with the summary (:func:`airbnb.io.atomic_paths`).
+
+The master is ``--spark-master``, else the one spark-submit, ``PYSPARK_SUBMIT_ARGS`` or
+``spark-defaults.conf`` set, else ``local[*]``. On a cluster, the inputs and ``--output`` must be on
+a file system every node mounts at the same path, and the workers' Python needs this package.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import operator
+import os
+import re
+import sys
+import time
+import warnings
+from functools import partial, reduce
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from . import (ESSENTIAL_COLUMNS, MEAN_IMPUTED, MEDIAN_IMPUTED, OLD_SCORE_TOP, EtlConfig, EtlError, Summary,
+               check_listing_headers, check_output, fill_values_from, imputation_record, inputs,
+               listing_review_counts, log, month_index, occupancy_from_reviews, old_scale_from_stats,
+               parse_keys, parse_listing_features, parse_prices, parse_reviews, read_csv_columns,
+               read_listings_file, rescaled_columns, score_divisors, summary_path, summary_record, REVIEW_COLUMNS)
+from ..errors import one_line
+from ..io import atomic_paths, json_text, scratch_dir
+from ..schema import CITY, DOMAINS, PARTITION_COLUMNS, ROW_KEY, TABLE_SCHEMA
+
+try:
+    from pyspark import StorageLevel
+    from pyspark.errors import PySparkException
+    from pyspark.sql import DataFrame, SparkSession, Window
+    from pyspark.sql import functions as F
+except ImportError as exc:  # the optional extra is not installed
+    raise EtlError("--engine spark needs PySpark: pip install -e '.[spark]' (or pip install pyspark==4.3.0), "
+                   "and Java 17 or newer") from exc
+
+# PySpark 4.3 warns that it does not yet fully support pandas 3; this engine's use of it (pandas
+# frames to and from its workers) is checked row by row against the pandas engine by the tests.
+warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+
+ROWS_PER_BATCH = 20_000  # rows a worker hands Spark at a time
+_SPARK_TYPES = {pa.int64(): "bigint", pa.int32(): "int", pa.float32(): "float", pa.string(): "string",
+                pa.bool_(): "boolean", pa.date32(): "date"}
+_PANDAS_TYPES = {"float64": "double", "str": "string", "object": "string", "boolean": "boolean", "bool": "boolean"}
+_ARROW_TYPES = {"int": pa.int32(), "bigint": pa.int64(), "double": pa.float64(), "string": pa.string(),
+                "boolean": pa.bool_(), "date": pa.date32()}
+# A worker's verdicts on the amenity texts it has parsed (text -> accepted): a listing's list
+# repeats in every snapshot, and each snapshot is a task of its own. Bounded (~1 KB a text).
+KNOWN_AMENITIES: dict[str, bool] = {}
+KNOWN_AMENITIES_MAX = 300_000
+FLAG = "_flag_"  # prefix of the per-row flag columns (a parse issue or a drop reason)
+
+
+# --------------------------------------------------------------------------- the session
+
+def session(config: EtlConfig = EtlConfig()) -> SparkSession:
+    """The session to run in: the active one, else a new one on ``config.spark_master``, the
+    configured master (spark-submit, ``PYSPARK_SUBMIT_ARGS``, ``spark-defaults.conf``) or ``local[*]``."""
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # local workers: this Python, with this package
+    builder = SparkSession.builder.appName("airbnb-etl").config("spark.sql.session.timeZone", "UTC") \
+        .config("spark.ui.showConsoleProgress", "false")
+    if config.spark_master or not _master_configured():
+        builder = builder.master(config.spark_master or "local[*]")
+        if (config.spark_master or "local").startswith("local"):  # not 200 shuffle partitions for a few cores
+            builder = builder.config("spark.sql.shuffle.partitions", str(4 * (os.cpu_count() or 1)))
+    for item in config.spark_conf:
+        builder = builder.config(*item.split("=", 1))
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def _master_configured() -> bool:
+    """Whether the standard Spark environment names a master (so ``local[*]`` must not override it)."""
+    if "PYSPARK_GATEWAY_PORT" in os.environ or "--master" in os.environ.get("PYSPARK_SUBMIT_ARGS", ""):
+        return True  # started by spark-submit, or told which master to use
+    home = os.environ.get("SPARK_HOME")
+    folder = os.environ.get("SPARK_CONF_DIR") or (home and os.path.join(home, "conf"))
+    defaults = Path(folder or "/nonexistent") / "spark-defaults.conf"
+    return defaults.is_file() and any(line.split()[:1] == ["spark.master"] for line in defaults.read_text().splitlines())
+
+
+@contextlib.contextmanager
+def _worker_errors():
+    """A user error raised on a worker (a damaged input file) -> the same EtlError here, in one line."""
+    try:
+        yield
+    except PySparkException as exc:
+        found = re.search(r"EtlError: (.+)", str(exc))
+        if found:
+            raise EtlError(found.group(1).strip()) from None
+        raise
+
+
+# --------------------------------------------------------------------------- row by row, on the workers
+
+def _feature_layout(columns: Sequence[str]) -> tuple[dict[str, str], list[str]]:
+    """The parsed feature columns (name -> Spark type) and the parse-issue keys of rows with
+    ``columns``: :func:`parse_listing_features` itself, run on no rows."""
+    issues: dict = {}
+    out = parse_listing_features(pd.DataFrame({c: pd.Series([], dtype="str") for c in columns}), issues,
+                                 flags={}, rescale=False)
+    return {c: _PANDAS_TYPES[str(t)] for c, t in out.dtypes.items()}, list(issues)
+
+
+def _listing_fields(features: dict[str, str], issue_keys: Sequence[str]) -> dict[str, str]:
+    """The columns the workers give for every listing row (name -> Spark type)."""
+    return {"_file": "int", "_row": "bigint", CITY: "string", "_dropped": "string", "listing_id": "bigint",
+              "snapshot_date": "date", "year_month": "string", "_month": "bigint", "target_price": "double",
+              **{f"{FLAG}{k}": "boolean" for k in ("missing_price", "unparseable_price", "nonpositive_price")},
+              **features, **{f"{FLAG}{k}": "boolean" for k in issue_keys}}
+
+
+def parse_file(path: Path, index: int, city: str, columns: Sequence[str]) -> Iterator[pd.DataFrame]:
+    """One listings file, every row, parsed as the pandas engine parses it: the rows with a valid
+    key with their values, price and flags, then the others with their reason (``_dropped``), in
+    ``columns`` (those this file lacks are missing)."""
+    raw = read_listings_file(path)
+    keyed, reasons = parse_keys(raw)
+    price, price_reasons = parse_prices(keyed["price"])
+    issues, flags = {}, {}
+    if len(KNOWN_AMENITIES) > KNOWN_AMENITIES_MAX:
+        KNOWN_AMENITIES.clear()
+    features = parse_listing_features(keyed, issues, flags=flags, rescale=False, known_amenities=KNOWN_AMENITIES)
+    kept = pd.DataFrame({"_row": keyed.index.to_numpy(np.int64), "listing_id": keyed["listing_id"],
+                         "snapshot_date": keyed["snapshot_date"].dt.date, "year_month": keyed["year_month"],
+                         "_month": month_index(keyed["snapshot_date"]), "target_price": price,
+                         **{f"{FLAG}{k}": v for k, v in price_reasons.items()}}, index=keyed.index)
+    kept = pd.concat([kept, features, pd.DataFrame({f"{FLAG}{k}": v for k, v in flags.items()}, index=keyed.index)],
+                     axis=1)
+    bad = np.select(list(reasons.values()), list(reasons), None)
+    dropped = pd.DataFrame({"_row": raw.index.to_numpy(np.int64), "_dropped": bad})[pd.notna(bad)]
+    for frame in (kept, dropped):
+        for start in range(0, len(frame), ROWS_PER_BATCH):
+            part = frame.iloc[start:start + ROWS_PER_BATCH].reset_index(drop=True)
+            yield part.assign(_file=np.int32(index), **{CITY: city},
+                              **{c: None for c in columns if c not in part and c not in (CITY, "_file")})[columns]
+
+
+def _arrow(frames: Iterable[pd.DataFrame], fields: dict[str, str]) -> Iterator[pa.RecordBatch]:
+    """Frames as Arrow batches of ``fields`` (missing values, NaN included, as nulls)."""
+    schema = pa.schema([(name, _ARROW_TYPES[kind]) for name, kind in fields.items()])
+    for frame in frames:
+        yield from pa.Table.from_pandas(frame, schema=schema, preserve_index=False).to_batches()
+
+
+def _parse_files(batches: Iterator[pa.RecordBatch], fields: dict[str, str]) -> Iterator[pa.RecordBatch]:
+    for batch in batches:
+        for index, path, city in zip(*batch.to_pydict().values()):
+            yield from _arrow(parse_file(Path(path), int(index), city, list(fields)), fields)
+
+
+REVIEW_FIELDS = {"listing_id": "bigint", "month": "bigint", "count": "bigint", "_unparseable": "bigint"}
+
+
+def _parse_review_files(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """Each reviews file's review count per (listing_id, month), and one row more with its
+    unparseable count."""
+    for batch in batches:
+        for path in batch.column("path").to_pylist():
+            reviews, bad = parse_reviews(read_csv_columns(Path(path), REVIEW_COLUMNS))
+            counts = reviews.groupby(["listing_id", "month"]).size().rename("count").reset_index()
+            yield from _arrow([counts.assign(_unparseable=None),
+                               pd.DataFrame({"listing_id": [None], "month": [None], "count": [None],
+                                             "_unparseable": [bad]})], REVIEW_FIELDS)
+
+
+def _ddl(fields: dict[str, str]) -> str:
+    return ", ".join(f"`{name}` {kind}" for name, kind in fields.items())
+
+
+def _one_task_each(spark: SparkSession, rows: list[tuple], schema: str) -> DataFrame:
+    """A DataFrame of ``rows``, one per partition: each file is read by a task of its own."""
+    return spark.createDataFrame(spark.sparkContext.parallelize(rows, max(len(rows), 1)), schema)
+
+
+# --------------------------------------------------------------------------- across rows, in Spark
+
+def _count(condition) -> F.Column:
+    return F.sum(F.when(condition, 1).otherwise(0))
+
+
+def _violates(column: str) -> F.Column:
+    """Outside its domain (:meth:`airbnb.schema.Domain.violates`: infinite too; missing passes)."""
+    value, domain = F.col(column), DOMAINS[column]
+    return value.isNotNull() & ~F.isnan(value) & ~value.between(domain.low, domain.high)
+
+
+@contextlib.contextmanager
+def _timed(phase: str):
+    """Log how long a phase took (what to look at when a run is slow)."""
+    started = time.perf_counter()
+    yield
+    log.info("spark: %s: %.1f s", phase, time.perf_counter() - started)
+
+
+def _collect_one(frame: DataFrame) -> dict:
+    with _worker_errors():
+        return frame.collect()[0].asDict()
+
+
+def build(spark: SparkSession, paths: Sequence[Path], reviews_paths: Sequence[Path], config: EtlConfig,
+          summary: Summary, scratch: Path, persisted: list[DataFrame]) -> tuple[DataFrame, dict]:
+    """The table as a Spark DataFrame (the schema's columns and types) and the summary's other
+    parts; fills ``summary``.
+
+    One pass parses every file (listings and reviews at once), keeps the latest scrape per
+    listing-month, counts each row's reviews in its window and writes the rows to Parquet in
+    ``scratch``; the counts, the per-file score scales and the fill values are then read from
+    the columns they need, and the table from all of them. (Caching the rows in Spark's memory
+    instead cost twice the time of writing them.) Cached reviews are added to ``persisted``.
+    """
+    columns_read = check_listing_headers(paths)
+    features, issue_keys = _feature_layout(columns_read)
+    fields = _listing_fields(features, issue_keys)
+    files = _one_task_each(spark, [(i, str(p), config.city_of(p)) for i, p in enumerate(paths)],
+                           "index int, path string, city string")
+    parsed = files.mapInArrow(partial(_parse_files, fields=fields), _ddl(fields))
+    # partitioned by listing: the window and the join of each listing's reviews need no other shuffle
+    latest = Window.partitionBy(*ROW_KEY).orderBy(*(F.desc(c) for c in ("snapshot_date", "_file", "_row")))
+    marked = parsed.repartition("listing_id") \
+        .withColumn("_latest", F.col("_dropped").isNull() & (F.row_number().over(latest) == 1)) \
+        .withColumn("_kept", F.col("_latest") & (F.col("target_price") > 0))
+    if reviews_paths:
+        reviews = _one_task_each(spark, [(str(p),) for p in reviews_paths], "path string") \
+            .mapInArrow(_parse_review_files, _ddl(REVIEW_FIELDS)).persist(StorageLevel.MEMORY_AND_DISK)
+        persisted.append(reviews)
+        # each listing's review months, joined by listing: a row counts those of its month and the
+        # two before it (reviews_in_window)
+        months = reviews.filter(F.col("listing_id").isNotNull()).groupBy("listing_id", "month") \
+            .agg(F.sum("count").alias("count")).groupBy("listing_id").agg(F.collect_list(F.struct("month", "count")).alias("_months"))
+        in_window = F.filter("_months", lambda r: r["month"].between(F.col("_month") - 2, F.col("_month")))
+        marked = marked.join(months, "listing_id", "left").withColumn(
+            "_reviews", F.aggregate(in_window, F.lit(0).cast("bigint"), lambda n, r: n + r["count"])).drop("_months")
+    with _worker_errors(), _timed("reading and parsing the files, the latest scrape per month, the review windows"):
+        marked.write.parquet(str(scratch / "rows"))
+    marked = spark.read.parquet(str(scratch / "rows"))
+
+    # per file: the first steps' counts, the parse issues and the review-score statistics
+    kept = F.col("_kept")
+    scores = list(OLD_SCORE_TOP)
+    per_file = marked.groupBy("_file").agg(
+        F.count(F.lit(1)).alias("read"),
+        *(_count(F.col("_dropped") == reason).alias(reason) for reason in ("invalid_id", "invalid_last_scraped")),
+        _count(F.col("_dropped").isNull() & ~F.col("_latest")).alias("older_scrape_same_month"),
+        _count(F.col("_latest")).alias("latest"),
+        *(_count(F.col("_latest") & F.col(f"{FLAG}{k}")).alias(k)
+          for k in ("missing_price", "unparseable_price", "nonpositive_price")),
+        _count(kept).alias("kept"),
+        *(_count(kept & F.col(f"{FLAG}{k}")).alias(k) for k in issue_keys),
+        *(_count(kept & (F.col(c) > 5)).alias(f"above_five:{c}") for c in scores),
+        *(F.count(F.when(kept, F.col(c))).alias(f"count:{c}") for c in scores),
+        *(F.max(F.when(kept, F.col(c))).alias(f"max:{c}") for c in scores))
+    with _worker_errors():
+        collected = [row.asDict() for row in per_file.collect()]
+    if not collected:
+        summary.step("read_listings", 0, 0)  # raises: nothing to build from
+    stats = pd.DataFrame(collected).set_index("_file").sort_index()
+    total = stats.drop(columns=[c for c in stats if ":" in c]).sum()
+    keyed = int(total["read"] - total["invalid_id"] - total["invalid_last_scraped"])
+    summary.step("read_listings", int(total["read"]), int(total["read"]))
+    summary.step("parse_keys", int(total["read"]), keyed,
+                 {k: total[k] for k in ("invalid_id", "invalid_last_scraped")})
+    summary.step("latest_scrape_per_month", keyed, int(total["latest"]),
+                 {"older_scrape_same_month": total["older_scrape_same_month"]})
+    summary.parse_issues["price_unparseable"] = int(total["unparseable_price"])
+    summary.step("valid_price", int(total["latest"]), int(total["kept"]),
+                 {k: total[k] for k in ("missing_price", "unparseable_price", "nonpositive_price")})
+    summary.parse_issues.update({k: int(total[k]) for k in issue_keys})
+
+    # old-scale review scores -> stars, decided per file from its statistics
+    old = old_scale_from_stats(*(stats[[f"{kind}:{c}" for c in scores]].set_axis(scores, axis=1).astype("float64")
+                                 for kind in ("above_five", "count", "max")))
+    summary.rescaled_scores = {str(paths[i]): cols for i, cols in rescaled_columns(old).items()}
+    divisors = spark.createDataFrame(score_divisors(old).rename(columns=lambda c: f"_divisor_{c}")
+                                     .rename_axis("_file").reset_index().astype({"_file": "int32"}))
+    rows = marked.filter(kept).join(F.broadcast(divisors), "_file") \
+        .withColumns({c: F.col(c) / F.col(f"_divisor_{c}") for c in scores}).drop(*divisors.columns[1:])
+
+    # impossible values -> missing (counted); rows without a possible size and place are dropped
+    masked = [c for c in DOMAINS if c in features and c not in ESSENTIAL_COLUMNS]
+    rows = rows.withColumns({f"{FLAG}{c}_impossible": _violates(c) for c in masked}) \
+        .withColumns({c: F.when(F.col(f"{FLAG}{c}_impossible"), None).otherwise(F.col(c)) for c in masked})
+    missing = {f"missing_{c}": F.col(c).isNull() | F.isnan(c) for c in ESSENTIAL_COLUMNS}
+    essential = ~reduce(operator.or_, missing.values())
+    first_impossible = F.coalesce(*(F.when(_violates(c), F.lit(c)) for c in sorted(ESSENTIAL_COLUMNS)))
+    rows = rows.withColumns({"_essential": essential, "_impossible": F.when(essential, first_impossible)})
+    reaching = F.col("_essential") & F.col("_impossible").isNull()
+
+    # the weight
+    if reviews_paths:
+        with _worker_errors():
+            unparseable = reviews.agg(F.sum("_unparseable")).collect()[0][0] or 0
+            read = reviews.join(rows.filter(reaching).select("listing_id").distinct(), "listing_id", "left_semi") \
+                .agg(F.sum("count")).collect()[0][0] or 0
+        count = F.coalesce(F.col("_reviews").cast("double"), F.lit(0.0))
+        method = F.lit("reviews_file")
+    else:
+        occupancy = F.col("estimated_occupancy_l365d") if "estimated_occupancy_l365d" in features else F.lit(None)
+        from_ltm, from_occupancy = listing_review_counts(F.col("number_of_reviews_ltm"), occupancy.cast("double"),
+                                                         config)
+        count = F.coalesce(from_occupancy, from_ltm, F.lit(0.0))
+        method = F.when(from_occupancy.isNotNull(), "estimated_occupancy_l365d").otherwise("number_of_reviews_ltm")
+    rows = rows.withColumns({
+        "reviews_in_last_90_days": F.rint(count).cast("int"),
+        "estimated_occupancy_rate": occupancy_from_reviews(count, config, lambda cap, x: F.least(F.lit(cap), x)),
+        "_method": F.when(reaching, method)})
+    final = reaching & (F.col("estimated_occupancy_rate") > 0)
+    rows = rows.withColumn("_final", final)
+
+    # the remaining steps' counts and the fill values, in one pass
+    fill_columns = [*MEDIAN_IMPUTED, *MEAN_IMPUTED, "number_of_reviews_ltm"]
+    done = F.col("_final")
+    with _timed("the remaining steps' counts and the fill values"):
+        found = _collect_one(rows.agg(
+            *(_count(F.col(f"{FLAG}{c}_impossible")).alias(f"{c}_impossible") for c in masked),
+            *(_count(condition).alias(name) for name, condition in missing.items()),
+            _count(F.col("_essential")).alias("essential"),
+            *(_count(F.col("_impossible") == c).alias(f"impossible_{c}") for c in ESSENTIAL_COLUMNS),
+            _count(reaching).alias("possible"),
+            *(_count(F.col("_method") == m).alias(f"method:{m}")
+              for m in ("reviews_file", "estimated_occupancy_l365d", "number_of_reviews_ltm")),
+            _count(done).alias("final"),
+            *(F.percentile(F.when(done, F.col(c)), F.lit(0.5)).alias(f"median:{c}") for c in MEDIAN_IMPUTED),
+            *(F.avg(F.when(done, F.col(c))).alias(f"mean:{c}") for c in MEAN_IMPUTED),
+            *(_count(done & F.col(c).isNull()).alias(f"n_missing:{c}") for c in fill_columns)))
+    summary.parse_issues.update({f"{c}_impossible": found[f"{c}_impossible"] for c in masked})
+    summary.step("essential_inputs", int(total["kept"]), found["essential"], {k: found[k] for k in missing})
+    summary.step("possible_values", found["essential"], found["possible"],
+                 {f"impossible_{c}": found[f"impossible_{c}"] for c in ESSENTIAL_COLUMNS})
+    if reviews_paths:
+        summary.parse_issues["reviews_unparseable"] = int(unparseable)
+        summary.weight_method = {"method": "reviews_file", "rows": {"reviews_file": found["possible"]},
+                                 "reviews_read": int(read)}
+    else:
+        methods = {m: found[f"method:{m}"] for m in ("estimated_occupancy_l365d", "number_of_reviews_ltm")}
+        summary.weight_method = {"method": "listings_columns",
+                                 "rows": {m: n for m, n in sorted(methods.items(), key=lambda kv: -kv[1]) if n}}
+    log.info("weight method: %s", summary.weight_method)
+    summary.step("positive_weight", found["possible"], found["final"], {"zero_weight": found["possible"] - found["final"]})
+    fill = fill_values_from({c: found[f"median:{c}"] for c in MEDIAN_IMPUTED}, {c: found[f"mean:{c}"] for c in MEAN_IMPUTED})
+    summary.imputation = {c: imputation_record(c, v, found[f"n_missing:{c}"], found["final"]) for c, v in fill.items()}
+
+    table = rows.filter(done).withColumns({c: F.coalesce(F.col(c), F.lit(v)) for c, v in fill.items()}) \
+        .withColumn("month", F.month("snapshot_date"))
+    table = table.select(*(F.col(f.name).cast(_SPARK_TYPES[f.type]).alias(f.name) for f in TABLE_SCHEMA))
+    with _worker_errors(), _timed("neighbourhood groups"):
+        groups = {}
+        if "neighbourhood_group_cleansed" in features:
+            pairs = rows.filter(done & F.col("neighbourhood_cleansed").isNotNull()
+                                & F.col("neighbourhood_group_cleansed").isNotNull())
+            first = pairs.groupBy("neighbourhood_cleansed").agg(F.min_by(
+                "neighbourhood_group_cleansed", F.struct(*ROW_KEY)).alias("group")).collect()
+            groups = dict(sorted((r["neighbourhood_cleansed"], r["group"]) for r in first))
+    return table, {"rows_out": found["final"], "groups": groups}
+
+
+def write(table: DataFrame, summarise: Callable[[int, dict[str, int]], dict], output: Path) -> dict:
+    """The table as Parquet partitioned by city and month, published with its summary as one:
+    ``summarise(listings, rows per city)`` gives it, counted in the written table (by its columns)."""
+    try:
+        with atomic_paths(output, summary_path(output)) as (tmp_table, tmp_summary):
+            tmp_table.unlink()  # Spark makes the folder
+            with _worker_errors(), _timed("writing the partitioned table"):
+                table.repartition(*PARTITION_COLUMNS).sortWithinPartitions(*PARTITION_COLUMNS, "listing_id") \
+                    .write.partitionBy(*PARTITION_COLUMNS).parquet(str(tmp_table.absolute()))
+            written = table.sparkSession.read.parquet(str(tmp_table.absolute()))
+            with _timed("counting the listings and cities written"):
+                listings = written.select("listing_id").distinct().count()
+                cities = {r[CITY]: r["count"] for r in written.groupBy(CITY).count().collect()}
+            summary = summarise(listings, cities)
+            tmp_summary.write_text(json_text({"output": str(output), **summary}))
+    except (OSError, PySparkException) as exc:
+        raise EtlError(f"cannot write {output} ({one_line(exc)[:300]}); any previous table is unchanged: "
+                       "free space or fix the folder's permissions, or choose another --output") from exc
+    return summary
+
+
+def run_etl(listings, reviews=None, output: str | Path = "table", config: EtlConfig = EtlConfig(),
+            spark: SparkSession | None = None) -> dict:
+    """Build the table with Spark (in ``spark``, else :func:`session`) and write it, a partitioned
+    folder, with its summary; returns the summary, the record :func:`airbnb.etl.run_etl` returns."""
+    started = time.perf_counter()
+    output, config = Path(output), dataclasses.replace(config, engine="spark")
+    check_output(output, partitioned=True)
+    paths, reviews_paths = inputs(listings, reviews)
+    spark = spark or session(config)
+    summary, persisted = Summary(), []
+    try:
+        with scratch_dir(output) as scratch:
+            table, parts = build(spark, paths, reviews_paths, config, summary, scratch, persisted)
+            record = write(table, lambda listings, cities: summary_record(
+                summary, paths, reviews_paths, config, parts["rows_out"], listings, cities, parts["groups"], started),
+                output)
+    finally:
+        for frame in persisted:
+            frame.unpersist()
+    log.info("wrote %s (%d rows, %d listings, cities %s) in %.1fs", output, record["rows_out"],
+             record["listings_out"], ", ".join(record["cities"]), time.perf_counter() - started)
+    return {"output": str(output), **record}
