@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .artifacts import ArtifactsError
+from .artifacts import ArtifactsError, load_table
 from .axes import AXES, SEEN_MONTH
 from .cli import check_types, option
 from .conformal import DEFAULT_COVERAGE, check_coverage
@@ -48,7 +48,8 @@ from .features import UNK
 from .io import file_sha256, read_json
 from .notebook import project_root
 from .predict import PricePredictor
-from .schema import BATHROOM_TYPES, REVIEW_SCORE_COLUMNS, ROOM_TYPES, TableError, cast_like_table, validate_table
+from .schema import (BATHROOM_TYPES, CITY, REVIEW_SCORE_COLUMNS, ROOM_TYPES, TableError, cast_like_table,
+                     is_partitioned_table)
 
 DEFAULT_ARTIFACTS = "runs/default/artifacts"  # where `make run` leaves the default run's
 LISTING_URL = "https://www.airbnb.com/rooms/{}"
@@ -72,6 +73,7 @@ class ExploreConfig:
                                 "runs/default/artifacts)", flags=("--artifacts", "--artifacts-dir"))
     coverage: float = option(DEFAULT_COVERAGE, "share of listed prices the recommended range holds")
     n_comparables: int = option(5, "comparable listings shown")
+    city: str = option("", "the city to start in, for a run trained on several cities (default: the first)")
 
     def __post_init__(self):
         check_types(self)
@@ -110,6 +112,7 @@ class Listing:
     host_acceptance_rate: float
     host_identity_verified: bool | None
     listing_id: int | None = None  # the table listing it started from (None: edited from scratch)
+    city: str | None = None  # for a model of several cities, the one it is priced in (the page's city control)
 
     @classmethod
     def from_row(cls, row: pd.Series, month: int | None = None) -> "Listing":
@@ -126,6 +129,7 @@ class Listing:
         values["amenities"] = json.dumps(list(self.amenities))
         if values["listing_id"] is None:
             values.pop("listing_id")
+        values[CITY] = values[CITY] or ""  # a one-city model has no city input: any name prices alike
         frame = pd.DataFrame([values])
         cast_like_table(frame)
         return frame
@@ -236,18 +240,22 @@ class Explorer:
         self.notes = list(notes or [])  # about the session (no table, no links, no calibration)
         self.multiplicative = predictor.model.config.target == "log_price"
         self.vocabs = predictor.processor.vocabs
+        # a model of several cities prices a listing in one of them (its city input); one of one city has none
+        self.cities = predictor.processor.cities if predictor.processor.n_cities > 1 else []
         self.listings = None if table is None or not len(table) else self._latest(table)
         if self.listings is not None:
             with quiet():
                 priced = predictor.predict_table(self.listings, self.coverage)
             self.space = self._space(priced)
             self.model_prices = priced["recommended_price"].to_numpy()
-            self.centres = self.listings.groupby("neighbourhood_cleansed")[["latitude", "longitude"]].median()
-            self.city_centre = tuple(self.listings[["latitude", "longitude"]].median())
+            where = self.listings.assign(**{CITY: self._city_keys(self.listings)})
+            self.centres = where.groupby([CITY, "neighbourhood_cleansed"])[["latitude", "longitude"]].median()
+            self.city_centres = where.groupby(CITY)[["latitude", "longitude"]].median()
         else:
             ranges = predictor.processor.ranges or {}
             self.space, self.model_prices, self.centres = np.zeros((0, len(COMPARABLE_AXES))), np.zeros(0), None
-            self.city_centre = tuple(float(np.mean(ranges.get(c, (0.0, 0.0)))) for c in ("latitude", "longitude"))
+            middle = [float(np.mean(ranges.get(c, (0.0, 0.0)))) for c in ("latitude", "longitude")]
+            self.city_centres = pd.DataFrame([middle], index=[""], columns=["latitude", "longitude"])
         if predictor.config.get("calibration") is None:
             self.notes.append("this run has no calibrated price range (trained before ranges existed): retrain it")
 
@@ -271,12 +279,11 @@ class Explorer:
         notes, table, origin = [], None, "unknown"
         recorded = (predictor.config.get("data") or {}).get("path")
         path = resolve_record_path(recorded, artifacts_dir) if recorded else None
-        if path is None or not path.is_file():
+        if path is None or not (path.is_file() or is_partitioned_table(path)):
             notes.append(f"the run's table ({recorded}) is not found: no comparable listings and no listing ids")
         else:
-            try:
-                table = pd.read_parquet(path)
-                validate_table(table, str(path))
+            try:  # only the cities the model was trained on (a table of several may hold more)
+                table = load_table(path, predictor.processor.cities)
             except (TableError, OSError, ValueError) as exc:
                 notes.append(f"the run's table cannot be read ({exc}): no comparable listings and no listing ids")
                 table = None
@@ -289,8 +296,29 @@ class Explorer:
 
     @staticmethod
     def _latest(table: pd.DataFrame) -> pd.DataFrame:
-        return (table.sort_values(["listing_id", "year_month"]).drop_duplicates("listing_id", keep="last")
+        return (table.sort_values([CITY, "listing_id", "year_month"]).drop_duplicates([CITY, "listing_id"], keep="last")
                 .reset_index(drop=True))
+
+    def _city_keys(self, rows: pd.DataFrame) -> np.ndarray:
+        """Each row's city, or "" for every row of a one-city model (its listings are one place)."""
+        return rows[CITY].to_numpy() if self.cities else np.full(len(rows), "", dtype=object)
+
+    def _key(self, city: str | None) -> str:
+        return (city or "") if self.cities else ""
+
+    def check_city(self, city: str | None) -> str | None:
+        """``city`` for a model of several cities (None: the first), None for a model of one."""
+        if not self.cities:
+            return None
+        if city in (None, ""):
+            return self.cities[0]
+        if city not in self.cities:
+            raise ExploreError(f"city {city!r} is not one the model was trained on ({', '.join(self.cities)})")
+        return city
+
+    def _in_city(self, city: str | None) -> np.ndarray:
+        """Mask of the table's listings in ``city`` (all of them for a one-city model)."""
+        return self._city_keys(self.listings) == self._key(city)
 
     def _space(self, priced: pd.DataFrame) -> np.ndarray:
         """Rows' coordinates in axis space (log factors, or dollars for a dollar model)."""
@@ -303,10 +331,15 @@ class Explorer:
     def links(self) -> bool:
         return self.origin == "inside_airbnb"
 
-    def options(self) -> dict[str, list]:
-        """Choices per control: vocabularies (sorted), room and bathroom types, amenities by frequency."""
+    def options(self, city: str | None = None) -> dict[str, list]:
+        """Choices per control: vocabularies (sorted; a city's own neighbourhoods for a model of several),
+        room and bathroom types, amenities by frequency."""
         amenities = self._amenity_counts()
-        return {"neighbourhood_cleansed": list(self.vocabs["neighbourhood_cleansed"][1:]),
+        neighbourhoods = list(self.vocabs["neighbourhood_cleansed"][1:])
+        if self.cities and self.listings is not None:
+            here = set(self.listings.loc[self._in_city(self.check_city(city)), "neighbourhood_cleansed"].dropna())
+            neighbourhoods = [n for n in neighbourhoods if n in here]
+        return {"neighbourhood_cleansed": neighbourhoods,
                 "property_type": list(self.vocabs["property_type"][1:]),
                 "room_type": list(ROOM_TYPES), "bathrooms_type": list(BATHROOM_TYPES),
                 "amenities": list(amenities.index) if amenities is not None
@@ -327,20 +360,23 @@ class Explorer:
     def listing_ids(self) -> np.ndarray:
         return np.zeros(0, np.int64) if self.listings is None else self.listings["listing_id"].to_numpy()
 
-    def default_listing(self, month: int = 7) -> Listing:
-        """The table's most typical listing: the one nearest the base price along every axis."""
+    def default_listing(self, month: int = 7, city: str | None = None) -> Listing:
+        """The table's most typical listing (of ``city``, for a model of several): the one nearest the
+        base price along every axis."""
+        city = self.check_city(city)
         if self.listings is not None:
-            row = self.listings.iloc[int(np.argmin(np.linalg.norm(self.space, axis=1)))]
-            return Listing.from_row(row, month)
+            distance = np.where(self._in_city(city), np.linalg.norm(self.space, axis=1), np.inf)
+            return Listing.from_row(self.listings.iloc[int(np.argmin(distance))], month)
         fill = self.predictor.processor.fill_values
-        lat, lon = self.city_centre
+        lat, lon = self.centre(UNK, city)
         return Listing(UNK, UNK, ROOM_TYPES[0], 2, fill.get("bedrooms", 1.0), fill.get("beds", 1.0),
                        fill.get("bathrooms_numeric", 1.0), BATHROOM_TYPES[0],
                        *(fill.get(c, 4.7) for c in REVIEW_SCORE_COLUMNS), 10, False, False, (), month, lat, lon,
-                       fill.get("host_response_rate", 0.95), fill.get("host_acceptance_rate", 0.9), True)
+                       fill.get("host_response_rate", 0.95), fill.get("host_acceptance_rate", 0.9), True, city=city)
 
-    def listing_from_id(self, listing_id, month: int | None = None) -> Listing:
-        """The table's listing with that id (its latest month), as the controls' starting point."""
+    def listing_from_id(self, listing_id, month: int | None = None, city: str | None = None) -> Listing:
+        """The table's listing with that id (its latest month), as the controls' starting point; an id
+        in several cities' tables (made-up ones can repeat) is taken from ``city`` first."""
         if self.listings is None:
             raise ExploreError("the run's table is not available: listings cannot be looked up by id")
         text = str(listing_id).strip()
@@ -348,7 +384,9 @@ class Explorer:
             key = int(text)
         except ValueError:
             raise ExploreError(f"a listing id is a whole number, got {text!r}") from None
-        match = self.listings.index[self.listings["listing_id"] == key]
+        same = self.listings["listing_id"].to_numpy() == key
+        match = self.listings.index[same & self._in_city(city)] if self.cities and city else []
+        match = match if len(match) else self.listings.index[same]
         if not len(match):
             example = int(self.listings["listing_id"].iloc[0])
             raise ExploreError(f"listing {key} is not in the run's table ({len(self.listings):,} listings, "
@@ -357,28 +395,36 @@ class Explorer:
 
     def change(self, listing: Listing, **changes) -> Listing:
         """``listing`` with some controls changed; a new neighbourhood moves it to that
-        neighbourhood's centre (the median of its listings; an unknown one: the city's)."""
+        neighbourhood's centre (the median of its listings; an unknown one: the city's). Another city
+        starts from that city's most typical listing (neighbourhoods are a city's own), in the same month."""
         unknown = set(changes) - {f.name for f in dataclasses.fields(Listing)}
         if unknown:
             raise ExploreError(f"unknown control(s) {sorted(unknown)}")
+        if changes.get("city", listing.city) != listing.city:
+            return self.default_listing(changes.get("month", listing.month), changes["city"])
         if "amenities" in changes:
             changes["amenities"] = tuple(changes["amenities"] or ())
         new = dataclasses.replace(listing, **changes)
         if "neighbourhood_cleansed" in changes and changes["neighbourhood_cleansed"] != listing.neighbourhood_cleansed \
                 and "latitude" not in changes:
-            lat, lon = self.centre(new.neighbourhood_cleansed)
+            lat, lon = self.centre(new.neighbourhood_cleansed, new.city)
             new = dataclasses.replace(new, latitude=lat, longitude=lon)
         return new
 
-    def centre(self, neighbourhood: str) -> tuple[float, float]:
-        if self.centres is not None and neighbourhood in self.centres.index:
-            return tuple(float(v) for v in self.centres.loc[neighbourhood])
-        return tuple(float(v) for v in self.city_centre)
+    def centre(self, neighbourhood: str, city: str | None = None) -> tuple[float, float]:
+        key = self._key(city)
+        if self.centres is not None and (key, neighbourhood) in self.centres.index:
+            return tuple(float(v) for v in self.centres.loc[(key, neighbourhood)])
+        where = self.city_centres.loc[key] if key in self.city_centres.index else self.city_centres.median()
+        return tuple(float(v) for v in where)
 
     # ------------------------------------------------------------------ pricing
     def quote(self, listing: Listing) -> Quote:
         """Price ``listing`` for its month and every other: range, waterfall, curve, comparables, notes."""
         check_listing(listing)
+        if self.cities and listing.city not in self.cities:
+            raise ExploreError(f"choose the city the listing is in: this model was trained on several "
+                               f"({', '.join(self.cities)}), got {listing.city!r}")
         notes = []
         seen_as = {}
         for column, label in (("neighbourhood_cleansed", "neighbourhood"), ("property_type", "property type")):
@@ -407,7 +453,7 @@ class Explorer:
                      self.coverage, self._steps(row),
                      months[["month", "recommended_price", "price_low", "price_high", SEEN_MONTH]]
                      .reset_index(drop=True),
-                     self.comparables(row, listing.listing_id), seen_as, notes + self.notes)
+                     self.comparables(row, listing.listing_id, listing.city), seen_as, notes + self.notes)
 
     def _input_notes(self, listing: Listing, row: pd.Series) -> list[str]:
         notes = []
@@ -436,8 +482,9 @@ class Explorer:
         return pd.DataFrame({"step": names, "label": [AXIS_LABELS[n] for n in names], "dollars": dollars,
                              "factor": factors, "start": ends - dollars, "end": ends})
 
-    def comparables(self, row: pd.Series, exclude: int | None = None) -> pd.DataFrame:
-        """The nearest table listings to a priced row in axis space (its own listing left out)."""
+    def comparables(self, row: pd.Series, exclude: int | None = None, city: str | None = None) -> pd.DataFrame:
+        """The nearest table listings to a priced row in axis space (its own listing left out; for a
+        model of several cities, listings of ``city`` only: a host's competitors are local)."""
         columns = ["listing_id", "distance", "listed_price", "year_month", "model_price", "neighbourhood_cleansed",
                    "room_type", "accommodates", "bedrooms", "url"]
         if self.listings is None:
@@ -446,6 +493,7 @@ class Explorer:
         distance = np.sqrt(((self.space - point) ** 2).sum(axis=1))
         if exclude is not None:
             distance = np.where(self.listings["listing_id"].to_numpy() == exclude, np.inf, distance)
+        distance = np.where(self._in_city(city), distance, np.inf)
         k = min(self.n_comparables, int(np.isfinite(distance).sum()))
         nearest = np.argpartition(distance, k - 1)[:k] if k else np.zeros(0, np.int64)
         nearest = nearest[np.argsort(distance[nearest], kind="stable")]

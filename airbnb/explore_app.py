@@ -200,8 +200,15 @@ class ExplorerApp:
         self.quote: Quote | None = None
         self.seconds = math.nan  # how long the last update took (quote and HTML)
         self._syncing = False
-        options = explorer.options()
+        options = explorer.options(self.listing.city)
+        self._options_city = self.listing.city  # the city whose neighbourhoods the control offers
         self.controls = self._controls(w, options)
+        # a model of several cities: which one (another city starts from its most typical listing)
+        self.city = w.Dropdown(options=explorer.cities, value=self.listing.city if explorer.cities else None,
+                               description="city",
+                               layout=w.Layout(width="360px"), style={"description_width": "110px"})
+        self.city.add_class(CSS_PREFIX + "city")
+        self.city.observe(lambda change: None if self._syncing else self.move_to(change["new"]), "value")
         for name, control in self.controls.items():
             control.add_class(CSS_PREFIX + name)
             control.observe(self._changed(name), "value")
@@ -251,7 +258,8 @@ class ExplorerApp:
         scores = w.VBox([c[s] for s in REVIEW_SCORE_COLUMNS])
         left = w.VBox([
             w.HTML("<b>Start from a listing of the table</b>"), self.listing_id,
-            w.HTML("<b>The listing</b>"), *(c[n] for n in ("neighbourhood_cleansed", "property_type", "room_type",
+            w.HTML("<b>The listing</b>"), *([self.city] if self.explorer.cities else []),
+            *(c[n] for n in ("neighbourhood_cleansed", "property_type", "room_type",
                                                           "accommodates", "bedrooms", "beds", "bathrooms_numeric",
                                                           "bathrooms_type")),
             w.HTML("<b>Reviews and host</b>"), scores, c["number_of_reviews_ltm"],
@@ -280,6 +288,10 @@ class ExplorerApp:
         """Show ``listing``'s values in the controls without re-pricing on every one of them."""
         self._syncing = True
         try:
+            if self.explorer.cities and self._options_city != listing.city:  # another city's neighbourhoods
+                self.city.value = self._options_city = listing.city
+                self.controls["neighbourhood_cleansed"].options = \
+                    self.explorer.options(listing.city)["neighbourhood_cleansed"]
             for name, control in self.controls.items():
                 value = getattr(listing, name)
                 if value is None:  # not known for this table listing (the notes say so): shown as off / empty
@@ -289,10 +301,16 @@ class ExplorerApp:
         finally:
             self._syncing = False
 
+    def move_to(self, city: str) -> Quote | None:
+        """Price in another city, starting from its most typical listing (the month stays)."""
+        self.listing = self.explorer.change(self.listing, city=city)
+        self.set_controls(self.listing)
+        return self.update()
+
     def start_from(self, listing_id: str) -> Quote | None:
         """Prefill the controls from the table's listing (the month stays the chosen one)."""
         try:
-            self.listing = self.explorer.listing_from_id(listing_id, self.listing.month)
+            self.listing = self.explorer.listing_from_id(listing_id, self.listing.month, self.listing.city)
         except UserError as exc:
             self._show_error(str(exc), "Cannot start from that listing")
             return None
@@ -335,13 +353,14 @@ class ExplorerApp:
 
 
 def app(artifacts_dir: str | Path = DEFAULT_ARTIFACTS, coverage: float = ExploreConfig.coverage,
-        n_comparables: int = ExploreConfig.n_comparables):
+        n_comparables: int = ExploreConfig.n_comparables, city: str = ExploreConfig.city):
     """The explorer page for a run, or a page with the message when the run cannot be opened."""
     import ipywidgets as w
 
     try:
-        config = ExploreConfig(str(artifacts_dir), coverage, n_comparables)
-        return ExplorerApp(Explorer.load(config.artifacts_dir, config.coverage, config.n_comparables))
+        config = ExploreConfig(str(artifacts_dir), coverage, n_comparables, city)
+        explorer = Explorer.load(config.artifacts_dir, config.coverage, config.n_comparables)
+        return ExplorerApp(explorer, explorer.default_listing(city=config.city or None))
     except UserError as exc:
         return w.HTML(error_html(str(exc), "Cannot open the explorer"))
 

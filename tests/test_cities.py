@@ -1,6 +1,7 @@
 """Many cities in one table: the city column, training across cities or within one, pricing in a city."""
 from __future__ import annotations
 
+import dataclasses
 import pandas as pd
 import pytest
 import torch
@@ -51,11 +52,18 @@ def test_a_table_from_before_the_city_column_is_one_city_named_after_its_file(ci
     assert set(load_table(old)["city"]) == {"albany"}
 
 
-def test_training_across_cities_gives_the_location_axis_a_city_input(cities, tmp_path):
-    across = fit(cities["both"], tmp_path / "across")
-    assert across.processor.cities == ["shelbyville", "springfield"]
-    assert tuple(across.model.embeddings["city"].weight.shape) == (3, train.TrainConfig().city_embedding_dim)
-    predictor = PricePredictor.load(tmp_path / "across")
+@pytest.fixture(scope="module")
+def across(cities, tmp_path_factory):
+    """A model trained across both cities (its artifacts folder)."""
+    out = tmp_path_factory.mktemp("across")
+    result = fit(cities["both"], out)
+    assert result.processor.cities == ["shelbyville", "springfield"]
+    assert tuple(result.model.embeddings["city"].weight.shape) == (3, train.TrainConfig().city_embedding_dim)
+    return out
+
+
+def test_training_across_cities_gives_the_location_axis_a_city_input(cities, across):
+    predictor = PricePredictor.load(across)
     raw = read_listings_file(cities["springfield"].listings[0]).head(20)
     with pytest.raises(ConfigError, match="several cities .shelbyville, springfield.*city="):
         predictor.predict(raw, month=1)
@@ -88,3 +96,43 @@ def test_the_baselines_see_the_city_only_in_a_table_of_several(cities):
 
     assert "city" in BaselineDesign().fit(load_table(cities["both"])).columns
     assert "city" not in BaselineDesign().fit(load_table(cities["alone"])).columns  # as before the column existed
+
+
+def test_the_explorer_prices_a_listing_in_the_city_chosen(cities, across):
+    """A model of several cities: the explorer's city control picks the city priced in, and the
+    neighbourhoods offered and the comparables shown are that city's."""
+    from airbnb.explore import Explorer, ExploreError
+    from airbnb.explore_app import ExplorerApp
+
+    explorer = Explorer.load(across)
+    table = load_table(cities["both"])
+    ids = {c: set(table.loc[table["city"] == c, "listing_id"]) for c in ("shelbyville", "springfield")}
+    assert explorer.cities == ["shelbyville", "springfield"]
+    start = explorer.default_listing(month=3)
+    assert start.city == "shelbyville" and start.listing_id in ids["shelbyville"] and start.month == 3
+    moved = explorer.change(start, city="springfield")
+    assert moved.city == "springfield" and moved.listing_id in ids["springfield"] and moved.month == 3
+    quote = explorer.quote(moved)
+    assert len(quote.comparables) == 5 and set(quote.comparables["listing_id"]) <= ids["springfield"]
+    row = moved.to_row()
+    assert row["city"].tolist() == ["springfield"]
+    assert quote.price == pytest.approx(PricePredictor.load(across).predict_table(row)["recommended_price"][0])
+    elsewhere = explorer.quote(dataclasses.replace(moved, city="shelbyville"))  # the same listing, the other city
+    assert elsewhere.steps.set_index("step").loc["location", "dollars"] != \
+        quote.steps.set_index("step").loc["location", "dollars"]
+    known = set(explorer.vocabs["neighbourhood_cleansed"][1:])  # the model's vocabulary (rare names are <UNK>)
+    assert set(explorer.options("springfield")["neighbourhood_cleansed"]) == \
+        known & set(table.loc[table["city"] == "springfield", "neighbourhood_cleansed"]) != known
+    with pytest.raises(ExploreError, match="'ogdenville' is not one the model was trained on"):
+        explorer.change(start, city="ogdenville")
+    with pytest.raises(ExploreError, match="choose the city.*shelbyville, springfield"):
+        explorer.quote(dataclasses.replace(moved, city=None))
+
+    page = ExplorerApp(explorer)
+    assert page.city.options == ("shelbyville", "springfield") and page.quote.listing.city == "shelbyville"
+    page.city.value = "springfield"
+    assert page.quote.listing.city == "springfield" and page.quote.listing.listing_id in ids["springfield"]
+    assert set(page.controls["neighbourhood_cleansed"].options) == set(explorer.options("springfield")[
+        "neighbourhood_cleansed"])
+    page.listing_id.value = str(next(iter(ids["shelbyville"] - ids["springfield"])))  # a listing of the other city
+    assert page.city.value == "shelbyville" and page.quote.listing.city == "shelbyville"
