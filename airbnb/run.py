@@ -62,14 +62,16 @@ def notebook_path(stage: str) -> Path:
 
 
 def split_params(params: dict, stages: Sequence[str], implied: Sequence[str] = ()) -> dict[str, dict]:
-    """Each stage's share of the params; unknown keys are an error naming them (except the
-    ``implied`` ones the run itself added for whichever stage declares them)."""
+    """Each of ``stages``' share of the params; a key no stage's notebook declares is an error naming
+    it (except the ``implied`` ones the run itself added). Keys of the stages not run are allowed:
+    one params file serves a whole run and ``--stages evaluate`` alike."""
     import papermill as pm
 
-    declared = {stage: pm.inspect_notebook(str(notebook_path(stage))) for stage in stages}
-    unknown = set(params) - RUN_KEYS - set(implied) - set().union(*declared.values())
+    every = {stage: pm.inspect_notebook(str(notebook_path(stage))) for stage in STAGES}
+    unknown = set(params) - RUN_KEYS - set(implied) - set().union(*every.values())
     if unknown:
-        raise RunError(f"unknown parameter(s) {sorted(unknown)}: no notebook of {list(stages)} declares them")
+        raise RunError(f"unknown parameter(s) {sorted(unknown)}: no notebook of {list(STAGES)} declares them")
+    declared = {stage: every[stage] for stage in stages}
     for stage, parameters in declared.items():
         for name, value in params.items():
             if name in parameters:
@@ -139,18 +141,26 @@ def execute(stage: str, params: dict, run_dir: Path) -> Path:
     return out
 
 
-def clear_run_dir(run_dir: Path) -> None:
-    """An empty ``run_dir``: a new or empty folder, or an earlier run's record (it has a
-    ``manifest.json``) replaced. Any other folder is refused, never deleted: ``--run-dir .``
-    must not wipe a checkout."""
+def prepare_run_dir(run_dir: Path, stages: Sequence[str]) -> dict:
+    """Make ``run_dir`` ready for ``stages``; returns the earlier run's records of the stages kept.
+
+    A run from the first stage replaces an earlier run's record (a folder with a ``manifest.json``).
+    A run of later stages only (``--stages evaluate``) continues that record: the earlier stages'
+    outputs (the artifacts it evaluates) and their manifest entries stay. Any other non-empty
+    folder is refused, never deleted: ``--run-dir .`` must not wipe a checkout."""
+    manifest = run_dir / "manifest.json"
     if run_dir.exists():
         if not run_dir.is_dir():
             raise RunError(f"run directory {run_dir} is a file")
-        if any(run_dir.iterdir()) and not (run_dir / "manifest.json").is_file():
+        if any(run_dir.iterdir()) and not manifest.is_file():
             raise RunError(f"run directory {run_dir} is not empty and holds no earlier run (no manifest.json): "
                            "refusing to replace it; give a new or empty directory")
+        if stages[0] != STAGES[0] and manifest.is_file():
+            earlier = read_json(manifest).get("stages", {})
+            return {s: record for s, record in earlier.items() if s in STAGES and s not in stages}
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True)
+    return {}
 
 
 def run(params_path: str | Path, run_dir: str | Path | None = None, stages: Sequence[str] = STAGES) -> Path:
@@ -165,12 +175,12 @@ def run(params_path: str | Path, run_dir: str | Path | None = None, stages: Sequ
     if params.get("tracking"):
         params.setdefault("tracking_uri", str(run_dir / "mlruns"))  # embedded MLflow store beside the record
     per_stage = split_params(params, stages, implied=set(params) - given)
-    clear_run_dir(run_dir)
+    kept = prepare_run_dir(run_dir, stages)
     manifest = {
         "params_file": str(params_path), "params": params, "run_dir": str(run_dir),
         "package_version": __version__, "git_commit": git_commit(),
         "python": platform.python_version(), "platform": platform.platform(),
-        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "status": "running", "stages": {},
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "status": "running", "stages": kept,
     }
     write_json(run_dir / "manifest.json", manifest)
     try:

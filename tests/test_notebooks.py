@@ -67,6 +67,14 @@ def test_one_command_run_is_a_complete_repeatable_record(tmp_path):
     second = runner.run(path, tmp_path / "run2")
     assert json.loads((second / "metrics.json").read_text())["models"] == metrics["models"], "same params, same metrics"
 
+    weights = (first / "artifacts" / "best_model.pth").read_bytes()
+    runner.run(path, first, stages=["evaluate"])  # a later stage alone continues the record
+    assert (first / "artifacts" / "best_model.pth").read_bytes() == weights, "the artifacts it evaluates stay"
+    again = json.loads((first / "manifest.json").read_text())
+    assert again["status"] == "ok" and list(again["stages"]) == list(runner.STAGES)
+    assert again["stages"]["train"] == manifest["stages"]["train"]
+    assert json.loads((first / "metrics.json").read_text())["models"] == metrics["models"]
+
 
 def test_albany_end_to_end(tmp_path):
     folder = require_shared(ALBANY)
@@ -112,12 +120,16 @@ def test_an_earlier_run_or_an_empty_folder_is_replaced(tmp_path):
     earlier.mkdir()
     (earlier / "manifest.json").write_text("{}")
     (earlier / "stale.ipynb").write_text("old")
-    runner.clear_run_dir(earlier)
+    assert runner.prepare_run_dir(earlier, runner.STAGES) == {}
     assert earlier.is_dir() and not any(earlier.iterdir())
     (tmp_path / "empty").mkdir()
-    runner.clear_run_dir(tmp_path / "empty")
-    runner.clear_run_dir(tmp_path / "new" / "deeper")
+    runner.prepare_run_dir(tmp_path / "empty", runner.STAGES)
+    runner.prepare_run_dir(tmp_path / "new" / "deeper", ["evaluate"])
     assert (tmp_path / "new" / "deeper").is_dir()
+    (earlier / "manifest.json").write_text(json.dumps({"stages": {"process": {"status": "ok"},
+                                                                  "evaluate": {"status": "failed"}}}))
+    assert runner.prepare_run_dir(earlier, ["evaluate"]) == {"process": {"status": "ok"}}, "later stages continue it"
+    assert (earlier / "manifest.json").is_file()
 
 
 @pytest.mark.parametrize("line, name", [("epochs: ten", "epochs"), ("smoke_test: 1", "smoke_test"),
