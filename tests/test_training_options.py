@@ -254,7 +254,8 @@ def test_explicit_flags_override_the_preset():
 def test_notebook_parameters_take_the_preset_unless_changed():
     import dataclasses
 
-    namespace = {f.name: f.default for f in dataclasses.fields(train.TrainConfig)}
+    namespace = {f.name: f.default_factory() if f.default is dataclasses.MISSING else f.default  # a list: cities
+                 for f in dataclasses.fields(train.TrainConfig)}
     assert train.config_from_parameters({**namespace, "preset": "original"}) == train.configure("original")
     changed = train.config_from_parameters({**namespace, "preset": "original", "epochs": 3})
     assert changed == train.configure("original", epochs=3)
