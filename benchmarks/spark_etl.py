@@ -151,13 +151,15 @@ def main() -> None:
         *profile,
         "",
         "Why: the first phase is the Python parsing on the workers — the same functions, and per snapshot file "
-        "about the CPU the pandas engine spends on it (4.3 against 3.9 CPU-seconds, measured on one file) — "
-        "plus what Spark adds around it: the parsed rows (650 characters of amenity text each) cross from Python "
-        "into the JVM as Arrow, are shuffled by listing for the latest-scrape window and written once to Parquet "
-        "to be read back by column; the table is then written again, partitioned. On 2 cores the JVM's own "
-        "threads (shuffle, compression, Parquet, garbage collection) compete with the Python workers for the same "
-        "cores, so a second local core gains little; starting the JVM adds 10–20 s. Spark's memory, unlike "
-        "pandas', does not grow with the input: it is bounded by the heap and one file per worker.",
+        "about the CPU the pandas engine spends on it — each worker writing its file's parsed rows straight to "
+        "Parquet in a scratch folder; Spark reads from there only the columns each later step needs, and never "
+        "shuffles the wide rows (650 characters of amenity text each): the latest scrape is ranked only when a "
+        "(listing, month) can repeat, and the review windows are computed on the keys and sent whole to every "
+        "task. What is left is Spark's own cost of a pass over the million rows (the review windows, the per-file "
+        "statistics, the fill values, the neighbourhood groups, the partitioned write: seconds each, more in a "
+        "fresh JVM that is still compiling its code) and 10–20 s to start the JVM. On 2 cores the JVM's threads "
+        "compete with the Python workers for the same cores, so a second local core gains less than 2×. Spark's "
+        "memory, unlike pandas', does not grow with the input: it is bounded by the heap and one file per worker.",
         "",
         f"Load average (1 min) when the benchmark started / ended: {load_before:.1f} / {load_after:.1f} on "
         f"{os.cpu_count()} cores (other work on the machine slows every figure).",

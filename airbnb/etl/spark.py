@@ -9,12 +9,16 @@ How the work is divided (:mod:`airbnb.etl` declares everything both engines shar
 - **Row by row, on the workers, with the pandas engine's own functions.** One task per listings
   file reads it (:func:`airbnb.etl.read_listings_file`) and parses every row as the pandas engine
   does (:func:`~airbnb.etl.parse_keys`, :func:`~airbnb.etl.parse_prices`,
-  :func:`~airbnb.etl.parse_listing_features` without the score rescaling), returning the parsed
-  values and, per row, the drop reasons and parse issues as flags; reviews files likewise
-  (:func:`~airbnb.etl.parse_reviews`).
-- **Across rows, in Spark.** The latest scrape per listing-month (a window), the per-file review
+  :func:`~airbnb.etl.parse_listing_features` without the score rescaling) and writes the parsed
+  values and, per row, the drop reasons and parse issues as flags, to Parquet in a scratch folder
+  beside ``--output``; reviews files likewise (:func:`~airbnb.etl.parse_reviews`: each listing's
+  review count per month). Spark reads them from there, by column: the wide rows (650 characters
+  of amenities each) never stream through the JVM, and are never shuffled.
+- **Across rows, in Spark.** The latest scrape per listing-month (a window over the keys alone,
+  only when a key can repeat; the older rows are then flagged by a join), the per-file review
   score statistics (decided by :func:`~airbnb.etl.old_scale_from_stats`), the impossible values
-  of :data:`airbnb.schema.DOMAINS`, the 3-month review window (a join), the weight
+  of :data:`airbnb.schema.DOMAINS`, the 3-month review window (computed on the keys, then joined:
+  sent whole to every task for an input of up to :data:`BROADCAST_ROWS` rows), the weight
   (:func:`~airbnb.etl.occupancy_from_reviews`), the fill values (exact medians and means, then
   :func:`~airbnb.etl.fill_values_from`) and every count of the summary, which is the same record
   (:func:`~airbnb.etl.summary_record`).
@@ -37,11 +41,12 @@ import time
 import warnings
 from functools import partial, reduce
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from . import (ESSENTIAL_COLUMNS, MEAN_IMPUTED, MEDIAN_IMPUTED, OLD_SCORE_TOP, EtlConfig, EtlError, Summary,
                check_listing_headers, check_output, fill_values_from, imputation_record, inputs,
@@ -53,7 +58,6 @@ from ..io import atomic_paths, json_text, scratch_dir
 from ..schema import CITY, DOMAINS, PARTITION_COLUMNS, ROW_KEY, TABLE_SCHEMA
 
 try:
-    from pyspark import StorageLevel
     from pyspark.errors import PySparkException
     from pyspark.sql import DataFrame, SparkSession, Window
     from pyspark.sql import functions as F
@@ -65,7 +69,9 @@ except ImportError as exc:  # the optional extra is not installed
 # frames to and from its workers) is checked row by row against the pandas engine by the tests.
 warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
 
-ROWS_PER_BATCH = 20_000  # rows a worker hands Spark at a time
+# Inputs of at most this many listing rows join their narrow lookups (older scrapes, review
+# windows: at most a row each) by sending them whole to every task, a hash table of tens of MB.
+BROADCAST_ROWS = 2_000_000
 _SPARK_TYPES = {pa.int64(): "bigint", pa.int32(): "int", pa.float32(): "float", pa.string(): "string",
                 pa.bool_(): "boolean", pa.date32(): "date"}
 _PANDAS_TYPES = {"float64": "double", "str": "string", "object": "string", "boolean": "boolean", "bool": "boolean"}
@@ -141,10 +147,10 @@ def _listing_fields(features: dict[str, str], issue_keys: Sequence[str]) -> dict
               **features, **{f"{FLAG}{k}": "boolean" for k in issue_keys}}
 
 
-def parse_file(path: Path, index: int, city: str, columns: Sequence[str]) -> Iterator[pd.DataFrame]:
+def parse_file(path: Path, index: int, city: str, fields: dict[str, str]) -> pa.Table:
     """One listings file, every row, parsed as the pandas engine parses it: the rows with a valid
-    key with their values, price and flags, then the others with their reason (``_dropped``), in
-    ``columns`` (those this file lacks are missing)."""
+    key with their values, price and flags, then the others with their reason (``_dropped``), as
+    ``fields`` (those this file lacks are missing)."""
     raw = read_listings_file(path)
     keyed, reasons = parse_keys(raw)
     price, price_reasons = parse_prices(keyed["price"])
@@ -160,39 +166,46 @@ def parse_file(path: Path, index: int, city: str, columns: Sequence[str]) -> Ite
                      axis=1)
     bad = np.select(list(reasons.values()), list(reasons), None)
     dropped = pd.DataFrame({"_row": raw.index.to_numpy(np.int64), "_dropped": bad})[pd.notna(bad)]
-    for frame in (kept, dropped):
-        for start in range(0, len(frame), ROWS_PER_BATCH):
-            part = frame.iloc[start:start + ROWS_PER_BATCH].reset_index(drop=True)
-            yield part.assign(_file=np.int32(index), **{CITY: city},
-                              **{c: None for c in columns if c not in part and c not in (CITY, "_file")})[columns]
+    return pa.concat_tables(_arrow(frame.reset_index(drop=True).assign(_file=np.int32(index), **{CITY: city}), fields)
+                            for frame in (kept, dropped))
 
 
-def _arrow(frames: Iterable[pd.DataFrame], fields: dict[str, str]) -> Iterator[pa.RecordBatch]:
-    """Frames as Arrow batches of ``fields`` (missing values, NaN included, as nulls)."""
+def _arrow(frame: pd.DataFrame, fields: dict[str, str]) -> pa.Table:
+    """A frame as an Arrow table of ``fields`` (missing values, NaN included, as nulls; columns
+    the frame lacks, all null)."""
     schema = pa.schema([(name, _ARROW_TYPES[kind]) for name, kind in fields.items()])
-    for frame in frames:
-        yield from pa.Table.from_pandas(frame, schema=schema, preserve_index=False).to_batches()
+    frame = frame.assign(**{name: None for name in fields if name not in frame})[list(fields)]
+    return pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
 
 
-def _parse_files(batches: Iterator[pa.RecordBatch], fields: dict[str, str]) -> Iterator[pa.RecordBatch]:
+REVIEW_FIELDS = {"listing_id": "bigint", "month": "bigint", "count": "bigint"}
+TASK_FIELDS = {"kind": "string", "index": "int", "path": "string", "city": "string"}
+DONE_FIELDS = {"kind": "string", "index": "int", "rows": "bigint", "unparseable": "bigint", "months": "string",
+               "repeats": "bigint"}
+
+
+def _parse_tasks(batches: Iterator[pa.RecordBatch], fields: dict[str, str], scratch: str) -> Iterator[pa.RecordBatch]:
+    """Parse each task's file and write its rows to Parquet in ``scratch``, read by Spark from
+    there (written once, by column, never streamed through the JVM); returns per file a record of
+    its rows, unparseable reviews, months (``2025-01,2025-02``) and rows whose key repeats one before.
+
+    A listings file: its rows (:func:`parse_file`) in ``listings/``. A reviews file: its review count
+    per (listing_id, month) in ``reviews/``; its undated or unparseable reviews are counted."""
     for batch in batches:
-        for index, path, city in zip(*batch.to_pydict().values()):
-            yield from _arrow(parse_file(Path(path), int(index), city, list(fields)), fields)
-
-
-REVIEW_FIELDS = {"listing_id": "bigint", "month": "bigint", "count": "bigint", "_unparseable": "bigint"}
-
-
-def _parse_review_files(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    """Each reviews file's review count per (listing_id, month), and one row more with its
-    unparseable count."""
-    for batch in batches:
-        for path in batch.column("path").to_pylist():
-            reviews, bad = parse_reviews(read_csv_columns(Path(path), REVIEW_COLUMNS))
-            counts = reviews.groupby(["listing_id", "month"]).size().rename("count").reset_index()
-            yield from _arrow([counts.assign(_unparseable=None),
-                               pd.DataFrame({"listing_id": [None], "month": [None], "count": [None],
-                                             "_unparseable": [bad]})], REVIEW_FIELDS)
+        for kind, index, path, city in zip(*batch.to_pydict().values()):
+            unparseable, months, repeats = 0, "", 0
+            if kind == "listings":
+                table = parse_file(Path(path), index, city, fields)
+                keys = table.select(ROW_KEY).drop_null().to_pandas()
+                months, repeats = ",".join(sorted(keys["year_month"].unique())), int(keys.duplicated().sum())
+            else:
+                reviews, unparseable = parse_reviews(read_csv_columns(Path(path), REVIEW_COLUMNS))
+                counts = reviews.groupby(["listing_id", "month"]).size().rename("count").reset_index()
+                table = _arrow(counts, REVIEW_FIELDS)
+            pq.write_table(table, os.path.join(scratch, kind, f"part-{index:05d}.parquet"))
+            yield _arrow(pd.DataFrame({"kind": [kind], "index": [index], "rows": [table.num_rows],
+                                       "unparseable": [unparseable], "months": [months], "repeats": [repeats]}),
+                         DONE_FIELDS).to_batches()[0]
 
 
 def _ddl(fields: dict[str, str]) -> str:
@@ -202,6 +215,24 @@ def _ddl(fields: dict[str, str]) -> str:
 def _one_task_each(spark: SparkSession, rows: list[tuple], schema: str) -> DataFrame:
     """A DataFrame of ``rows``, one per partition: each file is read by a task of its own."""
     return spark.createDataFrame(spark.sparkContext.parallelize(rows, max(len(rows), 1)), schema)
+
+
+def _parse(spark: SparkSession, paths: Sequence[Path], reviews_paths: Sequence[Path], config: EtlConfig,
+           fields: dict[str, str], scratch: Path) -> tuple[DataFrame, DataFrame | None, pd.DataFrame]:
+    """Every file parsed by a task of its own (:func:`_parse_tasks`; the reviews first, each as long
+    as a few listings files): the listing rows and the review counts, read from ``scratch``, and
+    per file (kind, index) its rows and unparseable reviews."""
+    tasks = [("reviews", j, str(p), "") for j, p in enumerate(reviews_paths)] \
+        + [("listings", i, str(p), config.city_of(p)) for i, p in enumerate(paths)]
+    for kind in ("listings", "reviews"):
+        (scratch / kind).mkdir()
+    parsed = _one_task_each(spark, tasks, _ddl(TASK_FIELDS)).mapInArrow(
+        partial(_parse_tasks, fields=fields, scratch=str(scratch.absolute())), _ddl(DONE_FIELDS))
+    with _worker_errors(), _timed("reading and parsing the files"):
+        done = pd.DataFrame([r.asDict() for r in parsed.collect()], columns=list(DONE_FIELDS))
+    rows = spark.read.schema(_ddl(fields)).parquet(str(scratch / "listings"))
+    reviews = spark.read.schema(_ddl(REVIEW_FIELDS)).parquet(str(scratch / "reviews")) if reviews_paths else None
+    return rows, reviews, done.set_index(["kind", "index"]).sort_index()
 
 
 # --------------------------------------------------------------------------- across rows, in Spark
@@ -224,47 +255,64 @@ def _timed(phase: str):
     log.info("spark: %s: %.1f s", phase, time.perf_counter() - started)
 
 
+def _lookup(frame: DataFrame, path: Path, broadcast: bool) -> DataFrame:
+    """``frame``, a few narrow columns to join the wide rows with, computed once into ``path``; sent
+    whole to every task when ``broadcast`` (the wide rows stay where they are), else joined by a
+    shuffle."""
+    frame.write.parquet(str(path))
+    found = frame.sparkSession.read.parquet(str(path))
+    return F.broadcast(found) if broadcast else found
+
+
+def _latest(rows: DataFrame, done: pd.DataFrame, scratch: Path, broadcast: bool) -> DataFrame:
+    """The rows with ``_latest``: a valid key's latest scrape in its month. Only when a key can
+    repeat (in a file, or in two files with a month in common) are the keys ranked, alone, and the
+    older rows flagged by a join."""
+    listings = done.loc["listings"]
+    months = [m for text in listings["months"] for m in text.split(",") if m]
+    valid = F.col("_dropped").isNull()
+    if not listings["repeats"].any() and len(months) == len(set(months)):
+        return rows.withColumn("_latest", valid)
+    latest = Window.partitionBy(*ROW_KEY).orderBy(*(F.desc(c) for c in ("snapshot_date", "_file", "_row")))
+    older = rows.filter(valid).select(*ROW_KEY, "snapshot_date", "_file", "_row") \
+        .withColumn("_n", F.row_number().over(latest)).filter(F.col("_n") > 1) \
+        .select("_file", "_row", F.lit(True).alias("_older"))
+    return rows.join(_lookup(older, scratch, broadcast), ["_file", "_row"], "left") \
+        .withColumn("_latest", valid & F.col("_older").isNull()).drop("_older")
+
+
+def _review_windows(reviews: DataFrame, rows: DataFrame, scratch: Path, broadcast: bool) -> DataFrame:
+    """Per (listing_id, _month) of ``rows``, its reviews that month and the two before it
+    (:func:`airbnb.etl.reviews_in_window`), computed once to join the rows with."""
+    windows = reviews.select("listing_id", F.explode(F.sequence("month", F.col("month") + 2)).alias("_month"), "count") \
+        .join(rows.select("listing_id", "_month").distinct(), ["listing_id", "_month"], "left_semi") \
+        .groupBy("listing_id", "_month").agg(F.sum("count").alias("_reviews"))
+    return _lookup(windows, scratch, broadcast)
+
+
 def _collect_one(frame: DataFrame) -> dict:
     with _worker_errors():
         return frame.collect()[0].asDict()
 
 
 def build(spark: SparkSession, paths: Sequence[Path], reviews_paths: Sequence[Path], config: EtlConfig,
-          summary: Summary, scratch: Path, persisted: list[DataFrame]) -> tuple[DataFrame, dict]:
+          summary: Summary, scratch: Path) -> tuple[DataFrame, dict]:
     """The table as a Spark DataFrame (the schema's columns and types) and the summary's other
     parts; fills ``summary``.
 
-    One pass parses every file (listings and reviews at once), keeps the latest scrape per
-    listing-month, counts each row's reviews in its window and writes the rows to Parquet in
-    ``scratch``; the counts, the per-file score scales and the fill values are then read from
-    the columns they need, and the table from all of them. (Caching the rows in Spark's memory
-    instead cost twice the time of writing them.) Cached reviews are added to ``persisted``.
+    One pass parses every file (listings and reviews at once) into Parquet in ``scratch``; the
+    counts, the per-file score scales and the fill values are then read from the columns they
+    need, with the narrow lookups (older scrapes, review windows, also in ``scratch``) joined in,
+    and the table from all of them.
     """
     columns_read = check_listing_headers(paths)
     features, issue_keys = _feature_layout(columns_read)
     fields = _listing_fields(features, issue_keys)
-    files = _one_task_each(spark, [(i, str(p), config.city_of(p)) for i, p in enumerate(paths)],
-                           "index int, path string, city string")
-    parsed = files.mapInArrow(partial(_parse_files, fields=fields), _ddl(fields))
-    # partitioned by listing: the window and the join of each listing's reviews need no other shuffle
-    latest = Window.partitionBy(*ROW_KEY).orderBy(*(F.desc(c) for c in ("snapshot_date", "_file", "_row")))
-    marked = parsed.repartition("listing_id") \
-        .withColumn("_latest", F.col("_dropped").isNull() & (F.row_number().over(latest) == 1)) \
-        .withColumn("_kept", F.col("_latest") & (F.col("target_price") > 0))
-    if reviews_paths:
-        reviews = _one_task_each(spark, [(str(p),) for p in reviews_paths], "path string") \
-            .mapInArrow(_parse_review_files, _ddl(REVIEW_FIELDS)).persist(StorageLevel.MEMORY_AND_DISK)
-        persisted.append(reviews)
-        # each listing's review months, joined by listing: a row counts those of its month and the
-        # two before it (reviews_in_window)
-        months = reviews.filter(F.col("listing_id").isNotNull()).groupBy("listing_id", "month") \
-            .agg(F.sum("count").alias("count")).groupBy("listing_id").agg(F.collect_list(F.struct("month", "count")).alias("_months"))
-        in_window = F.filter("_months", lambda r: r["month"].between(F.col("_month") - 2, F.col("_month")))
-        marked = marked.join(months, "listing_id", "left").withColumn(
-            "_reviews", F.aggregate(in_window, F.lit(0).cast("bigint"), lambda n, r: n + r["count"])).drop("_months")
-    with _worker_errors(), _timed("reading and parsing the files, the latest scrape per month, the review windows"):
-        marked.write.parquet(str(scratch / "rows"))
-    marked = spark.read.parquet(str(scratch / "rows"))
+    rows, reviews, done = _parse(spark, paths, reviews_paths, config, fields, scratch)
+    broadcast = int(done.loc["listings", "rows"].sum()) <= BROADCAST_ROWS
+    with _worker_errors(), _timed("the latest scrape per month"):
+        marked = _latest(rows, done, scratch / "older", broadcast) \
+            .withColumn("_kept", F.col("_latest") & (F.col("target_price") > 0))
 
     # per file: the first steps' counts, the parse issues and the review-score statistics
     kept = F.col("_kept")
@@ -320,9 +368,12 @@ def build(spark: SparkSession, paths: Sequence[Path], reviews_paths: Sequence[Pa
     # the weight
     if reviews_paths:
         with _worker_errors():
-            unparseable = reviews.agg(F.sum("_unparseable")).collect()[0][0] or 0
+            unparseable = int(done.loc["reviews", "unparseable"].sum())
             read = reviews.join(rows.filter(reaching).select("listing_id").distinct(), "listing_id", "left_semi") \
                 .agg(F.sum("count")).collect()[0][0] or 0
+        with _worker_errors(), _timed("the review windows"):
+            rows = rows.join(_review_windows(reviews, rows, scratch / "windows", broadcast), ["listing_id", "_month"],
+                             "left")
         count = F.coalesce(F.col("_reviews").cast("double"), F.lit(0.0))
         method = F.lit("reviews_file")
     else:
@@ -392,8 +443,7 @@ def write(table: DataFrame, summarise: Callable[[int, dict[str, int]], dict], ou
         with atomic_paths(output, summary_path(output)) as (tmp_table, tmp_summary):
             tmp_table.unlink()  # Spark makes the folder
             with _worker_errors(), _timed("writing the partitioned table"):
-                table.repartition(*PARTITION_COLUMNS).sortWithinPartitions(*PARTITION_COLUMNS, "listing_id") \
-                    .write.partitionBy(*PARTITION_COLUMNS).parquet(str(tmp_table.absolute()))
+                table.write.partitionBy(*PARTITION_COLUMNS).parquet(str(tmp_table.absolute()))
             written = table.sparkSession.read.parquet(str(tmp_table.absolute()))
             with _timed("counting the listings and cities written"):
                 listings = written.select("listing_id").distinct().count()
@@ -415,16 +465,12 @@ def run_etl(listings, reviews=None, output: str | Path = "table", config: EtlCon
     check_output(output, partitioned=True)
     paths, reviews_paths = inputs(listings, reviews)
     spark = spark or session(config)
-    summary, persisted = Summary(), []
-    try:
-        with scratch_dir(output) as scratch:
-            table, parts = build(spark, paths, reviews_paths, config, summary, scratch, persisted)
-            record = write(table, lambda listings, cities: summary_record(
-                summary, paths, reviews_paths, config, parts["rows_out"], listings, cities, parts["groups"], started),
-                output)
-    finally:
-        for frame in persisted:
-            frame.unpersist()
+    summary = Summary()
+    with scratch_dir(output) as scratch:
+        table, parts = build(spark, paths, reviews_paths, config, summary, scratch)
+        record = write(table, lambda listings, cities: summary_record(
+            summary, paths, reviews_paths, config, parts["rows_out"], listings, cities, parts["groups"], started),
+            output)
     log.info("wrote %s (%d rows, %d listings, cities %s) in %.1fs", output, record["rows_out"],
              record["listings_out"], ", ".join(record["cities"]), time.perf_counter() - started)
     return {"output": str(output), **record}
