@@ -94,6 +94,7 @@ KNOWN_AMENITIES_MAX = 300_000
 FLAG = "_flag_"  # prefix of the per-row flag columns (a parse issue or a drop reason)
 PRICE_REASONS = ("missing_price", "unparseable_price", "nonpositive_price")
 SCORES = list(OLD_SCORE_TOP)
+NEIGHBOURHOOD, GROUP = "neighbourhood_cleansed", "neighbourhood_group_cleansed"
 
 
 # --------------------------------------------------------------------------- the session
@@ -466,8 +467,9 @@ def build(spark: SparkSession, paths: Sequence[Path], reviews_paths: Sequence[Pa
         "_method": F.when(reaching, method)})
     rows = rows.withColumn("_final", reaching & (F.col("estimated_occupancy_rate") > 0))
 
-    # the remaining steps' counts and the fill values, in one pass
+    # the remaining steps' counts, the fill values, the rows per city and the neighbourhoods' groups, in one pass
     fill_columns = [*MEDIAN_IMPUTED, *MEAN_IMPUTED, "number_of_reviews_ltm"]
+    cities = sorted({config.city_of(p) for p in paths})
     final = F.col("_final")
     with _timed("the remaining steps' counts and the fill values"):
         found = _collect_one(rows.agg(
@@ -482,7 +484,10 @@ def build(spark: SparkSession, paths: Sequence[Path], reviews_paths: Sequence[Pa
             *([F.sum(F.when(reaching, F.col("_read"))).alias("reviews_read")] if reviews_paths else []),
             *(F.percentile(F.when(final, F.col(c)), F.lit(0.5)).alias(f"median:{c}") for c in MEDIAN_IMPUTED),
             *(F.avg(F.when(final, F.col(c))).alias(f"mean:{c}") for c in MEAN_IMPUTED),
-            *(_count(final & F.col(c).isNull()).alias(f"n_missing:{c}") for c in fill_columns)))
+            *(_count(final & F.col(c).isNull()).alias(f"n_missing:{c}") for c in fill_columns),
+            *(_count(final & (F.col(CITY) == c)).alias(f"city:{c}") for c in cities),
+            *([F.collect_set(F.when(final & F.col(NEIGHBOURHOOD).isNotNull() & F.col(GROUP).isNotNull(),
+                                    F.struct(NEIGHBOURHOOD, GROUP))).alias("pairs")] if GROUP in features else [])))
     summary.parse_issues.update({f"{c}_impossible": found[f"{c}_impossible"] for c in masked})
     summary.step("essential_inputs", int(total["kept"]), found["essential"], {k: found[k] for k in missing})
     summary.step("possible_values", found["essential"], found["possible"],
@@ -503,30 +508,35 @@ def build(spark: SparkSession, paths: Sequence[Path], reviews_paths: Sequence[Pa
     table = rows.filter(final).withColumns({c: F.coalesce(F.col(c), F.lit(v)) for c, v in fill.items()}) \
         .withColumn("month", F.month("snapshot_date"))
     table = table.select(*(F.col(f.name).cast(_SPARK_TYPES[f.type]).alias(f.name) for f in TABLE_SCHEMA))
+    groups = _neighbourhood_groups(rows.filter(final), found["pairs"]) if GROUP in features else {}
+    return table, {"rows_out": found["final"], "groups": groups,
+                   "cities": {c: found[f"city:{c}"] for c in cities if found[f"city:{c}"]}}
+
+
+def _neighbourhood_groups(rows: DataFrame, pairs: list) -> dict[str, str]:
+    """neighbourhood -> the group of its first row (by key) in ``rows``, as the pandas engine
+    keeps them. ``pairs``, the rows' distinct (neighbourhood, group), collected with the counts,
+    are the answer when no neighbourhood has two groups; else the rows are ranked."""
+    if len({pair[0] for pair in pairs}) == len(pairs):
+        return dict(sorted((pair[0], pair[1]) for pair in pairs))
     with _worker_errors(), _timed("neighbourhood groups"):
-        groups = {}
-        if "neighbourhood_group_cleansed" in features:
-            pairs = rows.filter(final & F.col("neighbourhood_cleansed").isNotNull()
-                                & F.col("neighbourhood_group_cleansed").isNotNull())
-            first = pairs.groupBy("neighbourhood_cleansed").agg(F.min_by(
-                "neighbourhood_group_cleansed", F.struct(*ROW_KEY)).alias("group")).collect()
-            groups = dict(sorted((r["neighbourhood_cleansed"], r["group"]) for r in first))
-    return table, {"rows_out": found["final"], "groups": groups}
+        first = rows.filter(F.col(NEIGHBOURHOOD).isNotNull() & F.col(GROUP).isNotNull()).groupBy(NEIGHBOURHOOD) \
+            .agg(F.min_by(GROUP, F.struct(*ROW_KEY)).alias("group")).collect()
+    return dict(sorted((r[NEIGHBOURHOOD], r["group"]) for r in first))
 
 
-def write(table: DataFrame, summarise: Callable[[int, dict[str, int]], dict], output: Path) -> dict:
+def write(table: DataFrame, summarise: Callable[[int], dict], output: Path) -> dict:
     """The table as Parquet partitioned by city and month, published with its summary as one:
-    ``summarise(listings, rows per city)`` gives it, counted in the written table (by its columns)."""
+    ``summarise(listings)`` gives it, the listings counted in the written table (by its column)."""
     try:
         with atomic_paths(output, summary_path(output)) as (tmp_table, tmp_summary):
             tmp_table.unlink()  # Spark makes the folder
             with _worker_errors(), _timed("writing the partitioned table"):
                 table.write.partitionBy(*PARTITION_COLUMNS).parquet(str(tmp_table.absolute()))
-            written = table.sparkSession.read.parquet(str(tmp_table.absolute()))
-            with _timed("counting the listings and cities written"):
-                listings = written.select("listing_id").distinct().count()
-                cities = {r[CITY]: r["count"] for r in written.groupBy(CITY).count().collect()}
-            summary = summarise(listings, cities)
+            with _timed("counting the listings written"):
+                listings = table.sparkSession.read.parquet(str(tmp_table.absolute())) \
+                    .select("listing_id").distinct().count()
+            summary = summarise(listings)
             tmp_summary.write_text(json_text({"output": str(output), **summary}))
     except (OSError, PySparkException) as exc:
         raise EtlError(f"cannot write {output} ({one_line(exc)[:300]}); any previous table is unchanged: "
@@ -546,9 +556,9 @@ def run_etl(listings, reviews=None, output: str | Path = "table", config: EtlCon
     summary = Summary()
     with scratch_dir(output) as scratch:
         table, parts = build(spark, paths, reviews_paths, config, summary, scratch)
-        record = write(table, lambda listings, cities: summary_record(
-            summary, paths, reviews_paths, config, parts["rows_out"], listings, cities, parts["groups"], started),
-            output)
+        record = write(table, lambda listings: summary_record(
+            summary, paths, reviews_paths, config, parts["rows_out"], listings, parts["cities"], parts["groups"],
+            started), output)
     log.info("wrote %s (%d rows, %d listings, cities %s) in %.1fs", output, record["rows_out"],
              record["listings_out"], ", ".join(record["cities"]), time.perf_counter() - started)
     return {"output": str(output), **record}
