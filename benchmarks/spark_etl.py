@@ -155,9 +155,11 @@ def main() -> None:
         "Parquet in a scratch folder; Spark reads from there only the columns each later step needs, and never "
         "shuffles the wide rows (650 characters of amenity text each): the latest scrape is ranked only when a "
         "(listing, month) can repeat, and the review windows are computed on the keys and sent whole to every "
-        "task. What is left is Spark's own cost of a pass over the million rows (the review windows, the per-file "
-        "statistics, the fill values, the neighbourhood groups, the partitioned write: seconds each, more in a "
-        "fresh JVM that is still compiling its code) and 10–20 s to start the JVM. On 2 cores the JVM's threads "
+        "task. Each worker also returns its file's first counts and review-score statistics, so what is left is "
+        "Spark's own cost of three passes over the million rows (the review windows with the reviews read; the "
+        "remaining counts with the fill values, the rows per city and the neighbourhood groups; the partitioned "
+        "write, then the listings counted in it: seconds each, more in a fresh JVM that is still compiling its "
+        "code) and 10–20 s to start the JVM. On 2 cores the JVM's threads "
         "compete with the Python workers for the same cores, so a second local core gains less than 2×. Spark's "
         "memory, unlike pandas', does not grow with the input: it is bounded by the heap and one file per worker.",
         "",

@@ -151,6 +151,17 @@ def test_engines_agree_on_two_cities_with_every_kind_of_row(spark, tmp_path):
     assert sorted(p.name for p in (b / "city=shelbyville").iterdir()) == ["year_month=2019-10", "year_month=2019-11"]
 
 
+def test_a_neighbourhood_in_two_groups_keeps_its_first_rows(spark, tmp_path):
+    """The group of a neighbourhood's first row (by listing and month), as the pandas engine keeps it."""
+    rows = [{"id": i, "neighbourhood_cleansed": "Downtown", "neighbourhood_group_cleansed": group}
+            for i, group in ((3, "North"), (1, "Center"), (2, "North"))]
+    write_listings(tmp_path / "in" / "springfield-2024-11" / "listings.csv", rows)
+    (a, by_pandas), (b, by_spark) = build_both(tmp_path, spark, tmp_path / "in")
+    assert_same_tables(a, b)
+    assert_same_summaries(by_pandas, by_spark)
+    assert by_spark["neighbourhood_groups"] == {"Downtown": "Center"}
+
+
 def test_the_city_flag_names_every_file(spark, tmp_path):
     listings, _ = two_cities(tmp_path / "in")
     config = etl.EtlConfig(city="capital-city")

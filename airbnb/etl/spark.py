@@ -13,12 +13,16 @@ How the work is divided (:mod:`airbnb.etl` declares everything both engines shar
   values and, per row, the drop reasons and parse issues as flags, to Parquet in a scratch folder
   beside ``--output``; reviews files likewise (:func:`~airbnb.etl.parse_reviews`: each listing's
   review count per month). Spark reads them from there, by column: the wide rows (650 characters
-  of amenities each) never stream through the JVM, and are never shuffled.
+  of amenities each) never stream through the JVM, and are never shuffled. While it holds a
+  file's rows, the worker also counts them for the first steps and takes the file's review-score
+  statistics (:func:`file_stats`), returned with its task: a pass over the rows fewer.
 - **Across rows, in Spark.** The latest scrape per listing-month (a window over the keys alone,
-  only when a key can repeat; the older rows are then flagged by a join), the per-file review
-  score statistics (decided by :func:`~airbnb.etl.old_scale_from_stats`), the impossible values
-  of :data:`airbnb.schema.DOMAINS`, the 3-month review window (computed on the keys, then joined:
-  sent whole to every task for an input of up to :data:`BROADCAST_ROWS` rows), the weight
+  only when a key can repeat; the older rows are then flagged by a join, and the per-file
+  statistics taken again, by the same function, from the marked rows), the per-file score scale
+  (:func:`~airbnb.etl.old_scale_from_stats`), the impossible values of
+  :data:`airbnb.schema.DOMAINS`, the 3-month review window and each listing's reviews read
+  (computed on the keys in one query, then joined: sent whole to every task for an input of up
+  to :data:`BROADCAST_ROWS` rows), the weight
   (:func:`~airbnb.etl.occupancy_from_reviews`), the fill values (exact medians and means, then
   :func:`~airbnb.etl.fill_values_from`) and every count of the summary, which is the same record
   (:func:`~airbnb.etl.summary_record`).
@@ -33,6 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import operator
 import os
 import re
@@ -77,11 +82,19 @@ _SPARK_TYPES = {pa.int64(): "bigint", pa.int32(): "int", pa.float32(): "float", 
 _PANDAS_TYPES = {"float64": "double", "str": "string", "object": "string", "boolean": "boolean", "bool": "boolean"}
 _ARROW_TYPES = {"int": pa.int32(), "bigint": pa.int64(), "double": pa.float64(), "string": pa.string(),
                 "boolean": pa.bool_(), "date": pa.date32()}
+# A writing task keeps up to this many (city, month) files open at once instead of first sorting
+# its rows by partition: a task's rows span a few months of a city. Each open Parquet writer
+# buffers its row group (Parquet shrinks them to fit the heap), and a task that meets more
+# partitions sorts its remaining rows as it would without the setting, so many cities stay bounded.
+OUTPUT_WRITERS = 16
 # A worker's verdicts on the amenity texts it has parsed (text -> accepted): a listing's list
 # repeats in every snapshot, and each snapshot is a task of its own. Bounded (~1 KB a text).
 KNOWN_AMENITIES: dict[str, bool] = {}
 KNOWN_AMENITIES_MAX = 300_000
 FLAG = "_flag_"  # prefix of the per-row flag columns (a parse issue or a drop reason)
+PRICE_REASONS = ("missing_price", "unparseable_price", "nonpositive_price")
+SCORES = list(OLD_SCORE_TOP)
+NEIGHBOURHOOD, GROUP = "neighbourhood_cleansed", "neighbourhood_group_cleansed"
 
 
 # --------------------------------------------------------------------------- the session
@@ -94,7 +107,8 @@ def session(config: EtlConfig = EtlConfig()) -> SparkSession:
         return active
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # local workers: this Python, with this package
     builder = SparkSession.builder.appName("airbnb-etl").config("spark.sql.session.timeZone", "UTC") \
-        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.ui.showConsoleProgress", "false") \
+        .config("spark.sql.maxConcurrentOutputFileWriters", str(OUTPUT_WRITERS))
     if config.spark_master or not _master_configured():
         builder = builder.master(config.spark_master or "local[*]")
         if (config.spark_master or "local").startswith("local"):  # not 200 shuffle partitions for a few cores
@@ -143,7 +157,7 @@ def _listing_fields(features: dict[str, str], issue_keys: Sequence[str]) -> dict
     """The columns the workers give for every listing row (name -> Spark type)."""
     return {"_file": "int", "_row": "bigint", CITY: "string", "_dropped": "string", "listing_id": "bigint",
               "snapshot_date": "date", "year_month": "string", "_month": "bigint", "target_price": "double",
-              **{f"{FLAG}{k}": "boolean" for k in ("missing_price", "unparseable_price", "nonpositive_price")},
+              **{f"{FLAG}{k}": "boolean" for k in PRICE_REASONS},
               **features, **{f"{FLAG}{k}": "boolean" for k in issue_keys}}
 
 
@@ -178,34 +192,91 @@ def _arrow(frame: pd.DataFrame, fields: dict[str, str]) -> pa.Table:
     return pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
 
 
+def _stats_columns(issue_keys: Sequence[str]) -> list[str]:
+    """The listing columns :func:`file_stats` reads."""
+    return ["_file", "_dropped", "_latest", "target_price", *(f"{FLAG}{k}" for k in (*PRICE_REASONS, *issue_keys)),
+            *SCORES]
+
+
+def _flag(rows: pd.DataFrame, key: str) -> np.ndarray:
+    """A flag column as plain booleans (missing: not flagged; a column the rows lack: never)."""
+    column = rows.get(f"{FLAG}{key}")
+    return np.zeros(len(rows), bool) if column is None else column.to_numpy(dtype=bool, na_value=False)
+
+
+def file_stats(rows: pd.DataFrame, issue_keys: Sequence[str]) -> pd.DataFrame:
+    """Per listings file (``_file``) of ``rows`` (all of a file or a part of it: :func:`_add_up`
+    combines the parts), the first steps' counts, its parse issues among the kept rows, and its
+    review-score statistics (for :func:`old_scale_from_stats`).
+
+    The same function for both ways the statistics are made: by the worker that parsed the file,
+    from the rows it holds (when no key can repeat across files, ``_latest`` is known there), else
+    by a pass over the rows once the latest scrapes are marked."""
+    latest = rows["_latest"].to_numpy(dtype=bool, na_value=False)
+    kept = latest & (rows["target_price"] > 0).to_numpy()
+    dropped = rows["_dropped"]
+    counts = pd.DataFrame({
+        "read": 1, "invalid_id": dropped == "invalid_id", "invalid_last_scraped": dropped == "invalid_last_scraped",
+        "older_scrape_same_month": dropped.isna().to_numpy() & ~latest, "latest": latest,
+        **{k: latest & _flag(rows, k) for k in PRICE_REASONS}, "kept": kept,
+        **{k: kept & _flag(rows, k) for k in issue_keys},
+        **{f"above_five:{c}": kept & (rows[c] > 5).to_numpy() for c in SCORES},
+        **{f"count:{c}": kept & rows[c].notna().to_numpy() for c in SCORES}}, index=rows.index).astype("int64")
+    files = rows["_file"].rename("_file")
+    maxima = rows.loc[kept, SCORES].astype("float64").groupby(files[kept]).max().add_prefix("max:")
+    return counts.groupby(files).sum().join(maxima)  # a file with no kept row: no maxima (NaN)
+
+
+def _add_up(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """The per-file statistics of :func:`file_stats` from those of parts of the files."""
+    stacked = pd.concat(parts)
+    return stacked.groupby(level="_file").agg({c: "max" if c.startswith("max:") else "sum" for c in stacked}) \
+        .sort_index()
+
+
+def _stats_text(stats: pd.DataFrame) -> str:
+    return stats.reset_index().to_json(orient="records")
+
+
+def _stats_from_text(text: str) -> pd.DataFrame:
+    records = pd.DataFrame(json.loads(text))
+    if records.empty:
+        return pd.DataFrame(index=pd.Index([], name="_file", dtype="int64"))
+    return records.astype({c: "float64" for c in records if c.startswith("max:")}).set_index("_file")
+
+
 REVIEW_FIELDS = {"listing_id": "bigint", "month": "bigint", "count": "bigint"}
 TASK_FIELDS = {"kind": "string", "index": "int", "path": "string", "city": "string"}
 DONE_FIELDS = {"kind": "string", "index": "int", "rows": "bigint", "unparseable": "bigint", "months": "string",
-               "repeats": "bigint"}
+               "repeats": "bigint", "stats": "string"}
 
 
-def _parse_tasks(batches: Iterator[pa.RecordBatch], fields: dict[str, str], scratch: str) -> Iterator[pa.RecordBatch]:
+def _parse_tasks(batches: Iterator[pa.RecordBatch], fields: dict[str, str], issue_keys: Sequence[str],
+                 scratch: str) -> Iterator[pa.RecordBatch]:
     """Parse each task's file and write its rows to Parquet in ``scratch``, read by Spark from
     there (written once, by column, never streamed through the JVM); returns per file a record of
-    its rows, unparseable reviews, months (``2025-01,2025-02``) and rows whose key repeats one before.
+    its rows, unparseable reviews, months (``2025-01,2025-02``), rows whose key repeats one before
+    and, for a listings file, its :func:`file_stats` as if no key repeated another file's (JSON).
 
     A listings file: its rows (:func:`parse_file`) in ``listings/``. A reviews file: its review count
     per (listing_id, month) in ``reviews/``; its undated or unparseable reviews are counted."""
     for batch in batches:
         for kind, index, path, city in zip(*batch.to_pydict().values()):
-            unparseable, months, repeats = 0, "", 0
+            unparseable, months, repeats, stats = 0, "", 0, "[]"
             if kind == "listings":
                 table = parse_file(Path(path), index, city, fields)
                 keys = table.select(ROW_KEY).drop_null().to_pandas()
                 months, repeats = ",".join(sorted(keys["year_month"].unique())), int(keys.duplicated().sum())
+                rows = table.select([c for c in _stats_columns(issue_keys) if c in fields]).to_pandas()
+                stats = _stats_text(file_stats(rows.assign(_latest=rows["_dropped"].isna()), issue_keys))
             else:
                 reviews, unparseable = parse_reviews(read_csv_columns(Path(path), REVIEW_COLUMNS))
                 counts = reviews.groupby(["listing_id", "month"]).size().rename("count").reset_index()
                 table = _arrow(counts, REVIEW_FIELDS)
             pq.write_table(table, os.path.join(scratch, kind, f"part-{index:05d}.parquet"))
             yield _arrow(pd.DataFrame({"kind": [kind], "index": [index], "rows": [table.num_rows],
-                                       "unparseable": [unparseable], "months": [months], "repeats": [repeats]}),
-                         DONE_FIELDS).to_batches()[0]
+                                       "unparseable": [unparseable], "months": [months], "repeats": [repeats],
+                                       "stats": [stats]}), DONE_FIELDS).to_batches()[0]
 
 
 def _ddl(fields: dict[str, str]) -> str:
@@ -218,7 +289,7 @@ def _one_task_each(spark: SparkSession, rows: list[tuple], schema: str) -> DataF
 
 
 def _parse(spark: SparkSession, paths: Sequence[Path], reviews_paths: Sequence[Path], config: EtlConfig,
-           fields: dict[str, str], scratch: Path) -> tuple[DataFrame, DataFrame | None, pd.DataFrame]:
+           fields: dict[str, str], issue_keys: Sequence[str], scratch: Path) -> tuple[DataFrame, DataFrame | None, pd.DataFrame]:
     """Every file parsed by a task of its own (:func:`_parse_tasks`; the reviews first, each as long
     as a few listings files): the listing rows and the review counts, read from ``scratch``, and
     per file (kind, index) its rows and unparseable reviews."""
@@ -227,7 +298,7 @@ def _parse(spark: SparkSession, paths: Sequence[Path], reviews_paths: Sequence[P
     for kind in ("listings", "reviews"):
         (scratch / kind).mkdir()
     parsed = _one_task_each(spark, tasks, _ddl(TASK_FIELDS)).mapInArrow(
-        partial(_parse_tasks, fields=fields, scratch=str(scratch.absolute())), _ddl(DONE_FIELDS))
+        partial(_parse_tasks, fields=fields, issue_keys=issue_keys, scratch=str(scratch.absolute())), _ddl(DONE_FIELDS))
     with _worker_errors(), _timed("reading and parsing the files"):
         done = pd.DataFrame([r.asDict() for r in parsed.collect()], columns=list(DONE_FIELDS))
     rows = spark.read.schema(_ddl(fields)).parquet(str(scratch / "listings"))
@@ -264,14 +335,20 @@ def _lookup(frame: DataFrame, path: Path, broadcast: bool) -> DataFrame:
     return F.broadcast(found) if broadcast else found
 
 
-def _latest(rows: DataFrame, done: pd.DataFrame, scratch: Path, broadcast: bool) -> DataFrame:
-    """The rows with ``_latest``: a valid key's latest scrape in its month. Only when a key can
-    repeat (in a file, or in two files with a month in common) are the keys ranked, alone, and the
-    older rows flagged by a join."""
+def _keys_can_repeat(done: pd.DataFrame) -> bool:
+    """Whether a (listing, month) can have more than one scrape: in a file, or in two files with a
+    month in common."""
     listings = done.loc["listings"]
     months = [m for text in listings["months"] for m in text.split(",") if m]
+    return bool(listings["repeats"].any()) or len(months) != len(set(months))
+
+
+def _latest(rows: DataFrame, done: pd.DataFrame, scratch: Path, broadcast: bool) -> DataFrame:
+    """The rows with ``_latest``: a valid key's latest scrape in its month. Only when a key can
+    repeat (:func:`_keys_can_repeat`) are the keys ranked, alone, and the older rows flagged by a
+    join."""
     valid = F.col("_dropped").isNull()
-    if not listings["repeats"].any() and len(months) == len(set(months)):
+    if not _keys_can_repeat(done):
         return rows.withColumn("_latest", valid)
     latest = Window.partitionBy(*ROW_KEY).orderBy(*(F.desc(c) for c in ("snapshot_date", "_file", "_row")))
     older = rows.filter(valid).select(*ROW_KEY, "snapshot_date", "_file", "_row") \
@@ -281,13 +358,35 @@ def _latest(rows: DataFrame, done: pd.DataFrame, scratch: Path, broadcast: bool)
         .withColumn("_latest", valid & F.col("_older").isNull()).drop("_older")
 
 
-def _review_windows(reviews: DataFrame, rows: DataFrame, scratch: Path, broadcast: bool) -> DataFrame:
-    """Per (listing_id, _month) of ``rows``, its reviews that month and the two before it
-    (:func:`airbnb.etl.reviews_in_window`), computed once to join the rows with."""
+def _review_windows(reviews: DataFrame, keys: DataFrame, scratch: Path, broadcast: bool) -> DataFrame:
+    """Per (listing_id, _month) of ``keys`` (each once: the rows that can reach the table), its
+    reviews that month and the two before it (:func:`airbnb.etl.reviews_in_window`), and on its
+    listing's first key that listing's reviews of every month (``_read``, summed over the rows for
+    the summary's ``reviews_read``): computed once, in one query, to join the rows with."""
     windows = reviews.select("listing_id", F.explode(F.sequence("month", F.col("month") + 2)).alias("_month"), "count") \
-        .join(rows.select("listing_id", "_month").distinct(), ["listing_id", "_month"], "left_semi") \
+        .join(keys, ["listing_id", "_month"], "left_semi") \
         .groupBy("listing_id", "_month").agg(F.sum("count").alias("_reviews"))
-    return _lookup(windows, scratch, broadcast)
+    read = keys.groupBy("listing_id").agg(F.min("_month").alias("_month")) \
+        .join(reviews.groupBy("listing_id").agg(F.sum("count").alias("_read")), "listing_id")
+    return _lookup(windows.join(read, ["listing_id", "_month"], "full"), scratch, broadcast)
+
+
+def _per_file_stats(marked: DataFrame, done: pd.DataFrame, issue_keys: Sequence[str]) -> pd.DataFrame:
+    """Per listings file, its :func:`file_stats`: those its worker computed while it held the rows,
+    exact unless a key can repeat across files; else from a pass over the marked rows (each task
+    its part of the files, added up here)."""
+    if not _keys_can_repeat(done):
+        return _add_up([_stats_from_text(text) for text in done.loc["listings", "stats"]])
+    columns = [c for c in _stats_columns(issue_keys) if c in marked.columns]
+
+    def stats(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            text = _stats_text(file_stats(batch.to_pandas(), issue_keys))
+            yield pa.RecordBatch.from_pydict({"stats": [text]})
+
+    with _worker_errors(), _timed("the per-file statistics"):
+        parts = marked.select(*columns).mapInArrow(stats, "stats string").collect()
+    return _add_up([_stats_from_text(row["stats"]) for row in parts])
 
 
 def _collect_one(frame: DataFrame) -> dict:
@@ -300,40 +399,23 @@ def build(spark: SparkSession, paths: Sequence[Path], reviews_paths: Sequence[Pa
     """The table as a Spark DataFrame (the schema's columns and types) and the summary's other
     parts; fills ``summary``.
 
-    One pass parses every file (listings and reviews at once) into Parquet in ``scratch``; the
-    counts, the per-file score scales and the fill values are then read from the columns they
-    need, with the narrow lookups (older scrapes, review windows, also in ``scratch``) joined in,
-    and the table from all of them.
+    One pass parses every file (listings and reviews at once) into Parquet in ``scratch`` and
+    returns each file's first counts and score statistics; the remaining counts and the fill
+    values are then read from the columns they need, with the narrow lookups (older scrapes,
+    review windows, also in ``scratch``) joined in, and the table from all of them.
     """
     columns_read = check_listing_headers(paths)
     features, issue_keys = _feature_layout(columns_read)
     fields = _listing_fields(features, issue_keys)
-    rows, reviews, done = _parse(spark, paths, reviews_paths, config, fields, scratch)
+    rows, reviews, done = _parse(spark, paths, reviews_paths, config, fields, issue_keys, scratch)
     broadcast = int(done.loc["listings", "rows"].sum()) <= BROADCAST_ROWS
     with _worker_errors(), _timed("the latest scrape per month"):
-        marked = _latest(rows, done, scratch / "older", broadcast) \
-            .withColumn("_kept", F.col("_latest") & (F.col("target_price") > 0))
+        marked = _latest(rows, done, scratch / "older", broadcast)
 
     # per file: the first steps' counts, the parse issues and the review-score statistics
-    kept = F.col("_kept")
-    scores = list(OLD_SCORE_TOP)
-    per_file = marked.groupBy("_file").agg(
-        F.count(F.lit(1)).alias("read"),
-        *(_count(F.col("_dropped") == reason).alias(reason) for reason in ("invalid_id", "invalid_last_scraped")),
-        _count(F.col("_dropped").isNull() & ~F.col("_latest")).alias("older_scrape_same_month"),
-        _count(F.col("_latest")).alias("latest"),
-        *(_count(F.col("_latest") & F.col(f"{FLAG}{k}")).alias(k)
-          for k in ("missing_price", "unparseable_price", "nonpositive_price")),
-        _count(kept).alias("kept"),
-        *(_count(kept & F.col(f"{FLAG}{k}")).alias(k) for k in issue_keys),
-        *(_count(kept & (F.col(c) > 5)).alias(f"above_five:{c}") for c in scores),
-        *(F.count(F.when(kept, F.col(c))).alias(f"count:{c}") for c in scores),
-        *(F.max(F.when(kept, F.col(c))).alias(f"max:{c}") for c in scores))
-    with _worker_errors():
-        collected = [row.asDict() for row in per_file.collect()]
-    if not collected:
+    stats = _per_file_stats(marked, done, issue_keys)
+    if stats.empty:
         summary.step("read_listings", 0, 0)  # raises: nothing to build from
-    stats = pd.DataFrame(collected).set_index("_file").sort_index()
     total = stats.drop(columns=[c for c in stats if ":" in c]).sum()
     keyed = int(total["read"] - total["invalid_id"] - total["invalid_last_scraped"])
     summary.step("read_listings", int(total["read"]), int(total["read"]))
@@ -343,17 +425,17 @@ def build(spark: SparkSession, paths: Sequence[Path], reviews_paths: Sequence[Pa
                  {"older_scrape_same_month": total["older_scrape_same_month"]})
     summary.parse_issues["price_unparseable"] = int(total["unparseable_price"])
     summary.step("valid_price", int(total["latest"]), int(total["kept"]),
-                 {k: total[k] for k in ("missing_price", "unparseable_price", "nonpositive_price")})
+                 {k: total[k] for k in PRICE_REASONS})
     summary.parse_issues.update({k: int(total[k]) for k in issue_keys})
 
     # old-scale review scores -> stars, decided per file from its statistics
-    old = old_scale_from_stats(*(stats[[f"{kind}:{c}" for c in scores]].set_axis(scores, axis=1).astype("float64")
+    old = old_scale_from_stats(*(stats[[f"{kind}:{c}" for c in SCORES]].set_axis(SCORES, axis=1).astype("float64")
                                  for kind in ("above_five", "count", "max")))
     summary.rescaled_scores = {str(paths[i]): cols for i, cols in rescaled_columns(old).items()}
     divisors = spark.createDataFrame(score_divisors(old).rename(columns=lambda c: f"_divisor_{c}")
                                      .rename_axis("_file").reset_index().astype({"_file": "int32"}))
-    rows = marked.filter(kept).join(F.broadcast(divisors), "_file") \
-        .withColumns({c: F.col(c) / F.col(f"_divisor_{c}") for c in scores}).drop(*divisors.columns[1:])
+    rows = marked.filter(F.col("_latest") & (F.col("target_price") > 0)).join(F.broadcast(divisors), "_file") \
+        .withColumns({c: F.col(c) / F.col(f"_divisor_{c}") for c in SCORES}).drop(*divisors.columns[1:])
 
     # impossible values -> missing (counted); rows without a possible size and place are dropped
     masked = [c for c in DOMAINS if c in features and c not in ESSENTIAL_COLUMNS]
@@ -367,12 +449,9 @@ def build(spark: SparkSession, paths: Sequence[Path], reviews_paths: Sequence[Pa
 
     # the weight
     if reviews_paths:
-        with _worker_errors():
-            unparseable = int(done.loc["reviews", "unparseable"].sum())
-            read = reviews.join(rows.filter(reaching).select("listing_id").distinct(), "listing_id", "left_semi") \
-                .agg(F.sum("count")).collect()[0][0] or 0
         with _worker_errors(), _timed("the review windows"):
-            rows = rows.join(_review_windows(reviews, rows, scratch / "windows", broadcast), ["listing_id", "_month"],
+            keys = rows.filter(reaching).select("listing_id", "_month")
+            rows = rows.join(_review_windows(reviews, keys, scratch / "windows", broadcast), ["listing_id", "_month"],
                              "left")
         count = F.coalesce(F.col("_reviews").cast("double"), F.lit(0.0))
         method = F.lit("reviews_file")
@@ -386,12 +465,12 @@ def build(spark: SparkSession, paths: Sequence[Path], reviews_paths: Sequence[Pa
         "reviews_in_last_90_days": F.rint(count).cast("int"),
         "estimated_occupancy_rate": occupancy_from_reviews(count, config, lambda cap, x: F.least(F.lit(cap), x)),
         "_method": F.when(reaching, method)})
-    final = reaching & (F.col("estimated_occupancy_rate") > 0)
-    rows = rows.withColumn("_final", final)
+    rows = rows.withColumn("_final", reaching & (F.col("estimated_occupancy_rate") > 0))
 
-    # the remaining steps' counts and the fill values, in one pass
+    # the remaining steps' counts, the fill values, the rows per city and the neighbourhoods' groups, in one pass
     fill_columns = [*MEDIAN_IMPUTED, *MEAN_IMPUTED, "number_of_reviews_ltm"]
-    done = F.col("_final")
+    cities = sorted({config.city_of(p) for p in paths})
+    final = F.col("_final")
     with _timed("the remaining steps' counts and the fill values"):
         found = _collect_one(rows.agg(
             *(_count(F.col(f"{FLAG}{c}_impossible")).alias(f"{c}_impossible") for c in masked),
@@ -401,18 +480,22 @@ def build(spark: SparkSession, paths: Sequence[Path], reviews_paths: Sequence[Pa
             _count(reaching).alias("possible"),
             *(_count(F.col("_method") == m).alias(f"method:{m}")
               for m in ("reviews_file", "estimated_occupancy_l365d", "number_of_reviews_ltm")),
-            _count(done).alias("final"),
-            *(F.percentile(F.when(done, F.col(c)), F.lit(0.5)).alias(f"median:{c}") for c in MEDIAN_IMPUTED),
-            *(F.avg(F.when(done, F.col(c))).alias(f"mean:{c}") for c in MEAN_IMPUTED),
-            *(_count(done & F.col(c).isNull()).alias(f"n_missing:{c}") for c in fill_columns)))
+            _count(final).alias("final"),
+            *([F.sum(F.when(reaching, F.col("_read"))).alias("reviews_read")] if reviews_paths else []),
+            *(F.percentile(F.when(final, F.col(c)), F.lit(0.5)).alias(f"median:{c}") for c in MEDIAN_IMPUTED),
+            *(F.avg(F.when(final, F.col(c))).alias(f"mean:{c}") for c in MEAN_IMPUTED),
+            *(_count(final & F.col(c).isNull()).alias(f"n_missing:{c}") for c in fill_columns),
+            *(_count(final & (F.col(CITY) == c)).alias(f"city:{c}") for c in cities),
+            *([F.collect_set(F.when(final & F.col(NEIGHBOURHOOD).isNotNull() & F.col(GROUP).isNotNull(),
+                                    F.struct(NEIGHBOURHOOD, GROUP))).alias("pairs")] if GROUP in features else [])))
     summary.parse_issues.update({f"{c}_impossible": found[f"{c}_impossible"] for c in masked})
     summary.step("essential_inputs", int(total["kept"]), found["essential"], {k: found[k] for k in missing})
     summary.step("possible_values", found["essential"], found["possible"],
                  {f"impossible_{c}": found[f"impossible_{c}"] for c in ESSENTIAL_COLUMNS})
     if reviews_paths:
-        summary.parse_issues["reviews_unparseable"] = int(unparseable)
+        summary.parse_issues["reviews_unparseable"] = int(done.loc["reviews", "unparseable"].sum())
         summary.weight_method = {"method": "reviews_file", "rows": {"reviews_file": found["possible"]},
-                                 "reviews_read": int(read)}
+                                 "reviews_read": int(found["reviews_read"] or 0)}
     else:
         methods = {m: found[f"method:{m}"] for m in ("estimated_occupancy_l365d", "number_of_reviews_ltm")}
         summary.weight_method = {"method": "listings_columns",
@@ -422,33 +505,38 @@ def build(spark: SparkSession, paths: Sequence[Path], reviews_paths: Sequence[Pa
     fill = fill_values_from({c: found[f"median:{c}"] for c in MEDIAN_IMPUTED}, {c: found[f"mean:{c}"] for c in MEAN_IMPUTED})
     summary.imputation = {c: imputation_record(c, v, found[f"n_missing:{c}"], found["final"]) for c, v in fill.items()}
 
-    table = rows.filter(done).withColumns({c: F.coalesce(F.col(c), F.lit(v)) for c, v in fill.items()}) \
+    table = rows.filter(final).withColumns({c: F.coalesce(F.col(c), F.lit(v)) for c, v in fill.items()}) \
         .withColumn("month", F.month("snapshot_date"))
     table = table.select(*(F.col(f.name).cast(_SPARK_TYPES[f.type]).alias(f.name) for f in TABLE_SCHEMA))
+    groups = _neighbourhood_groups(rows.filter(final), found["pairs"]) if GROUP in features else {}
+    return table, {"rows_out": found["final"], "groups": groups,
+                   "cities": {c: found[f"city:{c}"] for c in cities if found[f"city:{c}"]}}
+
+
+def _neighbourhood_groups(rows: DataFrame, pairs: list) -> dict[str, str]:
+    """neighbourhood -> the group of its first row (by key) in ``rows``, as the pandas engine
+    keeps them. ``pairs``, the rows' distinct (neighbourhood, group), collected with the counts,
+    are the answer when no neighbourhood has two groups; else the rows are ranked."""
+    if len({pair[0] for pair in pairs}) == len(pairs):
+        return dict(sorted((pair[0], pair[1]) for pair in pairs))
     with _worker_errors(), _timed("neighbourhood groups"):
-        groups = {}
-        if "neighbourhood_group_cleansed" in features:
-            pairs = rows.filter(done & F.col("neighbourhood_cleansed").isNotNull()
-                                & F.col("neighbourhood_group_cleansed").isNotNull())
-            first = pairs.groupBy("neighbourhood_cleansed").agg(F.min_by(
-                "neighbourhood_group_cleansed", F.struct(*ROW_KEY)).alias("group")).collect()
-            groups = dict(sorted((r["neighbourhood_cleansed"], r["group"]) for r in first))
-    return table, {"rows_out": found["final"], "groups": groups}
+        first = rows.filter(F.col(NEIGHBOURHOOD).isNotNull() & F.col(GROUP).isNotNull()).groupBy(NEIGHBOURHOOD) \
+            .agg(F.min_by(GROUP, F.struct(*ROW_KEY)).alias("group")).collect()
+    return dict(sorted((r[NEIGHBOURHOOD], r["group"]) for r in first))
 
 
-def write(table: DataFrame, summarise: Callable[[int, dict[str, int]], dict], output: Path) -> dict:
+def write(table: DataFrame, summarise: Callable[[int], dict], output: Path) -> dict:
     """The table as Parquet partitioned by city and month, published with its summary as one:
-    ``summarise(listings, rows per city)`` gives it, counted in the written table (by its columns)."""
+    ``summarise(listings)`` gives it, the listings counted in the written table (by its column)."""
     try:
         with atomic_paths(output, summary_path(output)) as (tmp_table, tmp_summary):
             tmp_table.unlink()  # Spark makes the folder
             with _worker_errors(), _timed("writing the partitioned table"):
                 table.write.partitionBy(*PARTITION_COLUMNS).parquet(str(tmp_table.absolute()))
-            written = table.sparkSession.read.parquet(str(tmp_table.absolute()))
-            with _timed("counting the listings and cities written"):
-                listings = written.select("listing_id").distinct().count()
-                cities = {r[CITY]: r["count"] for r in written.groupBy(CITY).count().collect()}
-            summary = summarise(listings, cities)
+            with _timed("counting the listings written"):
+                listings = table.sparkSession.read.parquet(str(tmp_table.absolute())) \
+                    .select("listing_id").distinct().count()
+            summary = summarise(listings)
             tmp_summary.write_text(json_text({"output": str(output), **summary}))
     except (OSError, PySparkException) as exc:
         raise EtlError(f"cannot write {output} ({one_line(exc)[:300]}); any previous table is unchanged: "
@@ -468,9 +556,9 @@ def run_etl(listings, reviews=None, output: str | Path = "table", config: EtlCon
     summary = Summary()
     with scratch_dir(output) as scratch:
         table, parts = build(spark, paths, reviews_paths, config, summary, scratch)
-        record = write(table, lambda listings, cities: summary_record(
-            summary, paths, reviews_paths, config, parts["rows_out"], listings, cities, parts["groups"], started),
-            output)
+        record = write(table, lambda listings: summary_record(
+            summary, paths, reviews_paths, config, parts["rows_out"], listings, parts["cities"], parts["groups"],
+            started), output)
     log.info("wrote %s (%d rows, %d listings, cities %s) in %.1fs", output, record["rows_out"],
              record["listings_out"], ", ".join(record["cities"]), time.perf_counter() - started)
     return {"output": str(output), **record}
