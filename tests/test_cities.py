@@ -136,3 +136,15 @@ def test_the_explorer_prices_a_listing_in_the_city_chosen(cities, across):
         "neighbourhood_cleansed"])
     page.listing_id.value = str(next(iter(ids["shelbyville"] - ids["springfield"])))  # a listing of the other city
     assert page.city.value == "shelbyville" and page.quote.listing.city == "shelbyville"
+
+
+def test_a_city_without_its_reviews_file_is_refused_not_dropped(cities, tmp_path):
+    """Weighted by reviews files, a city whose file is missing would lose every row (zero weight)."""
+    springfield, shelbyville = cities["springfield"], cities["root"] / "shelbyville"
+    with pytest.raises(etl.EtlError, match="no reviews file of 'shelbyville' among --reviews.*without --reviews"):
+        etl.run_etl([springfield.root, shelbyville], springfield.reviews, tmp_path / "t.parquet")
+    assert not (tmp_path / "t.parquet").exists()
+    summary = etl.run_etl([springfield.root, shelbyville], None, tmp_path / "t.parquet")  # the listings' own columns
+    assert list(summary["cities"]) == ["shelbyville", "springfield"]
+    one = etl.run_etl(springfield.root, springfield.reviews, tmp_path / "one.parquet", etl.EtlConfig(city="both"))
+    assert list(one["cities"]) == ["both"]  # one city named for all: its one reviews file is enough

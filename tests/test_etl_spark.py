@@ -197,5 +197,10 @@ def test_damaged_input_and_unwritable_output_are_one_line_errors(spark, tmp_path
     with pytest.raises(etl.EtlError, match="is a folder that is not a modeling table"):
         etl_spark.run_etl(listings, output=folder, spark=spark)
     assert (folder / "mine.txt").read_text() == "keep me"
+    other = write_listings(tmp_path / "other" / "listings.csv", [{"id": 1}])
+    with pytest.raises(etl.EtlError, match="no reviews file of 'other' among --reviews"):  # its rows would be lost
+        etl_spark.run_etl([listings, other], write_reviews(tmp_path / "reviews.csv", []), tmp_path / "t", spark=spark)
+    (tmp_path / "reviews.csv").unlink()
+    shutil.rmtree(tmp_path / "other")
     assert not any(p.name.startswith(".") for p in tmp_path.iterdir())
     np.testing.assert_equal(sorted(p.name for p in tmp_path.iterdir()), ["broken", "listings.csv", "notes"])

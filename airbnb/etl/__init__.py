@@ -677,9 +677,22 @@ def to_arrow(df: pd.DataFrame) -> pa.Table:
     return pa.Table.from_pandas(df[TABLE_COLUMNS], schema=TABLE_SCHEMA, preserve_index=False)
 
 
-def inputs(listings, reviews) -> tuple[list[Path], list[Path]]:
-    """The listings and reviews files given (paths, globs or folders), checked to exist."""
-    return expand_paths(listings, "listings"), [] if reviews is None else expand_paths(reviews, "reviews")
+def inputs(listings, reviews, config: EtlConfig = EtlConfig()) -> tuple[list[Path], list[Path]]:
+    """The listings and reviews files given (paths, globs or folders), checked to exist.
+
+    With reviews files, every row is weighted by its reviews: a city of several whose reviews file
+    is missing would have no review and lose every row as zero weight, silently. So each city's
+    folder must hold a reviews file (or build it without ``--reviews``)."""
+    paths = expand_paths(listings, "listings")
+    reviews_paths = [] if reviews is None else expand_paths(reviews, "reviews")
+    cities = {config.city_of(p) for p in paths}
+    unreviewed = sorted(cities - {config.city_of(r) for r in reviews_paths})
+    if reviews_paths and len(cities) > 1 and unreviewed:
+        raise EtlError(f"no reviews file of {', '.join(map(repr, unreviewed))} among --reviews "
+                       f"({', '.join(map(str, reviews_paths))}): weighted by reviews, its listings would all "
+                       "get zero weight and be dropped; give each city's reviews file (a city is its folder's "
+                       "name), or build the table without --reviews (weights from the listings' own columns)")
+    return paths, reviews_paths
 
 
 def summary_record(summary: Summary, paths: Sequence[Path], reviews_paths: Sequence[Path], config: EtlConfig,
@@ -711,7 +724,7 @@ def build_table(listings: str | Path | Iterable[str | Path], reviews=None,
     ``reviews``: one reviews file, or several (each city's, for a table of many cities).
     """
     started = time.perf_counter()
-    paths, reviews_paths = inputs(listings, reviews)
+    paths, reviews_paths = inputs(listings, reviews, config)
     summary = Summary()
     raw = read_listings(paths, [config.city_of(p) for p in paths])
     summary.step("read_listings", len(raw), len(raw))

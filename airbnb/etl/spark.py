@@ -551,7 +551,7 @@ def run_etl(listings, reviews=None, output: str | Path = "table", config: EtlCon
     started = time.perf_counter()
     output, config = Path(output), dataclasses.replace(config, engine="spark")
     check_output(output, partitioned=True)
-    paths, reviews_paths = inputs(listings, reviews)
+    paths, reviews_paths = inputs(listings, reviews, config)
     spark = spark or session(config)
     summary = Summary()
     with scratch_dir(output) as scratch:
