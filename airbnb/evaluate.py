@@ -40,7 +40,7 @@ from .config import DEFAULT_ARTIFACTS_DIR
 from .dataset import AirbnbDataset
 from .errors import ConfigError, command_line
 from .etl import summary_path
-from .io import read_json, write_json
+from .io import exclusive, read_json, refuse_input, write_json
 from .log import get_logger, setup_logging
 from .breakdown import predict_dataset
 from .metrics import bucket_metrics, metric_columns, metrics_table, price_deciles, review_buckets
@@ -330,7 +330,25 @@ def main(argv: Sequence[str] | None = None) -> Evaluation | CrossValidation:
     parser.parse_args(argv)  # --help, and errors reported against the documented defaults
     given = vars(build_parser(explicit_only=True).parse_args(argv))
     setup_logging()
-    return command_line(lambda: _evaluate_command(given))
+    return command_line(lambda: _guarded(given))
+
+
+def _guarded(given: dict) -> Evaluation | CrossValidation:
+    """The command with its output held while written (:func:`airbnb.io.exclusive`; metrics.json
+    inside a run folder holds the folder, as training into it does) and never one of its inputs
+    (the table, the run's files)."""
+    config = EvaluateConfig(**given)
+    runless = "artifacts_dir" not in given and config.cv and config.data_path
+    output = _cv_metrics_path(config) if runless else config.metrics_path
+    if output:
+        run_files = [] if runless else [p for p in Path(config.artifacts_dir).glob("*") if p.name != METRICS]
+        refuse_input(output, [*([config.data_path] if config.data_path else []), *run_files])
+    with exclusive(output or config.artifacts_dir):
+        return _evaluate_command(given)
+
+
+def _cv_metrics_path(config: EvaluateConfig) -> Path:
+    return Path(config.metrics_path or Path(config.data_path).with_suffix(".cv_metrics.json"))
 
 
 def _evaluate_command(given: dict) -> Evaluation | CrossValidation:
@@ -355,7 +373,7 @@ def _cross_validate_preset(config: EvaluateConfig) -> CrossValidation:
                                             cities=config.cities), config.cv, baselines=config.baselines)
     print(f"{config.cv}-fold cross-validation (grouped by listing), mean ± sd:")
     print(result.summary().to_string())
-    write_json(config.metrics_path or Path(config.data_path).with_suffix(".cv_metrics.json"), {"cv": result.to_dict()})
+    write_json(_cv_metrics_path(config), {"cv": result.to_dict()})
     return result
 
 

@@ -1,7 +1,10 @@
-"""Atomic artifact writing and input fingerprints.
+"""Atomic artifact writing, exclusive outputs and input fingerprints.
 
 Every artifact is written to a temporary file in the destination directory and renamed into
-place, so a crash or an error never leaves a half-written table, model or report behind.
+place, so a crash or an error never leaves a half-written table, model or report behind. A
+command holds its output (a run folder, a table, a CSV) exclusively while it writes it
+(:func:`exclusive`), so a second command into the same place stops at once instead of mixing
+two runs' files, and an output is never one of the command's own inputs (:func:`refuse_input`).
 """
 from __future__ import annotations
 
@@ -11,9 +14,23 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
+import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
+
+from .errors import UserError
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory file locks; outputs are then not guarded
+    fcntl = None
+
+
+class OutputError(UserError, OSError):
+    """An output that cannot be written: in use by another command, one of the command's own
+    inputs, or refused by the system (a full disk); the message names it."""
 
 
 def _umask() -> int:
@@ -31,6 +48,12 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         yield tmp
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes private files; artifacts are ordinary files
         os.replace(tmp, path)
+    except OSError as exc:
+        if isinstance(exc, UserError) or exc.filename not in (None, str(tmp), tmp):
+            raise  # about another file (or already said): as it is
+        # the temporary name means nothing to the user: name the file being written
+        raise OutputError(f"cannot write {path} ({exc.strerror or exc}); nothing of it was written: free space "
+                          "or fix the folder's permissions") from exc
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -188,3 +211,88 @@ def file_sha256(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
         while block := f.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+# --------------------------------------------------------------------------- exclusive outputs
+
+@contextlib.contextmanager
+def exclusive(path: str | os.PathLike) -> Iterator[Path]:
+    """Hold ``path`` (an output file or folder) exclusively for the block, or fail at once.
+
+    The lock is an advisory ``flock`` on ``.<name>.lock`` beside ``path``: beside, so it survives
+    the output being replaced whole (a folder swapped in, a run folder emptied), and it names the
+    holder (pid and start time) for the error of the command that finds it taken. The lock file is
+    removed on release, and folders made only to hold it too. A holder killed outright releases
+    the lock with its process, so a stale file never blocks (its content is then overwritten).
+    Where the folder above ``path`` is not writable, a folder ``path`` holds its lock inside.
+    """
+    target = Path(path).resolve()
+    made = _make_folders(target.parent)
+    try:
+        if fcntl is None:
+            yield target
+            return
+        lock = target.parent / f".{target.name}.lock"
+        if not os.access(target.parent, os.W_OK) and target.is_dir():
+            lock = target / ".lock"
+        handle = _take(lock, Path(path))
+        try:
+            yield target
+        finally:
+            lock.unlink(missing_ok=True)  # while held: nobody can have taken this file meanwhile
+            handle.close()
+    finally:
+        for folder in reversed(made):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+
+
+def _take(lock: Path, output: Path):
+    """The open, locked lock file, stamped with this process; an OutputError naming the holder if
+    another process has it. A file its holder removed between our open and our lock is retried."""
+    while True:
+        handle = open(lock, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = " ".join(handle.read().split()) or "another process"
+            handle.close()
+            raise OutputError(f"{output} is in use by another command ({holder}): wait until it ends, or "
+                              "write somewhere else") from None
+        try:
+            if os.stat(lock).st_ino == os.fstat(handle.fileno()).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        handle.close()
+    handle.truncate(0)
+    command = " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]) if sys.argv[:1] else "python"
+    handle.write(f"pid {os.getpid()} since {time.strftime('%H:%M:%S')}: {command[:200]}\n")
+    handle.flush()
+    return handle
+
+
+def _make_folders(folder: Path) -> list[Path]:
+    """Make ``folder`` and the missing ones above it; returns those made, outermost first."""
+    missing = [f for f in [folder, *folder.parents] if not f.exists()][::-1]
+    folder.mkdir(parents=True, exist_ok=True)
+    return missing
+
+
+def refuse_input(output: str | os.PathLike, inputs: Iterable[str | os.PathLike], flag: str = "--output") -> None:
+    """Fail when ``output`` is one of ``inputs`` (the same file by any name: a symlink, a hard link,
+    ``./x``) or a folder holding one: writing it would destroy the data the command reads."""
+    output = Path(output)
+    for source in map(Path, inputs):
+        if _same(output, source) or output.resolve() in source.resolve().parents:
+            raise OutputError(f"{flag} {output} is {'' if _same(output, source) else 'a folder holding '}an input "
+                              f"of this command ({source}): writing it would destroy that input; choose another "
+                              f"{flag}")
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return a.resolve() == b.resolve()

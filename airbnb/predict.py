@@ -43,7 +43,7 @@ from .errors import ConfigError, UserError, command_line
 from .etl import (BATHROOM_COLUMNS, ESSENTIAL_COLUMNS, OPTIONAL_LISTING_COLUMNS, REQUIRED_LISTING_COLUMNS,
                   EtlError, impute, parse_listing_features, read_csv_columns)
 from .features import FeatureProcessor
-from .io import atomic_paths
+from .io import atomic_paths, exclusive, refuse_input
 from .log import get_logger, setup_logging
 from .model import AdditiveAxisModel, EnsembleModel
 from .schema import CITY, cast_like_table, domain_violations
@@ -310,23 +310,27 @@ def main(argv: Sequence[str] | None = None) -> pd.DataFrame:
 def _price_file(artifacts: str | Path, listings: str | Path, month: int, output: str | Path,
                 coverage: float = DEFAULT_COVERAGE, city: str | None = None) -> pd.DataFrame:
     """The command's work: price the file's possible rows into ``output``, list the refused ones in
-    :func:`rejected_path`; fail (after listing them) when no row is left to price."""
-    predictor = PricePredictor.load(artifacts)
-    raw = read_listings_file(listings)
+    :func:`rejected_path`; fail (after listing them) when no row is left to price. Neither output
+    may be the listings file, and both are held while written (:func:`airbnb.io.exclusive`)."""
     rejects = rejected_path(output)
-    try:
-        result = predictor.predict(raw, month, on_invalid="skip", coverage=check_coverage(coverage), city=city)
-    except ListingValueError as exc:  # with "skip": not one row left to price
-        _write_csvs({rejects: exc.rejected})
-        raise ListingValueError(f"none of the {len(raw)} listing(s) in {listings} can be priced: each has a "
-                                f"value no listing can have (listed in {rejects})", exc.rejected) from None
-    rejected = result.attrs["rejected"]
-    _write_csvs({Path(output): result, **({rejects: rejected} if len(rejected) else {})})
-    if len(rejected):
-        log.warning("%d listing(s) of %s have a value no listing can have and are not priced: see %s",
-                    rejected["listing_id"].nunique(), listings, rejects)
-    else:
-        rejects.unlink(missing_ok=True)  # an earlier run's refusals do not belong to this output
+    for written in (output, rejects):
+        refuse_input(written, [listings])
+    with exclusive(output):
+        predictor = PricePredictor.load(artifacts)
+        raw = read_listings_file(listings)
+        try:
+            result = predictor.predict(raw, month, on_invalid="skip", coverage=check_coverage(coverage), city=city)
+        except ListingValueError as exc:  # with "skip": not one row left to price
+            _write_csvs({rejects: exc.rejected})
+            raise ListingValueError(f"none of the {len(raw)} listing(s) in {listings} can be priced: each has a "
+                                    f"value no listing can have (listed in {rejects})", exc.rejected) from None
+        rejected = result.attrs["rejected"]
+        _write_csvs({Path(output): result, **({rejects: rejected} if len(rejected) else {})})
+        if len(rejected):
+            log.warning("%d listing(s) of %s have a value no listing can have and are not priced: see %s",
+                        rejected["listing_id"].nunique(), listings, rejects)
+        else:
+            rejects.unlink(missing_ok=True)  # an earlier run's refusals do not belong to this output
     log.info("priced %d listings for month %d -> %s (median $%.0f)", len(result), month, output,
              result["recommended_price"].median())
     return result

@@ -24,13 +24,16 @@ from . import __version__
 from .artifacts import METRICS
 from .errors import UserError, command_line, one_line
 from .etl import summary_path
-from .io import read_json, write_json
+from .io import exclusive, read_json, write_json
 from .log import get_logger, setup_logging
 
 log = get_logger(__name__)
 
 STAGES = ("process", "train", "evaluate")
 RUN_KEYS = {"run_dir"}  # keys of the params file that are not notebook parameters
+MANIFEST = "manifest.json"
+# What every manifest of a run holds from its start: how a run directory is told from other folders.
+MANIFEST_KEYS = {"params_file", "params", "run_dir", "package_version", "started", "status", "stages"}
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 
 
@@ -38,12 +41,30 @@ class RunError(UserError, RuntimeError):
     """A run could not start or a stage failed; the message names the file or stage."""
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader (data only: no tags that build objects), refusing a key given twice,
+    which plain YAML loading lets the last one win silently (``epochs: 5`` ... ``epochs: 50``)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"parameter {key!r} is given twice",
+                                                        key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
 def load_params(path: str | Path) -> dict:
     path = Path(path)
     if not path.is_file():
         raise RunError(f"params file not found: {path}")
     try:
-        params = yaml.safe_load(path.read_text()) or {}
+        params = yaml.load(path.read_bytes().decode("utf-8"), Loader=_UniqueKeyLoader) or {}
+    except UnicodeDecodeError:
+        raise RunError(f"{path} is not a text file (not UTF-8): a params file is YAML, one 'name: value' "
+                       "per line") from None
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         line = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
@@ -51,6 +72,8 @@ def load_params(path: str | Path) -> dict:
                        "write one 'name: value' per line") from None
     if not isinstance(params, dict):
         raise RunError(f"{path}: expected a mapping of parameter names to values")
+    if not isinstance(params.get("run_dir", ""), str):
+        raise RunError(f"{path}: run_dir must be a folder path, got {params['run_dir']!r}")
     return params
 
 
@@ -141,26 +164,47 @@ def execute(stage: str, params: dict, run_dir: Path) -> Path:
     return out
 
 
-def prepare_run_dir(run_dir: Path, stages: Sequence[str]) -> dict:
+def prepare_run_dir(run_dir: Path, stages: Sequence[str], keep: Sequence[str | Path] = ()) -> dict:
     """Make ``run_dir`` ready for ``stages``; returns the earlier run's records of the stages kept.
 
-    A run from the first stage replaces an earlier run's record (a folder with a ``manifest.json``).
-    A run of later stages only (``--stages evaluate``) continues that record: the earlier stages'
-    outputs (the artifacts it evaluates) and their manifest entries stay. Any other non-empty
-    folder is refused, never deleted: ``--run-dir .`` must not wipe a checkout."""
-    manifest = run_dir / "manifest.json"
+    A run from the first stage replaces an earlier run's record: it empties a folder whose
+    ``manifest.json`` is one this module wrote (:func:`earlier_run`), unless the working directory
+    or a file in ``keep`` (the params file) lies inside it. A run of later stages only
+    (``--stages evaluate``) continues that record: the earlier stages' outputs (the artifacts it
+    evaluates) and their manifest entries stay. Any other non-empty folder is refused, never
+    deleted: ``--run-dir .`` must not wipe a checkout."""
     if run_dir.exists():
         if not run_dir.is_dir():
             raise RunError(f"run directory {run_dir} is a file")
-        if any(run_dir.iterdir()) and not manifest.is_file():
-            raise RunError(f"run directory {run_dir} is not empty and holds no earlier run (no manifest.json): "
-                           "refusing to replace it; give a new or empty directory")
-        if stages[0] != STAGES[0] and manifest.is_file():
-            earlier = read_json(manifest).get("stages", {})
-            return {s: record for s, record in earlier.items() if s in STAGES and s not in stages}
-        shutil.rmtree(run_dir)
-    run_dir.mkdir(parents=True)
+        earlier = earlier_run(run_dir)
+        if earlier is None and any(run_dir.iterdir()):
+            raise RunError(f"run directory {run_dir} is not empty and holds no earlier run (no manifest.json of "
+                           "airbnb.run): refusing to replace it; give a new or empty directory")
+        if stages[0] != STAGES[0] and earlier is not None:
+            return {s: record for s, record in earlier["stages"].items() if s in STAGES and s not in stages}
+        inside = [p for p in [Path.cwd(), *map(Path, keep)] if run_dir.resolve() in p.resolve().parents]
+        if inside:
+            raise RunError(f"run directory {run_dir} holds {inside[0]} (the working directory or the params "
+                           "file): refusing to replace it; give another --run-dir, or run from another folder")
+        for entry in run_dir.iterdir():  # emptied, not removed: it may be the working directory
+            shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+    run_dir.mkdir(parents=True, exist_ok=True)
     return {}
+
+
+def earlier_run(run_dir: Path) -> dict | None:
+    """The manifest of the run in ``run_dir``, or None when there is none: a ``manifest.json`` that
+    is not a mapping with every key :func:`run` writes is someone else's file, not a run's record."""
+    path = run_dir / MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        manifest = read_json(path)
+    except (ValueError, OSError) as exc:
+        raise RunError(f"{path} is not a run's manifest ({one_line(exc)[:120]}): refusing to replace {run_dir}; "
+                       "give a new or empty directory") from None
+    is_run = isinstance(manifest, dict) and MANIFEST_KEYS <= manifest.keys() and isinstance(manifest["stages"], dict)
+    return manifest if is_run else None
 
 
 def run(params_path: str | Path, run_dir: str | Path | None = None, stages: Sequence[str] = STAGES) -> Path:
@@ -175,14 +219,19 @@ def run(params_path: str | Path, run_dir: str | Path | None = None, stages: Sequ
     if params.get("tracking"):
         params.setdefault("tracking_uri", str(run_dir / "mlruns"))  # embedded MLflow store beside the record
     per_stage = split_params(params, stages, implied=set(params) - given)
-    kept = prepare_run_dir(run_dir, stages)
+    with exclusive(run_dir):  # a second run into the same folder stops here
+        return _run(params_path, params, run_dir, stages, per_stage)
+
+
+def _run(params_path: str | Path, params: dict, run_dir: Path, stages: Sequence[str], per_stage: dict) -> Path:
+    kept = prepare_run_dir(run_dir, stages, keep=[params_path])
     manifest = {
         "params_file": str(params_path), "params": params, "run_dir": str(run_dir),
         "package_version": __version__, "git_commit": git_commit(),
         "python": platform.python_version(), "platform": platform.platform(),
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "status": "running", "stages": kept,
     }
-    write_json(run_dir / "manifest.json", manifest)
+    write_json(run_dir / MANIFEST, manifest)
     try:
         for stage in stages:
             started = time.perf_counter()
@@ -202,7 +251,7 @@ def run(params_path: str | Path, run_dir: str | Path | None = None, stages: Sequ
         raise
     finally:
         manifest["inputs"] = _inputs(params)
-        write_json(run_dir / "manifest.json", manifest)
+        write_json(run_dir / MANIFEST, manifest)
     log.info("run complete: %s", run_dir)
     return run_dir
 

@@ -27,6 +27,7 @@ from .breakdown import predict_dataset
 from .cli import add_config_flags
 from .dataset import AirbnbDataset
 from .errors import command_line
+from .io import exclusive
 from .features import FeatureProcessor
 from .log import get_logger, setup_logging
 from .model import AdditiveAxisModel
@@ -70,6 +71,12 @@ def train(config: TrainConfig, callbacks: Sequence[Callable[[int, dict], None]] 
     prunes by raising there). ``data`` is :func:`prepare`'s result for this config's data
     settings, when a caller trains several models on the same data.
     """
+    with exclusive(config.output_dir):  # a second run into the same folder stops here, not mid-way
+        return _train(config, callbacks, data)
+
+
+def _train(config: TrainConfig, callbacks: Sequence[Callable[[int, dict], None]], data: Prepared | None
+           ) -> TrainResult:
     started = time.perf_counter()
     if config.threads:
         torch.set_num_threads(config.threads)

@@ -18,6 +18,7 @@ each trial) and ``best_params.yaml`` (the best trial's settings as flat params-f
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import math
 import shutil
@@ -38,7 +39,7 @@ from . import artifacts, train
 from .cli import add_config_flags, check_types, option
 from .config import DEFAULT_TABLE_PATH
 from .errors import ConfigError, command_line
-from .io import atomic_dir, atomic_path, read_json, write_json
+from .io import atomic_dir, atomic_path, exclusive, read_json, write_json
 from .log import get_logger, setup_logging
 from .schema import TableError
 
@@ -311,6 +312,12 @@ def _log_trial(study: optuna.Study, trial: FrozenTrial) -> None:
 
 def promote(config: TuneConfig, study: optuna.Study) -> Promotion:
     """Copy the best trial to ``champion_dir`` if it beats the threshold and the current champion."""
+    # held while judged and replaced: two studies never promote into one champion at once
+    with exclusive(config.champion_dir) if config.champion_dir else contextlib.nullcontext():
+        return _promote(config, study)
+
+
+def _promote(config: TuneConfig, study: optuna.Study) -> Promotion:
     decision = _decide(config, study)
     if decision.promoted:
         best = study.best_trial
@@ -377,6 +384,11 @@ def tune(config: TuneConfig) -> TuneResult:
     Optuna's own per-trial log lines are silenced (a shorter one is logged here instead).
     """
     _check_data(config.base.data_path)
+    with exclusive(config.study_dir):  # one session writes a study's trials and tables at a time
+        return _tune(config)
+
+
+def _tune(config: TuneConfig) -> TuneResult:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = open_study(config)
     out = Path(config.study_dir)

@@ -4,6 +4,8 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -46,6 +48,21 @@ def cli_error(capsys, main, argv) -> str:
     assert exited.value.code == 1, err
     assert len(err) == 1 and err[0].startswith("error: "), err
     return err[0]
+
+
+def cli(*args: str, timeout: float = 300, **env: str) -> subprocess.CompletedProcess:
+    """``python -m <args>`` from the repository, as a user runs it (``env`` added to the environment)."""
+    return subprocess.run([sys.executable, "-m", *args], cwd=REPO, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "PYTHONPATH": str(REPO), **env})
+
+
+def one_error_line(proc: subprocess.CompletedProcess) -> str:
+    """The one line ``error: ...`` of a command that failed on a user error (exit 1, no traceback)."""
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    return lines[0]
 
 
 def rerecord(folder: Path) -> None:

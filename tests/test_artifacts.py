@@ -19,15 +19,10 @@ from airbnb import artifacts, train
 from airbnb.artifacts import ArtifactsError
 from airbnb.predict import PricePredictor
 
-from conftest import REPO
+from conftest import REPO, cli, one_error_line
 
 FLAGS = ["--epochs", "6", "--ensemble-size", "1", "--early-stopping-patience", "100", "--threads", "1",
          "--no-progress"]
-
-
-def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", *args], cwd=REPO, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "PYTHONPATH": str(REPO)})
 
 
 def start_training(table: Path, out: Path, *extra: str) -> subprocess.Popen:
@@ -58,14 +53,6 @@ def kill_after_epoch(proc: subprocess.Popen, checkpoint: Path, epoch: int, timeo
 
 def weights(folder: Path) -> dict:
     return torch.load(folder / artifacts.MODEL, weights_only=True)
-
-
-def one_error_line(proc: subprocess.CompletedProcess) -> str:
-    assert proc.returncode == 1, proc.stderr
-    assert "Traceback" not in proc.stderr, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
-    return lines[0]
 
 
 @pytest.fixture(scope="module")

@@ -3,20 +3,13 @@ never a traceback (tracebacks are for bugs, and then come with a hint to report 
 from __future__ import annotations
 
 import gzip
-import os
-import subprocess
 import sys
 
 import pytest
 
 from airbnb import errors
 
-from conftest import REPO
-
-
-def run_module(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", *args], cwd=REPO, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "PYTHONPATH": str(REPO)})
+from conftest import cli, one_error_line
 
 
 @pytest.fixture(scope="module")
@@ -57,11 +50,7 @@ CASES = {
 @pytest.mark.parametrize("case", CASES)
 def test_each_command_reports_a_user_error_in_one_line(damaged, case):
     argv, expected = CASES[case]
-    proc = run_module(*argv(damaged))
-    assert proc.returncode == 1, proc.stderr
-    assert "Traceback" not in proc.stderr, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], proc.stderr
+    assert expected in one_error_line(cli(*argv(damaged)))
 
 
 def test_a_bug_keeps_its_traceback_and_says_to_report_it(capsys):
@@ -82,10 +71,8 @@ def test_training_completes_through_a_damaged_embedding_cache(small_table, tmp_p
     cache = tmp_path / "cache"
     cache.mkdir()
     (cache / "embeddings.sqlite").write_bytes(b"garbage" * 100)
-    proc = subprocess.run([sys.executable, "-m", "airbnb.train", "--data-path", str(small_table), "--output-dir",
-                           str(tmp_path / "art"), "--epochs", "1", "--ensemble-size", "1", "--no-progress"],
-                          cwd=REPO, capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "PYTHONPATH": str(REPO), "AIRBNB_CACHE_DIR": str(cache)})
+    proc = cli("airbnb.train", "--data-path", str(small_table), "--output-dir", str(tmp_path / "art"), "--epochs", "1",
+               "--ensemble-size", "1", "--no-progress", timeout=600, AIRBNB_CACHE_DIR=str(cache))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("embeddings.sqlite.corrupt-") == 1, "one warning names where the damaged cache went"
     assert len(list(cache.glob("embeddings.sqlite.corrupt-*"))) == 1

@@ -115,10 +115,15 @@ def test_run_never_deletes_a_folder_that_is_not_a_run(tmp_path):
         runner.run(path, tmp_path / "a-file")
 
 
+def a_manifest(**stages) -> str:
+    """A run's manifest as airbnb.run writes it (its keys are what makes a folder a run)."""
+    return json.dumps({**dict.fromkeys(runner.MANIFEST_KEYS, ""), "stages": stages})
+
+
 def test_an_earlier_run_or_an_empty_folder_is_replaced(tmp_path):
     earlier = tmp_path / "earlier"
     earlier.mkdir()
-    (earlier / "manifest.json").write_text("{}")
+    (earlier / "manifest.json").write_text(a_manifest())
     (earlier / "stale.ipynb").write_text("old")
     assert runner.prepare_run_dir(earlier, runner.STAGES) == {}
     assert earlier.is_dir() and not any(earlier.iterdir())
@@ -126,8 +131,7 @@ def test_an_earlier_run_or_an_empty_folder_is_replaced(tmp_path):
     runner.prepare_run_dir(tmp_path / "empty", runner.STAGES)
     runner.prepare_run_dir(tmp_path / "new" / "deeper", ["evaluate"])
     assert (tmp_path / "new" / "deeper").is_dir()
-    (earlier / "manifest.json").write_text(json.dumps({"stages": {"process": {"status": "ok"},
-                                                                  "evaluate": {"status": "failed"}}}))
+    (earlier / "manifest.json").write_text(a_manifest(process={"status": "ok"}, evaluate={"status": "failed"}))
     assert runner.prepare_run_dir(earlier, ["evaluate"]) == {"process": {"status": "ok"}}, "later stages continue it"
     assert (earlier / "manifest.json").is_file()
 

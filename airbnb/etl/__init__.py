@@ -60,7 +60,7 @@ from .. import __version__
 from ..cli import add_config_flags, check_types, option
 from ..config import DEFAULT_TABLE_PATH
 from ..errors import UserError, command_line, one_line
-from ..io import atomic_paths, file_sha256, json_text
+from ..io import atomic_paths, exclusive, file_sha256, json_text, refuse_input
 from ..log import get_logger, setup_logging
 from ..schema import (
     BOOL_COLUMNS,
@@ -677,14 +677,19 @@ def to_arrow(df: pd.DataFrame) -> pa.Table:
     return pa.Table.from_pandas(df[TABLE_COLUMNS], schema=TABLE_SCHEMA, preserve_index=False)
 
 
-def inputs(listings, reviews, config: EtlConfig = EtlConfig()) -> tuple[list[Path], list[Path]]:
-    """The listings and reviews files given (paths, globs or folders), checked to exist.
+def inputs(listings, reviews, config: EtlConfig = EtlConfig(), output: str | Path | None = None
+           ) -> tuple[list[Path], list[Path]]:
+    """The listings and reviews files given (paths, globs or folders), checked to exist and not to
+    be the ``output`` (nor its summary).
 
     With reviews files, every row is weighted by its reviews: a city of several whose reviews file
     is missing would have no review and lose every row as zero weight, silently. So each city's
     folder must hold a reviews file (or build it without ``--reviews``)."""
     paths = expand_paths(listings, "listings")
     reviews_paths = [] if reviews is None else expand_paths(reviews, "reviews")
+    if output is not None:
+        for written in (output, summary_path(output)):
+            refuse_input(written, [*paths, *reviews_paths])
     cities = {config.city_of(p) for p in paths}
     unreviewed = sorted(cities - {config.city_of(r) for r in reviews_paths})
     if reviews_paths and len(cities) > 1 and unreviewed:
@@ -811,8 +816,10 @@ def run_etl(listings, reviews=None, output: str | Path = DEFAULT_TABLE_PATH,
 
         return run_spark_etl(listings, reviews, output, config)
     check_output(Path(output))
-    table, summary = build_table(listings, reviews, config)
-    write_table(table, summary, output)
+    with exclusive(output):
+        paths, reviews_paths = inputs(listings, reviews, config, output)
+        table, summary = build_table(paths, reviews_paths, config)
+        write_table(table, summary, output)
     log.info("wrote %s (%d rows, %d listings) in %.1fs", output, summary["rows_out"],
              summary["listings_out"], summary["seconds"])
     return {"output": str(output), **summary}

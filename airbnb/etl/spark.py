@@ -59,7 +59,7 @@ from . import (ESSENTIAL_COLUMNS, MEAN_IMPUTED, MEDIAN_IMPUTED, OLD_SCORE_TOP, E
                parse_keys, parse_listing_features, parse_prices, parse_reviews, read_csv_columns,
                read_listings_file, rescaled_columns, score_divisors, summary_path, summary_record, REVIEW_COLUMNS)
 from ..errors import one_line
-from ..io import atomic_paths, json_text, scratch_dir
+from ..io import atomic_paths, exclusive, json_text, scratch_dir
 from ..schema import CITY, DOMAINS, PARTITION_COLUMNS, ROW_KEY, TABLE_SCHEMA
 
 try:
@@ -551,14 +551,15 @@ def run_etl(listings, reviews=None, output: str | Path = "table", config: EtlCon
     started = time.perf_counter()
     output, config = Path(output), dataclasses.replace(config, engine="spark")
     check_output(output, partitioned=True)
-    paths, reviews_paths = inputs(listings, reviews, config)
-    spark = spark or session(config)
-    summary = Summary()
-    with scratch_dir(output) as scratch:
-        table, parts = build(spark, paths, reviews_paths, config, summary, scratch)
-        record = write(table, lambda listings: summary_record(
-            summary, paths, reviews_paths, config, parts["rows_out"], listings, parts["cities"], parts["groups"],
-            started), output)
+    paths, reviews_paths = inputs(listings, reviews, config, output)
+    with exclusive(output):  # before the JVM starts: a second ETL into the same table stops at once
+        spark = spark or session(config)
+        summary = Summary()
+        with scratch_dir(output) as scratch:
+            table, parts = build(spark, paths, reviews_paths, config, summary, scratch)
+            record = write(table, lambda listings: summary_record(
+                summary, paths, reviews_paths, config, parts["rows_out"], listings, parts["cities"],
+                parts["groups"], started), output)
     log.info("wrote %s (%d rows, %d listings, cities %s) in %.1fs", output, record["rows_out"],
              record["listings_out"], ", ".join(record["cities"]), time.perf_counter() - started)
     return {"output": str(output), **record}
