@@ -7,7 +7,8 @@ A run's folder (``--output-dir``):
 
 - ``best_model.pth``: state dict of the best validation epoch (an ensemble's first member);
   further members in ``members/<k>/best_model.pth`` and their summary in ``ensemble.json``;
-- ``feature_processor.joblib``: the fitted :class:`~airbnb.features.FeatureProcessor`;
+- ``feature_processor.npz``: the fitted :class:`~airbnb.features.FeatureProcessor`, stored as data
+  (SPEC §6's ``feature_processor.joblib`` was a pickle, which runs code when loaded; format 4);
 - ``model_config.json``: how to rebuild and use the model (format version, model config, embedder);
 - ``history.csv`` (per-epoch losses and metrics), ``splits.parquet`` (listing-month -> split);
 - ``checkpoint.pt``: everything ``--resume`` needs; ``metrics.json``: the evaluation's report;
@@ -18,10 +19,17 @@ A run is published as one unit: training writes into the hidden staging folder
 the record. Every loader requires the record and checks the files it reads against it, so a killed
 or repeated run never mixes old and new files: until the move the previous run stays complete and
 loadable, during it nothing loads, and a damaged file is named ("is damaged (checksum mismatch)").
+
+Nothing a run folder holds is executed when read: weights and checkpoints are loaded with
+``torch.load(weights_only=True)`` (tensors and plain values only), the processor from numbers and
+JSON, the rest is JSON, CSV and Parquet. The record guards against damage, not against an
+attacker (who can rewrite it): what keeps a tampered file from running code is that no file is
+ever unpickled.
 """
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import pickle
 import shutil
@@ -44,10 +52,10 @@ from .schema import CITY, TableError, is_partitioned_table, read_table, table_fr
 
 log = get_logger(__name__)
 
-FORMAT_VERSION = 3  # bump when artifacts change incompatibly; older ones are refused clearly
+FORMAT_VERSION = 4  # bump when artifacts change incompatibly; older ones are refused clearly (4: no pickles)
 
 MODEL = "best_model.pth"
-PROCESSOR = "feature_processor.joblib"
+PROCESSOR = "feature_processor.npz"
 CONFIG = "model_config.json"
 HISTORY = "history.csv"
 SPLITS = "splits.parquet"
@@ -134,7 +142,28 @@ def member_path(out: Path, k: int) -> Path:
 def save_state(state_dict: dict, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
-        torch.save(state_dict, tmp)
+        tmp.write_bytes(torch_bytes(state_dict))
+
+
+def torch_bytes(obj) -> bytes:
+    """``obj`` as torch serialises it, in memory: the file is then written by plain file I/O, so a
+    full disk is an OSError naming it (torch.save reports one as a RuntimeError without the file)."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()
+
+
+def read_tensors(source: Path | io.BytesIO, name: Path | None = None):
+    """A torch file of tensors and plain values (dicts, lists, numbers, text): never unpickled as
+    code. Anything else in it is refused, naming the file (``name`` for bytes)."""
+    try:
+        return torch.load(source, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if "weights_only" not in str(exc):
+            raise
+        raise ArtifactsError(f"{name or source} holds objects other than tensors and plain values (written by an "
+                             "older version, or not by this project): it is not loaded, since loading it could run "
+                             "code; retrain") from None
 
 
 def write_frame(frame: pd.DataFrame, path: Path) -> None:
@@ -245,6 +274,8 @@ def read_artifact(path: Path, reader):
     """``reader(path)``, with a file that cannot be read reported as damaged, naming it."""
     try:
         return reader(path)
+    except UserError:
+        raise  # the reader has named the file and said what is wrong
     except (OSError, ValueError, RuntimeError, EOFError, pickle.UnpicklingError, pa.ArrowException) as exc:
         raise ArtifactsError(f"{path} is damaged ({' '.join(str(exc).split())[:200]}): retrain or restore it") from None
 
@@ -258,11 +289,27 @@ def load_model(folder: str | Path) -> tuple[AdditiveAxisModel | EnsembleModel, F
     models = []
     for name in weights:
         model = AdditiveAxisModel.from_config(config["model"])
-        model.load_state_dict(read_artifact(folder / name, lambda p: torch.load(p, map_location="cpu", weights_only=True)))
+        model.load_state_dict(read_artifact(folder / name, read_tensors))
         models.append(model)
     model = EnsembleModel(models) if len(models) > 1 else models[0]
     model.eval()
-    return model, read_artifact(folder / PROCESSOR, FeatureProcessor.load), config
+    processor = read_artifact(folder / PROCESSOR, FeatureProcessor.load)
+    _check_belongs(processor, models[0].config, folder / PROCESSOR)
+    return model, processor, config
+
+
+def _check_belongs(processor: FeatureProcessor, config, path: Path) -> None:
+    """Refuse a processor the model was not built for (another run's, a record rewritten by hand):
+    its inputs would index past the model's embeddings or not fit its layers."""
+    built = {**config.vocab_sizes, "location": config.location_dim}
+    found = {**processor.vocab_sizes, "location": processor.location.dim}
+    if config.amenity_multihot_dim:
+        built["frequent amenities"], found["frequent amenities"] = (config.amenity_multihot_dim,
+                                                                    len(processor.amenity_vocabulary.names))
+    wrong = [f"{name} {found.get(name)} (model: {size})" for name, size in built.items() if found.get(name) != size]
+    if wrong:
+        raise ArtifactsError(f"{path} does not belong to this run's model (input sizes {', '.join(wrong)}): the "
+                             "files come from different runs; retrain or restore the run's own files")
 
 
 def read_splits(folder: str | Path) -> pd.DataFrame:

@@ -6,11 +6,13 @@ vectorised: transforming hundreds of thousands of rows takes well under a second
 """
 from __future__ import annotations
 
+import dataclasses
+import json
+import zipfile
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import joblib
 import pyarrow as pa
 import numpy as np
 import pandas as pd
@@ -128,7 +130,8 @@ def _parsed(text: str) -> tuple[str, ...]:
 
 @dataclass
 class FeatureProcessor:
-    """fit on training rows, transform any rows, save/load with joblib (SPEC §4)."""
+    """fit on training rows, transform any rows, save/load as data (SPEC §4 says joblib: a pickle,
+    which runs code when loaded; see "stored as data" below)."""
 
     location: LocationEncoding = field(default_factory=LocationEncoding)
     # the model's own per-amenity values, the same frequent amenities the baselines see (3% measured
@@ -239,21 +242,112 @@ class FeatureProcessor:
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> Path:
-        """joblib dump, written atomically."""
+        """The processor as data (:func:`to_data`), written atomically."""
         path = Path(path)
-        with atomic_path(path) as tmp:
-            joblib.dump(self, tmp)
+        tree, arrays = to_data(self)
+        with atomic_path(path) as tmp, open(tmp, "wb") as out:
+            np.savez(out, **{DATA_ENTRY: np.frombuffer(json.dumps(tree).encode(), dtype=np.uint8)}, **arrays)
         return path
 
     @classmethod
     def load(cls, path: str | Path) -> "FeatureProcessor":
+        """A processor :meth:`save` wrote; nothing in the file is executed (:func:`from_data`)."""
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"feature processor not found: {path}")
-        processor = joblib.load(path)
+        try:
+            with np.load(path, allow_pickle=False) as stored:
+                arrays = {name: stored[name] for name in stored.files}
+            processor = from_data(json.loads(arrays.pop(DATA_ENTRY).tobytes()), arrays)
+        except (ValueError, KeyError, TypeError, AttributeError, zipfile.BadZipFile) as exc:
+            if "pickled" in str(exc):  # numpy's refusal: what a joblib file (or a forged one) holds
+                raise FeatureError(f"{path} holds pickled objects (written by an older version, or not by this "
+                                   "project): it is not loaded, since loading it could run code; retrain") from None
+            raise FeatureError(f"{path} is not a feature processor this version stored ({type(exc).__name__}: "
+                               f"{' '.join(str(exc).split())[:200]})") from None
         if not isinstance(processor, cls):
             raise FeatureError(f"{path} does not hold a FeatureProcessor (found {type(processor).__name__})")
         return processor
+
+
+# --------------------------------------------------------------------------- stored as data
+# A fitted processor is stored as data, never as a pickle (which runs code when loaded): one .npz
+# file (numpy, loaded with allow_pickle=False) holding its numeric arrays and, in DATA_ENTRY, JSON
+# for everything else. Generic over the dataclasses' fields, so a new field needs no code here,
+# unless its type is none of those below (then saving says so).
+
+DATA_ENTRY = "processor.json"
+
+
+def to_data(value, where: str = "FeatureProcessor") -> tuple[object, dict[str, np.ndarray]]:
+    """``value`` as a JSON tree and the numeric arrays it refers to (by name)."""
+    arrays: dict[str, np.ndarray] = {}
+    return _encode(value, arrays, where), arrays
+
+
+def _encode(value, arrays: dict[str, np.ndarray], where: str):
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, np.generic) and value.dtype.kind in "biuf":
+        return value.item()
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+        arrays[name := f"array{len(arrays)}"] = value
+        return {"type": "array", "name": name}
+    if isinstance(value, list):
+        return [_encode(item, arrays, f"{where}[{i}]") for i, item in enumerate(value)]
+    if isinstance(value, tuple):
+        return {"type": "tuple", "items": _encode(list(value), arrays, where)}
+    if isinstance(value, dict) and all(isinstance(key, str) for key in value):
+        return {"type": "dict", "items": {key: _encode(item, arrays, f"{where}.{key}") for key, item in value.items()}}
+    if isinstance(value, StandardScaler):  # its settings and its fitted state (mean_, scale_, var_, ...)
+        return {"type": "StandardScaler", "params": _encode(value.get_params(), arrays, where),
+                "state": _encode({k: v for k, v in vars(value).items() if k.endswith("_")}, arrays, where)}
+    if type(value) in _stored_dataclasses().values():
+        return {"type": type(value).__name__, "fields": {f.name: _encode(getattr(value, f.name), arrays, f"{where}.{f.name}")
+                                                         for f in dataclasses.fields(value)}}
+    raise FeatureError(f"{where}: a {type(value).__name__} cannot be stored as data (stored are numbers, text, "
+                       "lists, tuples, dicts with text keys, numeric arrays, StandardScaler and the dataclasses of "
+                       "airbnb.features): store it as one of those, or teach airbnb.features._encode")
+
+
+def from_data(tree, arrays: dict[str, np.ndarray]):
+    """What :func:`to_data` stored. Only this module's dataclasses and StandardScaler are built,
+    from their fields; anything else in the file is refused (never looked up or called)."""
+    if isinstance(tree, list):
+        return [from_data(item, arrays) for item in tree]
+    if not isinstance(tree, dict):
+        return tree
+    kind = tree.get("type")
+    if kind == "array":
+        return arrays[tree["name"]]
+    if kind == "tuple":
+        return tuple(from_data(tree["items"], arrays))
+    if kind == "dict":
+        return {key: from_data(item, arrays) for key, item in tree["items"].items()}
+    if kind == "StandardScaler":
+        scaler = StandardScaler(**from_data(tree["params"], arrays))
+        for name, item in from_data(tree["state"], arrays).items():
+            setattr(scaler, name, item)
+        return scaler
+    cls = _stored_dataclasses().get(kind)
+    if cls is None:
+        raise FeatureError(f"unknown stored type {kind!r}: the file was not written by this version's "
+                           "FeatureProcessor.save")
+    values = {name: from_data(item, arrays) for name, item in tree["fields"].items()}
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    if set(values) - set(known):
+        raise FeatureError(f"stored {kind} has fields {sorted(set(values) - set(known))} this version does not know")
+    made = cls(**{k: v for k, v in values.items() if known[k].init})
+    for name, value in values.items():
+        if not known[name].init:
+            object.__setattr__(made, name, value)
+    return made
+
+
+def _stored_dataclasses() -> dict[str, type]:
+    """The dataclasses a stored processor may contain: this module's own, by name."""
+    return {name: obj for name, obj in globals().items()
+            if isinstance(obj, type) and dataclasses.is_dataclass(obj) and obj.__module__ == __name__}
 
 
 def _outside(values: pd.Series, lo: float, hi: float) -> pd.Series:

@@ -18,6 +18,7 @@ import torch
 from airbnb import artifacts, train
 from airbnb.artifacts import ArtifactsError
 from airbnb.predict import PricePredictor
+from airbnb.training.checkpoint import read_checkpoint
 
 from conftest import REPO, cli, one_error_line
 
@@ -41,8 +42,8 @@ def kill_after_epoch(proc: subprocess.Popen, checkpoint: Path, epoch: int, timeo
             assert time.monotonic() < deadline, "training too slow to reach the kill point"
             if checkpoint.is_file():
                 try:
-                    seen = torch.load(checkpoint, weights_only=False)["state"]["epoch"]
-                except (RuntimeError, EOFError, FileNotFoundError):  # replaced while being read
+                    seen = read_checkpoint(checkpoint)["state"]["epoch"]
+                except (ArtifactsError, FileNotFoundError):  # replaced while being read
                     pass
             time.sleep(0.05)
     finally:

@@ -162,8 +162,8 @@ def test_runs_that_cannot_be_opened_say_why(small_run, tmp_path):
         Explorer.load(old)
     (old / "model_config.json").write_text(json.dumps(config))
     rerecord(old)
-    (old / "feature_processor.joblib").unlink()
-    with pytest.raises(ExploreError, match="feature_processor.joblib is missing"):
+    (old / "feature_processor.npz").unlink()
+    with pytest.raises(ExploreError, match="feature_processor.npz is missing"):
         Explorer.load(old)
     page = app(tmp_path / "missing")
     assert "Cannot open the explorer" in page.value and "make run" in page.value

@@ -93,7 +93,7 @@ def test_a_processor_saved_before_ranges_and_months_still_transforms(fitted, tab
 
 
 def test_save_load_gives_identical_transform(fitted, table, tmp_path):
-    path = fitted.save(tmp_path / "feature_processor.joblib")
+    path = fitted.save(tmp_path / "feature_processor.npz")
     loaded = FeatureProcessor.load(path)
     a, b = fitted.transform(table.iloc[:50]), loaded.transform(table.iloc[:50])
     assert a.keys() == b.keys()

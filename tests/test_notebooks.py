@@ -52,7 +52,7 @@ def test_one_command_run_is_a_complete_repeatable_record(tmp_path):
     assert all(manifest["stages"][s]["seconds"] > 0 for s in runner.STAGES)
     assert all((first / f"{s}.ipynb").is_file() for s in runner.STAGES)
     assert {p.name for p in (first / "artifacts").iterdir()} >= {
-        "best_model.pth", "feature_processor.joblib", "model_config.json", "history.csv", "splits.parquet"}
+        "best_model.pth", "feature_processor.npz", "model_config.json", "history.csv", "splits.parquet"}
     assert len(manifest["inputs"]["listings"]) == 12 and manifest["inputs"]["reviews"]["sha256"]
     assert manifest["params"]["city_listings"] == params["city_listings"] and manifest["package_version"]
     assert len(outputs(first / "evaluate.ipynb", "image/png")) >= 6, "evaluation figures are shown"

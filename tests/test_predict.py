@@ -181,8 +181,8 @@ def test_missing_listing_column_is_named(trained, small_city):
 def test_artifacts_missing_a_file(trained, tmp_path):
     result, _ = trained
     shutil.copytree(result.output_dir, tmp_path / "a")
-    (tmp_path / "a" / "feature_processor.joblib").unlink()
-    with pytest.raises(ArtifactsError, match="feature_processor.joblib"):
+    (tmp_path / "a" / "feature_processor.npz").unlink()
+    with pytest.raises(ArtifactsError, match="feature_processor.npz"):
         PricePredictor.load(tmp_path / "a")
 
 

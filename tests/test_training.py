@@ -29,7 +29,7 @@ def test_smoke_run(tmp_path, small_table):
         capture_output=True, text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (tmp_path / "best_model.pth").is_file()
-    assert (tmp_path / "feature_processor.joblib").is_file()
+    assert (tmp_path / "feature_processor.npz").is_file()
     history = pd.read_csv(tmp_path / "history.csv")
     assert len(history) == 1 and np.isfinite(history[["train_loss", "val_loss"]]).all().all()
     config = json.loads((tmp_path / "model_config.json").read_text())

@@ -17,6 +17,7 @@ from airbnb.predict import PricePredictor
 from airbnb.schedule import EarlyStopping, LRSchedule, parse_phases
 from airbnb.training import loop
 from airbnb.training.ensemble import build_model
+from airbnb.training.checkpoint import read_checkpoint
 from airbnb.training.step import train_one_epoch, validate
 
 
@@ -25,7 +26,7 @@ def config(table, out, **kw):
 
 
 def checkpoint_model(folder):
-    return torch.load(folder / "checkpoint.pt", weights_only=False)["model"]
+    return read_checkpoint(folder / "checkpoint.pt")["model"]
 
 
 # --------------------------------------------------------------------------- resume
@@ -54,7 +55,7 @@ def test_killed_mid_epoch_loses_only_that_epoch(small_table, tmp_path, monkeypat
     with pytest.raises(KeyboardInterrupt):
         train.train(config(small_table, tmp_path / "killed", epochs=3))
     staged = tmp_path / "killed" / ".partial" / "checkpoint.pt"
-    assert torch.load(staged, weights_only=False)["state"]["epoch"] == 2
+    assert read_checkpoint(staged)["state"]["epoch"] == 2
     monkeypatch.setattr(loop, "train_one_epoch", real)
     train.train(config(small_table, tmp_path / "killed", epochs=3, resume=str(staged)))
     a, b = checkpoint_model(tmp_path / "straight"), checkpoint_model(tmp_path / "killed")
@@ -273,7 +274,7 @@ def test_bad_new_settings_are_named(kwargs, name):
 def test_weight_average_is_what_gets_kept_and_resumes_exactly(small_table, tmp_path):
     """The kept weights are the moving average (not the last step's), and a resumed run continues it."""
     train.train(config(small_table, tmp_path / "one", epochs=1, ensemble_size=1))  # its one epoch is the best
-    saved = torch.load(tmp_path / "one" / "checkpoint.pt", weights_only=False)
+    saved = read_checkpoint(tmp_path / "one" / "checkpoint.pt")
     average = {k.removeprefix("module."): v for k, v in saved["average"].items() if k.startswith("module.")}
     kept = torch.load(tmp_path / "one" / "best_model.pth", weights_only=True)
     name = "axes.location.0.weight"

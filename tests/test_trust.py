@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
+import shutil
 import signal
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
-import pandas as pd
 import pytest
+import torch
 
-from airbnb import artifacts, io, run as runner
+from airbnb import artifacts, io, run as runner, train
+from airbnb.artifacts import ArtifactsError
+from airbnb.errors import ConfigError, UserError
+from airbnb.features import FeatureError, FeatureProcessor
 from airbnb.io import OutputError
 from airbnb.predict import PricePredictor
 
-from conftest import REPO, cli, one_error_line
+from conftest import REPO, cli, one_error_line, rerecord
 
 TRAIN_FLAGS = ["--ensemble-size", "1", "--threads", "1", "--no-progress"]
 
@@ -139,3 +145,102 @@ def test_predict_never_writes_over_its_listings(small_run, small_city, tmp_path)
     line = one_error_line(cli("airbnb.predict", "--artifacts", str(small_run), "--listings", str(listings),
                               "--month", "7", "--output", str(tmp_path / "." / "listings.csv.gz")))
     assert "is an input of this command" in line and listings.read_bytes() == before
+
+
+# --------------------------------------------------------------------------- artifacts are data, never code
+
+class RunsCode:
+    """A pickle that runs a shell command when loaded: what a tampered artifact can hold."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
+
+
+@pytest.fixture()
+def run_copy(small_run, tmp_path) -> Path:
+    out = tmp_path / "run"
+    shutil.copytree(small_run, out)
+    return out
+
+
+@pytest.mark.parametrize("name", [artifacts.CHECKPOINT, artifacts.PROCESSOR, artifacts.MODEL])
+def test_a_tampered_artifact_with_a_rewritten_record_never_runs_code(run_copy, small_table, tmp_path, name):
+    marker = tmp_path / "code-ran"
+    with open(run_copy / name, "wb") as out:
+        torch.save({"config": RunsCode(marker)}, out) if name.endswith((".pt", ".pth")) else pickle.dump(RunsCode(marker), out)
+    rerecord(run_copy)
+    with pytest.raises(UserError, match="it is not loaded, since loading it could run code"):
+        if name == artifacts.CHECKPOINT:
+            train.train(train.configure(data_path=str(small_table), output_dir=str(tmp_path / "b"), epochs=2,
+                                        resume=str(run_copy), progress=False))
+        else:
+            PricePredictor.load(run_copy)
+    assert not marker.exists()
+
+
+def flip_a_byte(path: Path, where: float = 0.6) -> None:
+    data = bytearray(path.read_bytes())
+    data[int(len(data) * where)] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def test_a_checkpoint_outside_a_finished_run_is_checksum_checked_too(run_copy, small_table, tmp_path):
+    staged = run_copy / artifacts.STAGE / artifacts.CHECKPOINT  # an unfinished run's, and a file given by path
+    staged.parent.mkdir()
+    shutil.copy(run_copy / artifacts.CHECKPOINT, staged)
+    flip_a_byte(staged)
+    loose = tmp_path / "loose.pt"
+    shutil.copy(staged, loose)
+    for resume in (run_copy, loose):
+        line = one_error_line(cli("airbnb.train", "--data-path", str(small_table), "--output-dir", str(tmp_path / "c"),
+                                  "--epochs", "2", "--resume", str(resume), *TRAIN_FLAGS[2:]))
+        assert "checkpoint.pt is damaged" in line or "loose.pt is damaged" in line
+
+
+def test_resume_takes_a_checkpoint_and_never_fewer_epochs_than_it_ran(run_copy, small_table, tmp_path):
+    line = one_error_line(cli("airbnb.train", "--data-path", str(small_table), "--output-dir", str(tmp_path / "d"),
+                              "--resume", str(run_copy / artifacts.MODEL), "--no-progress"))
+    assert f"{run_copy / artifacts.MODEL} is not a training checkpoint" in line
+    with pytest.raises(ConfigError, match="with epochs 1: it has run 2 epochs already"):
+        train.train(train.configure(data_path=str(small_table), output_dir=str(tmp_path / "e"), epochs=1,
+                                    resume=str(run_copy), progress=False))
+    assert not (tmp_path / "e" / artifacts.RECORD).exists(), "no run saying 'epochs 1' is published"
+
+
+def test_a_processor_of_another_run_is_refused_by_name(run_copy):
+    other = FeatureProcessor.load(run_copy / artifacts.PROCESSOR)
+    other.vocabs["neighbourhood_cleansed"] = other.vocabs["neighbourhood_cleansed"][:3]  # another city's
+    other.save(run_copy / artifacts.PROCESSOR)
+    rerecord(run_copy)
+    with pytest.raises(ArtifactsError, match="feature_processor.npz does not belong to this run's model \\(input "
+                                             "sizes neighbourhood_cleansed 3 \\(model: "):
+        PricePredictor.load(run_copy)
+
+
+def test_a_processor_is_stored_as_data_and_refuses_what_it_cannot_store(small_run, tmp_path):
+    processor = FeatureProcessor.load(small_run / artifacts.PROCESSOR)
+    with zipfile.ZipFile(small_run / artifacts.PROCESSOR) as stored:
+        assert all(name.endswith(".npy") for name in stored.namelist())
+    processor.fill_values["odd"] = {1, 2}  # a set: no data type of the store
+    with pytest.raises(FeatureError, match="FeatureProcessor.fill_values.odd: a set cannot be stored as data"):
+        processor.save(tmp_path / "p.npz")
+    assert not (tmp_path / "p.npz").exists()
+
+
+def test_a_full_disk_while_saving_is_one_line_and_the_earlier_run_stays(run_copy, small_table):
+    """Files may grow to 100 KB (RLIMIT_FSIZE, as on a full disk): the checkpoint cannot be written."""
+    limited = ("import resource, runpy, signal, sys; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+               "resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000)); sys.argv[0] = 'train'; "
+               "runpy.run_module('airbnb.train', run_name='__main__')")
+    before = (run_copy / artifacts.RECORD).read_bytes()
+    proc = subprocess.run([sys.executable, "-c", limited, "--data-path", str(small_table), "--output-dir",
+                           str(run_copy), "--epochs", "2", *TRAIN_FLAGS], cwd=REPO, capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "PYTHONPATH": str(REPO)})
+    line = one_error_line(proc)
+    assert f"cannot write {run_copy / artifacts.STAGE / artifacts.CHECKPOINT} (File too large)" in line
+    assert not list(run_copy.rglob("*.tmp")), "nothing half-written"
+    assert (run_copy / artifacts.RECORD).read_bytes() == before
+    PricePredictor.load(run_copy)

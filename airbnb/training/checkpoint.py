@@ -1,10 +1,18 @@
-"""Checkpoints: everything a run needs to continue exactly where it stopped (``--resume``)."""
+"""Checkpoints: everything a run needs to continue exactly where it stopped (``--resume``).
+
+A checkpoint holds tensors and plain values only (the RNG states and the history as numbers and
+JSON), so it is read with ``torch.load(weights_only=True)``: a checkpoint file, even a tampered
+one, never runs code. It carries the SHA-256 of its content, so a damaged one is named wherever it
+is (a staged run's ``.partial/checkpoint.pt``, a file given to ``--resume``), not only in a
+finished run whose record lists it.
+"""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import io
 import json
 import math
-import pickle
 import random
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -12,7 +20,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..artifacts import CHECKPOINT, FORMAT_VERSION, RECORD, checkpoint_path, read_artifact, table_digest, verify
+from ..artifacts import (CHECKPOINT, FORMAT_VERSION, RECORD, ArtifactsError, checkpoint_path, read_artifact,
+                         read_tensors, table_digest, torch_bytes, verify)
 from ..errors import ConfigError
 from ..io import atomic_path
 from ..log import get_logger
@@ -56,19 +65,45 @@ def save_checkpoint(path: Path, config: TrainConfig, model, optimizer, scaler, s
                     best: dict[int, dict], average=None) -> None:
     """Everything needed to continue exactly, written atomically (a kill loses at most one epoch).
 
-    The history and Python's RNG state go in as one JSON string and one pickle: pickling them
-    object by object made the checkpoint a quarter of a small table's epoch.
+    The history and Python's RNG state go in as JSON strings: object by object they made the
+    checkpoint a quarter of a small table's epoch.
     """
     loop = {f.name: getattr(state, f.name) for f in dataclasses.fields(state) if f.name not in ("history", "stoppers")}
+    name, keys, position, has_gauss, gauss = np.random.get_state()
+    content = torch_bytes({
+        "format_version": FORMAT_VERSION, "config": asdict(config), "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict() if scaler else None,
+        "state": {**loop, "history": json.dumps(state.history), "stoppers": [asdict(x) for x in state.stoppers]},
+        "best": best, "average": average.state_dict() if average is not None else None,
+        "rng": {"torch": torch.get_rng_state(), "python": json.dumps(random.getstate()),
+                "numpy": {"name": name, "keys": torch.from_numpy(keys.astype(np.int64)), "position": int(position),
+                          "has_gauss": int(has_gauss), "gauss": float(gauss)}},
+    })
     with atomic_path(path) as tmp:
-        torch.save({
-            "format_version": FORMAT_VERSION, "config": asdict(config), "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict() if scaler else None,
-            "state": {**loop, "history": json.dumps(state.history), "stoppers": [asdict(x) for x in state.stoppers]},
-            "best": best, "average": average.state_dict() if average is not None else None,
-            "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
-                    "python": pickle.dumps(random.getstate())},
-        }, tmp)
+        tmp.write_bytes(torch_bytes({"sha256": hashlib.sha256(content).hexdigest(),
+                                     "content": torch.frombuffer(bytearray(content), dtype=torch.uint8)}))
+
+
+def read_checkpoint(path: Path) -> dict:
+    """A checkpoint's content, its checksum checked; anything else (model weights, a damaged or
+    foreign file) is an ArtifactsError naming the file."""
+    outer = read_artifact(path, read_tensors)
+    if not isinstance(outer, dict) or set(outer) != {"sha256", "content"}:
+        raise ArtifactsError(f"{path} is not a training checkpoint (model weights such as best_model.pth are not a "
+                             f"run's state): --resume takes a run folder or its {CHECKPOINT}")
+    content = outer["content"].numpy().tobytes()
+    if hashlib.sha256(content).hexdigest() != outer["sha256"]:
+        raise ArtifactsError(f"{path} is damaged (checksum mismatch): retrain or restore it")
+    return read_artifact(path, lambda p: read_tensors(io.BytesIO(content), p))
+
+
+def _restore_rng(rng: dict) -> None:
+    torch.set_rng_state(rng["torch"])
+    numpy = rng["numpy"]
+    np.random.set_state((numpy["name"], numpy["keys"].numpy().astype(np.uint32), numpy["position"],
+                         numpy["has_gauss"], numpy["gauss"]))
+    version, internal, gauss = json.loads(rng["python"])
+    random.setstate((version, tuple(internal), gauss))
 
 
 # Settings a resumed run may change (more epochs, more patience, other logging, another path to the
@@ -84,11 +119,14 @@ def load_checkpoint(config: TrainConfig, model, optimizer, scaler, average=None)
         raise ConfigError(f"checkpoint to resume not found: {path} (resume takes a run folder or its {CHECKPOINT})")
     if path.name == CHECKPOINT and (path.parent / RECORD).is_file():  # a finished run's: recorded
         verify(path.parent, [CHECKPOINT])
-    saved = read_artifact(path, lambda p: torch.load(p, map_location="cpu", weights_only=False))
+    saved = read_checkpoint(path)
     changed = sorted(k for k, v in saved["config"].items() if k not in RESUMABLE_CHANGES and asdict(config)[k] != v)
     if changed:
         raise ConfigError(f"cannot resume {path}: {', '.join(changed)} differ from the checkpoint's run "
                          f"(only {sorted(RESUMABLE_CHANGES)} may change)")
+    if saved["state"]["epoch"] > config.epochs_to_run:  # a run saying "epochs 2" must not hold 3
+        raise ConfigError(f"cannot resume {path} with epochs {config.epochs_to_run}: it has run "
+                         f"{saved['state']['epoch']} epochs already (resume with epochs >= {saved['state']['epoch']})")
     if config.lr_schedule == "cosine" and config.epochs != saved["config"]["epochs"]:
         raise ConfigError(f"cannot resume {path} with epochs {config.epochs}: the cosine schedule was laid out "
                          f"over {saved['config']['epochs']} epochs (resume with the same epochs)")
@@ -102,9 +140,7 @@ def load_checkpoint(config: TrainConfig, model, optimizer, scaler, average=None)
         scaler.load_state_dict(saved["scaler"])
     if average is not None:
         average.load_state_dict(saved["average"])
-    torch.set_rng_state(saved["rng"]["torch"])
-    np.random.set_state(saved["rng"]["numpy"])
-    random.setstate(pickle.loads(saved["rng"]["python"]))
+    _restore_rng(saved["rng"])
     raw = saved["state"]
     stoppers = [EarlyStopping(**{**x, "patience": config.early_stopping_patience}) for x in raw["stoppers"]]
     state = LoopState(**{**raw, "history": json.loads(raw["history"]), "stoppers": stoppers})
