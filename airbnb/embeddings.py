@@ -25,7 +25,11 @@ transformer pass, and an empty list gives the zero vector (no amenities contribu
 The disk cache is only a cache, so it never stops a run: a damaged file (garbage, as a crash or
 a full disk can leave it, or a foreign ``embeddings`` table) is moved aside to
 ``embeddings.sqlite.corrupt-<UTC time>`` with one warning and replaced by an empty cache, when
-opened or whenever a read or write meets the damage.
+opened or whenever a read or write meets the damage. A cache that cannot be used at all (a full
+disk, a read-only folder, a folder in its place, busy beyond the timeout) is given up for the rest
+of the run with one warning, and every text is computed without it. A cached vector is never
+trusted blindly: one of another width than the model's, or not finite (an edited or foreign file),
+is encoded again, with one warning.
 """
 from __future__ import annotations
 
@@ -178,11 +182,12 @@ class EmbeddingCache:
     def __init__(self, path: Path | str, model_key: str) -> None:
         self.path = Path(path)
         self.model_key = model_key
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.unusable = ""  # why the cache was given up ('' while it serves)
         self._healing(self._create, lambda: None)
 
     def _create(self) -> None:
         """Open in WAL mode and create the table; ``_ForeignSchema`` if another one is there."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(
@@ -193,13 +198,26 @@ class EmbeddingCache:
         if columns != _COLUMNS:
             raise _ForeignSchema(f"its embeddings table has columns {columns}, not {_COLUMNS}")
 
-    def _healing(self, action: Callable[[], _T], after_heal: Callable[[], _T]) -> _T:
-        """``action()``; if the file turns out damaged, heal it once and return ``after_heal()``."""
+    def _healing(self, action: Callable[[], _T], after_heal: Callable[[], _T], unused: _T = None) -> _T:
+        """``action()``; if the file turns out damaged, heal it once and return ``after_heal()``.
+        If the cache cannot be used at all, give it up (:meth:`_give_up`) and return ``unused``."""
+        if self.unusable:
+            return unused
         try:
-            return action()
-        except sqlite3.DatabaseError as exc:
-            self._heal(exc)
-            return after_heal()
+            try:
+                return action()
+            except sqlite3.DatabaseError as exc:
+                self._heal(exc)
+                return after_heal()
+        except (sqlite3.Error, OSError) as exc:
+            self._give_up(exc)
+            return unused
+
+    def _give_up(self, error: Exception) -> None:
+        """Stop using the cache for this run, with one warning: everything it holds can be computed."""
+        self.unusable = " ".join(str(error).split()) or type(error).__name__
+        log.warning("embedding cache %s cannot be used (%s): amenity texts are encoded without it in this run",
+                    self.path, self.unusable)
 
     def _heal(self, error: sqlite3.DatabaseError) -> None:
         """Replace a damaged file by an empty cache, or re-raise ``error`` if the file is fine.
@@ -260,8 +278,9 @@ class EmbeddingCache:
             conn.close()
 
     def get_many(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
-        """The cached vectors of those ``texts`` that are in the cache (none after healing it)."""
-        return self._healing(lambda: self._select(texts), dict)
+        """The cached vectors of those ``texts`` that are in the cache (none after healing it); a
+        stored value that is not float32 data comes back empty (the caller checks widths)."""
+        return self._healing(lambda: self._select(texts), dict, {})
 
     def _select(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         by_key = {_text_key(t): t for t in texts}
@@ -275,7 +294,7 @@ class EmbeddingCache:
                     f"AND text_sha256 IN ({','.join('?' * len(chunk))})",
                     [self.model_key, *chunk],
                 )
-                found.update((by_key[key], np.frombuffer(blob, dtype=np.float32)) for key, blob in rows)
+                found.update((by_key[key], _vector(blob)) for key, blob in rows)
         return found
 
     def put_many(self, texts: Sequence[str], vectors: np.ndarray) -> None:
@@ -291,15 +310,24 @@ class EmbeddingCache:
             conn.executemany("INSERT OR REPLACE INTO embeddings (model, text_sha256, vector) VALUES (?, ?, ?)", rows)
 
     def stored_dim(self) -> int | None:
-        """Width of this model's cached vectors, so the dimension is known without loading it."""
+        """Width of this model's cached vectors (the most common one), so the dimension is known
+        without loading the model."""
         return self._healing(self._stored_dim, lambda: None)
 
     def _stored_dim(self) -> int | None:
         with self._connect() as conn:
             row = conn.execute(
-                "SELECT length(vector) FROM embeddings WHERE model = ? LIMIT 1", [self.model_key]
+                "SELECT length(vector) AS n FROM embeddings WHERE model = ? GROUP BY n ORDER BY count(*) DESC LIMIT 1",
+                [self.model_key],
             ).fetchone()
         return None if row is None else row[0] // np.dtype(np.float32).itemsize
+
+
+def _vector(blob) -> np.ndarray:
+    """A stored vector; a value that is not float32 bytes (a foreign or edited file) gives an empty one."""
+    if not isinstance(blob, bytes) or len(blob) % np.dtype(np.float32).itemsize:
+        return np.empty(0, np.float32)
+    return np.frombuffer(blob, dtype=np.float32)
 
 
 # --------------------------------------------------------------------------- embedder
@@ -331,6 +359,7 @@ class AmenityEmbedder:
         batch_size: int = 64,
         device: str | None = None,
         progress: bool = True,
+        dim: int | None = None,
     ) -> None:
         if encoding not in ENCODINGS:
             raise ConfigError(f"encoding must be one of {ENCODINGS}, got {encoding!r}")
@@ -345,7 +374,8 @@ class AmenityEmbedder:
         self.n_cache_hits = 0
         self._memo: dict[str, np.ndarray] = {}
         self._model: Any = None
-        self._dim: int | None = None
+        self._dim = dim  # the model's width when known (a trained run records it); else learned
+        self._warned_stale = False
 
     @property
     def model_loaded(self) -> bool:
@@ -370,7 +400,7 @@ class AmenityEmbedder:
             raise TypeError("encode_texts expects strings (no None or NaN)")
         todo = [t for t in uniques if t not in self._memo]
         n_memo = len(uniques) - len(todo)
-        from_disk = self.cache.get_many(todo) if todo else {}
+        from_disk = self._trusted(self.cache.get_many(todo)) if todo else {}
         self._memo.update(from_disk)
         self.n_cache_hits += len(from_disk)
         missing = [t for t in todo if t not in from_disk]
@@ -384,6 +414,20 @@ class AmenityEmbedder:
         if not len(uniques):
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.stack([self._memo[t] for t in uniques]).astype(np.float32, copy=False)[codes]
+
+    def _trusted(self, found: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The cached vectors that are finite and of the model's width (:attr:`dim`; when they come
+        in several widths, the model itself says which); the others are encoded again, with one warning."""
+        if not found:
+            return found
+        if self._dim is None and len({vector.size for vector in found.values()}) > 1:
+            self._dim = self._get_model().get_embedding_dimension()
+        good = {text: v for text, v in found.items() if v.size == self.dim and np.isfinite(v).all()}
+        if len(good) < len(found) and not self._warned_stale:
+            log.warning("embedding cache %s holds %d vector(s) that are not %d finite numbers (an edited or foreign "
+                        "file): they are encoded again", self.cache.path, len(found) - len(good), self.dim)
+            self._warned_stale = True
+        return good
 
     def _encode_missing(self, texts: list[str]) -> None:
         """Run the model over ``texts``, saving every few batches so an interrupted run keeps its work."""

@@ -83,7 +83,7 @@ class PricePredictor:
              progress: bool = False) -> "PricePredictor":
         model, processor, config = load_model(artifacts_dir)
         embedder = AmenityEmbedder(config["amenities_model_name"], config["amenities_encoding"], cache_dir,
-                                   progress=progress)
+                                   progress=progress, dim=config["embeddings"]["dim"])
         return cls(model, processor, embedder, config)
 
     def predict_table(self, table: pd.DataFrame, coverage: float = DEFAULT_COVERAGE) -> pd.DataFrame:

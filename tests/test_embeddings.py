@@ -270,6 +270,66 @@ def test_processes_opening_one_damaged_cache_together_all_succeed(tmp_path):
     assert sorted(EmbeddingCache(path, "model-a").get_many(texts)) == sorted(texts)
 
 
+# --------------------------------------------------------------------------- a cache that cannot be used
+
+def read_only(monkeypatch) -> None:
+    """Every connection read-only, as on a read-only folder or mount (root writes through chmod)."""
+    connect = sqlite3.connect
+    monkeypatch.setattr(embeddings.sqlite3, "connect",
+                        lambda path, **kw: connect(f"file:{path}?mode=ro", uri=True, **kw))
+
+
+def full_disk(monkeypatch) -> None:
+    """A disk with no page left: every write that grows the file fails with SQLITE_FULL."""
+    connect = EmbeddingCache._connect
+
+    @contextlib.contextmanager
+    def no_room(self):
+        with connect(self) as conn:
+            conn.execute(f"PRAGMA max_page_count = {conn.execute('PRAGMA page_count').fetchone()[0]}")
+            yield conn
+
+    monkeypatch.setattr(EmbeddingCache, "_connect", no_room)
+
+
+@pytest.mark.parametrize("make_unusable, expected", [
+    (lambda path, mp: path.mkdir(), "unable to open database file"),  # a folder where the file goes
+    (lambda path, mp: path.parent.rmdir() or path.parent.write_text("a file"), "exists"),  # a file as its folder
+    (lambda path, mp: (EmbeddingCache(path, "warm-up"), read_only(mp)), "readonly database"),
+    (lambda path, mp: (EmbeddingCache(path, "warm-up"), full_disk(mp)), "database or disk is full"),
+])
+def test_a_cache_that_cannot_be_used_is_given_up_with_one_warning(tmp_path, shared_model, caplog, monkeypatch,
+                                                                 make_unusable, expected):
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    make_unusable(folder / "embeddings.sqlite", monkeypatch)
+    texts = ["Wifi", "Kitchen", "Pool"]
+    embedder = make_embedder(folder, shared_model)
+    np.testing.assert_allclose(embedder.encode_texts(texts), shared_model.encode(texts, convert_to_numpy=True),
+                               atol=1e-5)
+    embedder.encode_texts(["Heating"])  # and on: no second warning
+    [warning] = damage_warnings(caplog)
+    assert "cannot be used" in warning and expected in warning and "encoded without it" in warning
+
+
+def test_cached_vectors_of_the_wrong_width_are_encoded_again(tmp_path, shared_model, caplog):
+    texts = ["Wifi", "Kitchen", "Pool", "Heating"]
+    truth = shared_model.encode(texts, convert_to_numpy=True)
+    cache = EmbeddingCache(tmp_path / "embeddings.sqlite", resolve_model(DEFAULT_MODEL).cache_key)
+    cache.put_many(texts[:2], truth[:2])
+    cache.put_many(["Pool"], np.ones((1, 10), np.float32))  # a wrong width
+    cache.put_many(["Heating"], np.full((1, truth.shape[1]), np.nan, np.float32))  # not finite
+    embedder = make_embedder(tmp_path, shared_model)
+    np.testing.assert_allclose(embedder.encode_texts(texts), truth, atol=1e-5)
+    assert embedder.n_cache_hits == 2 and embedder.n_encoded == 2
+    [warning] = damage_warnings(caplog)
+    assert "holds 2 vector(s) that are not 384 finite numbers" in warning
+    with contextlib.closing(sqlite3.connect(tmp_path / "embeddings.sqlite")) as conn, conn:
+        conn.execute("UPDATE embeddings SET vector = 'text, not floats' WHERE model = ?", [cache.model_key])
+    alone = make_embedder(tmp_path, shared_model, dim=truth.shape[1])  # as a trained run's embedder: width known
+    np.testing.assert_allclose(alone.encode_texts(["Pool"]), truth[2:3], atol=1e-5)
+
+
 # --------------------------------------------------------------------------- encodings
 def test_bag_is_unit_norm_order_invariant_and_empty_is_zero(tmp_path, shared_model):
     embedder = make_embedder(tmp_path, shared_model, encoding="bag")
