@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import os
 from dataclasses import MISSING, field
 from typing import Any, Iterable
@@ -54,16 +55,28 @@ _CHECKS = {"str": _is_text, "int": _is_int, "float": _is_number, "bool": lambda 
 
 
 def check_types(config) -> None:
-    """Refuse a field whose value has the wrong type, naming it (``epochs: "ten"``, ``epochs: 2.5``)."""
+    """Refuse a field whose value has the wrong type, naming it (``epochs: "ten"``, ``epochs: 2.5``),
+    and a number that is not finite (``learning_rate: nan``: no setting means anything at nan or inf)."""
     for f in dataclasses.fields(config):
         expected = str(f.type)
         base, optional = expected.removesuffix(" | None"), expected.endswith(" | None")
         value = getattr(config, f.name)
         check = _CHECKS.get(base)
         if check is None or (optional and value is None) or check(value):
+            if _is_number(value) and not math.isfinite(value):
+                raise ConfigError(f"{f.name} must be a finite number, got {value!r}")
             continue
         raise ConfigError(f"{f.name} must be {'a ' if base != 'int' else 'an '}{base}"
                          f"{' or None' if optional else ''}, got {value!r}")
+
+
+def check_bounds(config, bounds: dict[str, tuple[float, float]]) -> None:
+    """Refuse a numeric field outside its ``(low, high)`` (both included), naming it: past its
+    bounds a setting means nothing, or fails late (an ensemble of 100,000 members runs out of memory)."""
+    for name, (low, high) in bounds.items():
+        value = getattr(config, name)
+        if not low <= value <= high:
+            raise ConfigError(f"{name} must be from {low} to {high}, got {value!r}")
 
 
 def add_config_flags(parser, config_cls, skip: Iterable[str] = (), suppress_defaults: bool = False) -> None:

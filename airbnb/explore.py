@@ -40,9 +40,9 @@ import torch
 
 from .artifacts import ArtifactsError, load_table
 from .axes import AXES, SEEN_MONTH
-from .cli import check_types, option
+from .cli import check_bounds, check_types, option
 from .conformal import DEFAULT_COVERAGE, check_coverage
-from .errors import ConfigError, UserError
+from .errors import UserError
 from .etl import parse_amenities, summary_path
 from .features import UNK
 from .io import file_sha256, read_json
@@ -78,8 +78,7 @@ class ExploreConfig:
     def __post_init__(self):
         check_types(self)
         check_coverage(self.coverage)
-        if self.n_comparables < 1:
-            raise ConfigError(f"n_comparables must be >= 1, got {self.n_comparables}")
+        check_bounds(self, {"n_comparables": (1, 1000)})
 
 
 @dataclass(frozen=True)

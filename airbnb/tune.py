@@ -36,7 +36,7 @@ from optuna.distributions import BaseDistribution, CategoricalDistribution, Floa
 from optuna.trial import FrozenTrial, TrialState
 
 from . import artifacts, train
-from .cli import add_config_flags, check_types, option
+from .cli import add_config_flags, check_bounds, check_types, option
 from .config import DEFAULT_TABLE_PATH
 from .errors import ConfigError, command_line
 from .io import atomic_dir, atomic_path, exclusive, read_json, write_json
@@ -96,11 +96,8 @@ class TuneConfig:
 
     def __post_init__(self):
         check_types(self)
-        if self.n_trials < 1:
-            raise ConfigError(f"n_trials must be >= 1, got {self.n_trials}")
-        for name in ("timeout", "pruner_startup_trials", "pruner_warmup_epochs"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
+        check_bounds(self, {"n_trials": (1, 100_000), "timeout": (0, 1e9), "pruner_startup_trials": (0, 100_000),
+                            "pruner_warmup_epochs": (0, 10_000), "seed": (0, 2**31 - 1)})
         if self.metric not in METRICS:
             raise ConfigError(f"metric must be one of {tuple(METRICS)}, got {self.metric!r}")
         if not self.study_name:

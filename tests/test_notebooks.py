@@ -147,7 +147,7 @@ def test_params_of_the_wrong_type_are_refused_at_load_time(tmp_path, line, name)
 
 
 @pytest.mark.parametrize("line, message", [
-    ("epochs: 0", "train parameters: epochs must be >= 1"),
+    ("epochs: 0", "train parameters: epochs must be from 1 to 10000, got 0"),
     ("test_size: 1.5", "train parameters: test_size"),
     ("split: train", "evaluate parameters: split must be one of"),
     ("baselines: [xgboost]", "evaluate parameters: unknown baseline"),

@@ -244,3 +244,35 @@ def test_a_full_disk_while_saving_is_one_line_and_the_earlier_run_stays(run_copy
     assert not list(run_copy.rglob("*.tmp")), "nothing half-written"
     assert (run_copy / artifacts.RECORD).read_bytes() == before
     PricePredictor.load(run_copy)
+
+
+# --------------------------------------------------------------------------- every number within bounds
+
+@pytest.mark.parametrize("argv, expected", [
+    (["--learning-rate", "nan"], "learning_rate must be a finite number, got nan"),
+    (["--learning-rate", "inf"], "learning_rate must be a finite number, got inf"),
+    (["--learning-rate", "-1"], "learning_rate must be"),
+    (["--ensemble-size", "100000"], "ensemble_size must be from 1 to 64, got 100000"),
+    (["--epochs", "1000000000"], "epochs must be from 1 to 10000"),
+    (["--batch-size", "0"], "batch_size must be from 1 to"),
+    (["--location-hidden", "100000000"], "location_hidden must be from 1 to 4096"),
+    (["--seed", "-1"], "seed must be from 0 to 4294967295, got -1"),
+    (["--early-stopping-min-delta", "inf"], "early_stopping_min_delta must be a finite number"),
+])
+def test_every_numeric_training_setting_is_bounded(capsys, argv, expected):
+    from conftest import cli_error
+
+    assert expected in cli_error(capsys, train.main, ["--data-path", "never-read.parquet", *argv])
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("learning_rate: .nan", "train parameters: learning_rate must be a finite number, got nan"),
+    ("learning_rate: .inf", "train parameters: learning_rate must be a finite number, got inf"),
+    ("review_rate: .nan", "review_rate must be a finite number"),
+    ("ensemble_size: 100000", "ensemble_size must be from 1 to 64"),
+])
+def test_params_files_meet_the_same_bounds(tmp_path, line, expected):
+    (tmp_path / "p.yaml").write_text(line + "\n")
+    with pytest.raises(runner.RunError, match=expected):
+        runner.run(tmp_path / "p.yaml", tmp_path / "run")
+    assert not (tmp_path / "run").exists()

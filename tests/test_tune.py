@@ -130,7 +130,7 @@ def test_continuing_a_study_adds_new_configurations(study, tmp_path):
 def test_cli_errors_are_clear(tmp_path, capsys):
     assert "data file not found" in cli_error(capsys, tune.main, ["--data-path", str(tmp_path / "missing.parquet"),
                                                                   "--study-dir", str(tmp_path / "s")])
-    assert "n_trials must be >= 1" in cli_error(capsys, tune.main, ["--n-trials", "0"])
+    assert "n_trials must be from 1 to 100000, got 0" in cli_error(capsys, tune.main, ["--n-trials", "0"])
     assert not (tmp_path / "s").exists(), "nothing is written before the inputs are checked"
 
 

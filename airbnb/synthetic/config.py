@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .formats import COLUMN_SETS
+from ..cli import check_bounds, check_types
 from ..errors import ConfigError
 
 PRICE_MODELS = ("additive", "multiplicative")  # see airbnb.synthetic
@@ -38,14 +39,15 @@ class CityConfig:
     new_listing_discount: float = 0.0
 
     def __post_init__(self) -> None:
+        check_types(self)
+        check_bounds(self, {"n_listings": (1, 2_000_000), "n_months": (1, 600), "history_months": (0, 600),
+                            "seed": (0, 2**63 - 1), "gzip_level": (0, 9)})
         if self.price_model not in PRICE_MODELS:
             raise ConfigError(f"price_model must be one of {list(PRICE_MODELS)}, got {self.price_model!r}")
         if self.column_set not in COLUMN_SETS:
             raise ConfigError(f"column_set must be one of {sorted(COLUMN_SETS)}, got {self.column_set!r}")
         if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", self.start_month):
             raise ConfigError(f"start_month must be YYYY-MM, got {self.start_month!r}")
-        if self.n_listings < 1 or self.n_months < 1 or self.history_months < 0:
-            raise ConfigError("n_listings and n_months must be >= 1, history_months >= 0")
         if not 0 < self.review_rate <= 1 or self.avg_length_of_stay <= 0:
             raise ConfigError("review_rate must be in (0, 1] and avg_length_of_stay > 0")
         if not 0 <= self.monthly_churn < 1 or not 0 <= self.noise_persistence <= 1:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..cli import check_types, defaults, option
+from ..cli import check_bounds, check_types, defaults, option
 from ..config import DEFAULT_ARTIFACTS_DIR, DEFAULT_TABLE_PATH
 from ..embeddings import DEFAULT_ENCODING, DEFAULT_MODEL, ENCODINGS
 from ..errors import ConfigError
@@ -14,6 +14,18 @@ from ..schedule import SCHEDULES, parse_phases
 
 SMOKE_ROWS = 1000
 PRECISIONS = ("fp32", "bf16", "fp16")
+_WIDTHS = ("location_hidden", "size_capacity_hidden", "quality_reputation_hidden", "seasonality_hidden")
+_EMBEDDINGS = ("neighbourhood_embedding_dim", "property_type_embedding_dim", "count_embedding_dim",
+               "city_embedding_dim")
+# Each numeric setting's range, both ends included (finiteness: check_types; the split shares, the
+# average's decay and the learning rate, > 0, in __post_init__: one too large diverges and says so).
+# Far beyond the useful values, they stop what would run out of memory or never end: 100,000
+# members, 10^9 epochs.
+BOUNDS = {"epochs": (1, 10_000), "batch_size": (1, 1 << 20), "grad_accumulation": (1, 1024), "ensemble_size": (1, 64),
+          "prefetch_factor": (1, 64), "hidden_layers": (1, 16), "num_workers": (0, 256), "threads": (0, 1024),
+          "early_stopping_patience": (0, 10_000), "warmup_epochs": (0, 10_000), "weight_decay": (0, 1),
+          "early_stopping_min_delta": (0, 1e6), "seed": (0, 2**32 - 1), "amenities_hidden": (0, 4096),
+          **dict.fromkeys(_WIDTHS, (1, 4096)), **dict.fromkeys(_EMBEDDINGS, (1, 1024))}
 
 
 @dataclass
@@ -93,18 +105,7 @@ class TrainConfig:
         check_types(self)
         if self.preset not in PRESETS:
             raise ConfigError(f"preset must be one of {sorted(PRESETS)}, got {self.preset!r}")
-        for name in ("epochs", "batch_size", "grad_accumulation", "ensemble_size", "prefetch_factor", "hidden_layers"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("num_workers", "threads", "early_stopping_patience", "warmup_epochs", "weight_decay",
-                     "early_stopping_min_delta", "amenities_hidden"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
-        for name in ("location_hidden", "size_capacity_hidden", "quality_reputation_hidden", "seasonality_hidden",
-                     "neighbourhood_embedding_dim", "property_type_embedding_dim", "count_embedding_dim",
-                     "city_embedding_dim"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        check_bounds(self, BOUNDS)
         if not 0 < self.test_size < 1:
             raise ConfigError(f"test_size must be in (0, 1), got {self.test_size}")
         if not 0 <= self.holdout_size < 1 or self.test_size + self.holdout_size >= 1:
