@@ -16,8 +16,9 @@ exactly the numbers training-time evaluation gives.
 A listing with a value no listing can have (outside :data:`airbnb.schema.DOMAINS`: 0 or 10000
 guests, latitude 999, infinity, a 500-star score, a 5000% response rate) would be priced
 confidently and absurdly, so its row is refused before anything is cast or imputed:
-:class:`ListingValueError` names each such value (listing id, column, value, allowed range).
-Modeling-table rows are checked the same way.
+:class:`ListingValueError` names each such value (listing id, column, value, allowed range). So
+is a raw row whose place or size is missing or does not parse (latitude ``"abc"``): it cannot be
+priced, and the others still are. Modeling-table rows are checked the same way.
 The command line prices the other rows and lists the refused values in ``preds.rejected.csv``
 beside ``preds.csv`` (exit 1 only when no row is left to price). Possible but unusual inputs (30
 bedrooms, coordinates far outside the training city's bounding box) are priced from inputs held to
@@ -41,7 +42,7 @@ from .dataset import AirbnbDataset
 from .embeddings import AmenityEmbedder
 from .errors import ConfigError, UserError, command_line
 from .etl import (BATHROOM_COLUMNS, ESSENTIAL_COLUMNS, OPTIONAL_LISTING_COLUMNS, REQUIRED_LISTING_COLUMNS,
-                  EtlError, impute, parse_listing_features, read_csv_columns)
+                  EtlError, impute, parse_ids, parse_listing_features, read_csv_columns)
 from .features import FeatureProcessor
 from .io import atomic_paths, exclusive, refuse_input
 from .log import get_logger, setup_logging
@@ -57,7 +58,8 @@ SHOWN_REJECTIONS = 5  # values a ListingValueError message lists; ``rejected`` h
 
 
 class ListingValueError(UserError, ValueError):
-    """Listing rows with a value no listing can have; pricing them would give an absurd price.
+    """Listing rows with a value no listing can have (pricing them would give an absurd price) or
+    without one pricing needs (place, size).
 
     ``rejected`` has one row per such value: ``listing_id`` (the row's position when the rows have
     no id), ``column``, ``value`` (as parsed: rates as fractions, scores in stars) and ``allowed``.
@@ -180,15 +182,13 @@ class PricePredictor:
             raise ConfigError(f"on_invalid must be one of {ON_INVALID}, got {on_invalid!r}")
         city = self.city_for(city)
         _require_listing_columns(raw)
-        rows = parse_listing_features(_as_text(raw))
-        ids = pd.to_numeric(raw["id"], errors="coerce").astype("Int64") if "id" in raw else None
-        rejected, keep = _rejected(rows, ids)
+        text = _as_text(raw)
+        rows = parse_listing_features(text)
+        ids = parse_ids(text["id"]) if "id" in raw else None
+        rejected, keep = _rejected(rows, ids, text)
         if len(rejected) and (on_invalid == "raise" or not keep.any()):
             raise _refusal(rejected, by_id=ids is not None)
         rows = rows[keep]
-        gaps = rows[ESSENTIAL_COLUMNS].isna().any(axis=1)
-        if gaps.any():
-            raise EtlError(f"rows {list(rows.index[gaps][:10])} lack {ESSENTIAL_COLUMNS} values; cannot price them")
         impute(rows, self.processor.fill_values)
         rows["month"] = month
         rows[CITY] = city
@@ -215,10 +215,22 @@ def _require_listing_columns(raw: pd.DataFrame) -> None:
         raise EtlError(f"listings are missing column(s) {', '.join(map(repr, missing))} needed to price them")
 
 
-def _rejected(values: pd.DataFrame, ids: pd.Series | None) -> tuple[pd.DataFrame, np.ndarray]:
+def _rejected(values: pd.DataFrame, ids: pd.Series | None, text: pd.DataFrame | None = None
+              ) -> tuple[pd.DataFrame, np.ndarray]:
     """The values outside their domain as (listing_id, column, value, allowed), by listing id or
-    else by row position, and which rows have none. Positions, not labels: an index may repeat."""
+    else by row position, and which rows have none. Positions, not labels: an index may repeat.
+    With the rows' raw ``text``, also each essential input that is missing or does not parse
+    (such a row cannot be placed or sized), with its text as the value."""
     found = domain_violations(values.reset_index(drop=True))
+    if text is not None:
+        gaps = values[ESSENTIAL_COLUMNS].reset_index(drop=True).isna()
+        rows, columns = np.nonzero(gaps.to_numpy())
+        missing = pd.DataFrame({"row": rows, "column": gaps.columns[columns],
+                                "value": [text[c].iloc[r] if pd.notna(text[c].iloc[r]) else ""
+                                          for r, c in zip(rows, gaps.columns[columns])],
+                                "allowed": "a number (required)"})
+        found = pd.concat([found, missing], ignore_index=True).sort_values(["row", "column"], kind="stable",
+                                                                          ignore_index=True)
     positions = found.pop("row").to_numpy(dtype=np.int64)
     found.insert(0, "listing_id", positions if ids is None else ids.iloc[positions].reset_index(drop=True))
     return found, ~np.isin(np.arange(len(values)), positions)
@@ -231,7 +243,7 @@ def _refusal(rejected: pd.DataFrame, by_id: bool) -> ListingValueError:
              for r in rejected.head(SHOWN_REJECTIONS).itertuples()]
     if len(rejected) > SHOWN_REJECTIONS:
         lines.append(f"... and {len(rejected) - SHOWN_REJECTIONS} more (see .rejected)")
-    heading = f"{len(rejected)} value(s) no listing can have; such rows are not priced:"
+    heading = f"{len(rejected)} value(s) no listing can have or missing; such rows are not priced:"
     return ListingValueError("\n  ".join([heading, *lines]), rejected)
 
 
@@ -323,11 +335,12 @@ def _price_file(artifacts: str | Path, listings: str | Path, month: int, output:
         except ListingValueError as exc:  # with "skip": not one row left to price
             _write_csvs({rejects: exc.rejected})
             raise ListingValueError(f"none of the {len(raw)} listing(s) in {listings} can be priced: each has a "
-                                    f"value no listing can have (listed in {rejects})", exc.rejected) from None
+                                    f"value no listing can have or lacks one (listed in {rejects})",
+                                    exc.rejected) from None
         rejected = result.attrs["rejected"]
         _write_csvs({Path(output): result, **({rejects: rejected} if len(rejected) else {})})
         if len(rejected):
-            log.warning("%d listing(s) of %s have a value no listing can have and are not priced: see %s",
+            log.warning("%d listing(s) of %s have a value no listing can have or lack one and are not priced: see %s",
                         rejected["listing_id"].nunique(), listings, rejects)
         else:
             rejects.unlink(missing_ok=True)  # an earlier run's refusals do not belong to this output

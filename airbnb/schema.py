@@ -108,6 +108,11 @@ DOMAINS: dict[str, Domain] = {
 }
 
 
+# A listed nightly price above this (or infinite) is a placeholder or a typo, not a price: Airbnb's
+# dearest listings ask tens of thousands of dollars, and hosts block dates with $999,999.
+MAX_PRICE = 100_000.0
+
+
 def domain_violations(df: pd.DataFrame) -> pd.DataFrame:
     """One row per impossible value of ``df``: (row, column, value, allowed), in row order."""
     found = [pd.DataFrame({"row": df.index[bad], "column": column, "value": df.loc[bad, column].astype("str"),

@@ -135,6 +135,26 @@ OLD_SCORES = [{"review_scores_rating": "95", **dict.fromkeys(REVIEW_SCORE_COLUMN
               {"review_scores_rating": "80", **dict.fromkeys(REVIEW_SCORE_COLUMNS[1:], "10")}]
 
 
+def test_impossible_prices_and_ids_and_far_coordinates_never_enter_the_table(tmp_path):
+    """Issue 22: an infinite or 1e308 price entered the table (as inf), id 1e30 wrapped to a negative
+    id and turned the file's ids into floats, -5 was kept, a listing at 0,0 stayed in New York."""
+    big = "1234567890123456789"  # a real Airbnb id: beyond a float's exact integers
+    rows = [{"id": i} for i in range(1, 9)] + [
+        {"id": 20, "price": "inf"}, {"id": 21, "price": "$1e308"}, {"id": 22, "price": "$250,000.00"},
+        {"id": "1e30"}, {"id": "-5"}, {"id": "4.5"}, {"id": big},
+        {"id": 30, "latitude": "0", "longitude": "0"}, {"id": 31, "latitude": "-73.9", "longitude": "40.7"},
+        {"id": 32, "latitude": "41.2", "longitude": "-73.9"}]  # 56 km north: a suburb, kept
+    listings = write_listings(tmp_path / "nyc" / "listings.csv", rows)
+    summary = etl.run_etl(listings, output=tmp_path / "t.parquet")
+    table = pd.read_parquet(tmp_path / "t.parquet")
+    steps = {s["step"]: s["dropped"] for s in summary["steps"]}
+    assert steps["parse_keys"] == {"invalid_id": 3}
+    assert steps["valid_price"] == {"impossible_price": 3}
+    assert steps["possible_values"] == {"far_from_city": 2}
+    assert sorted(table["listing_id"]) == [*range(1, 9), 32, int(big)]
+    assert table["target_price"].between(1, 100_000).all()
+
+
 def test_old_score_scale_is_turned_into_stars_per_file(tmp_path):
     """A 2019 dump (rating 20-100, sub-scores 2-10) beside a 0-5 one: only the old file is rescaled,
     even though the new one has a stray impossible rating above 5."""

@@ -116,6 +116,8 @@ def two_cities(root):
         {"id": 15, "price": "$80.00"}, {"id": 15, "price": "$90.00"},  # the same scrape twice: the last counts
         {"id": 16, "number_of_reviews_ltm": "0"}, {"id": 17, "neighbourhood_cleansed": "Downtown",
                                                     "neighbourhood_group_cleansed": "Center"},
+        {"id": "1e30"}, {"id": "-5"}, {"id": 18, "price": "inf"}, {"id": 19, "price": "$1e308"},  # issue 22
+        {"id": 20, "latitude": "0", "longitude": "0"}, {"id": 21, "latitude": "-73.9", "longitude": "40.7"},
     ]
     write_listings(root / "springfield-2024-11" / "listings.csv", springfield)
     write_reviews(root / "springfield-2024-11" / "reviews.csv",
@@ -144,7 +146,8 @@ def test_engines_agree_on_two_cities_with_every_kind_of_row(spark, tmp_path):
     assert by_spark["rescaled_scores"][str(tmp_path / "in/shelbyville/2019-10-05/listings.csv")] == REVIEW_SCORE_COLUMNS
     assert by_spark["parse_issues"]["amenities_unparseable"] == 2 and by_spark["parse_issues"]["reviews_unparseable"] == 1
     steps = {s["step"]: s["dropped"] for s in by_spark["steps"]}
-    assert steps["parse_keys"] == {"invalid_id": 1, "invalid_last_scraped": 1}
+    assert steps["parse_keys"] == {"invalid_id": 3, "invalid_last_scraped": 1}
+    assert steps["valid_price"]["impossible_price"] == 2 and steps["possible_values"]["far_from_city"] == 2
     assert steps["latest_scrape_per_month"] == {"older_scrape_same_month": 2}
     table = artifacts.load_table(b, cities=["shelbyville"])
     assert set(table["city"]) == {"shelbyville"} and table.loc[table.listing_id == 101, "target_price"].tolist() == [70.0]

@@ -346,7 +346,7 @@ def test_cli_prices_the_possible_rows_and_lists_the_rejected_ones(trained, small
     assert rejected.to_dict("records") == [{"listing_id": ids[1], "column": "accommodates", "value": "10000.0",
                                             "allowed": "1 to 16 (Airbnb's guest limit)"}]
     assert [w for w in warned if "not priced" in w] == [
-        f"1 listing(s) of {tmp_path / 'listings.csv'} have a value no listing can have and are not priced: "
+        f"1 listing(s) of {tmp_path / 'listings.csv'} have a value no listing can have or lack one and are not priced: "
         f"see {tmp_path / 'preds.rejected.csv'}"]
     assert capsys.readouterr().err == ""
 
@@ -359,7 +359,7 @@ def test_cli_with_every_row_rejected_fails_naming_the_rejected_file(trained, sma
     assert exited.value.code == 1
     err = capsys.readouterr().err
     assert err == (f"error: none of the 3 listing(s) in {tmp_path / 'listings.csv'} can be priced: each has a value "
-                   f"no listing can have (listed in {tmp_path / 'preds.rejected.csv'})\n")
+                   f"no listing can have or lacks one (listed in {tmp_path / 'preds.rejected.csv'})\n")
     assert pd.read_csv(tmp_path / "preds.rejected.csv")["listing_id"].tolist() == rows["id"].astype(int).tolist()
     assert not (tmp_path / "preds.csv").exists()
 

@@ -13,6 +13,7 @@ import time
 import zipfile
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import torch
 
@@ -276,3 +277,20 @@ def test_params_files_meet_the_same_bounds(tmp_path, line, expected):
     with pytest.raises(runner.RunError, match=expected):
         runner.run(tmp_path / "p.yaml", tmp_path / "run")
     assert not (tmp_path / "run").exists()
+
+
+# --------------------------------------------------------------------------- untrusted rows, one by one
+
+def test_predict_prices_the_other_rows_and_names_an_unparsable_one_by_its_id(small_run, small_city, tmp_path):
+    rows = pd.read_csv(first_listings(small_city), dtype=str).head(4)
+    rows.loc[1, "latitude"] = "not a number"
+    rows.loc[2, "id"] = "1e30"  # no usable id: priced all the same, without one
+    rows.to_csv(tmp_path / "listings.csv", index=False)
+    proc = cli("airbnb.predict", "--artifacts", str(small_run), "--listings", str(tmp_path / "listings.csv"),
+               "--month", "7", "--output", str(tmp_path / "preds.csv"))
+    assert proc.returncode == 0, proc.stderr
+    priced = pd.read_csv(tmp_path / "preds.csv", dtype={"listing_id": "Int64"})
+    assert priced["listing_id"].tolist() == [int(rows.loc[0, "id"]), pd.NA, int(rows.loc[3, "id"])]
+    assert pd.read_csv(tmp_path / "preds.rejected.csv", dtype=str).to_dict("records") == [
+        {"listing_id": rows.loc[1, "id"], "column": "latitude", "value": "not a number",
+         "allowed": "a number (required)"}]

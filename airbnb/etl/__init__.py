@@ -65,6 +65,7 @@ from ..log import get_logger, setup_logging
 from ..schema import (
     BOOL_COLUMNS,
     DOMAINS,
+    MAX_PRICE,
     MEAN_IMPUTED,
     MEDIAN_IMPUTED,
     RATE_COLUMNS,
@@ -537,9 +538,9 @@ def reviews_in_window(listing_ids: pd.Series, months: pd.Series, reviews: pd.Dat
 def parse_reviews(raw: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     """Reviews' ``listing_id`` (int64) and ``month`` (:func:`month_index`), and how many were
     undated or unparseable (left out)."""
-    ids = pd.to_numeric(raw["listing_id"], errors="coerce")
+    ids = parse_ids(raw["listing_id"])
     dates = pd.to_datetime(raw["date"], errors="coerce", format="%Y-%m-%d")
-    bad = ids.isna() | dates.isna()
+    bad = ids.isna().to_numpy() | dates.isna().to_numpy()
     return pd.DataFrame({"listing_id": ids[~bad].astype("int64"), "month": month_index(dates[~bad])}), int(bad.sum())
 
 
@@ -587,31 +588,71 @@ def reviews_from_listings(df: pd.DataFrame, config: EtlConfig) -> tuple[pd.Serie
 
 # --------------------------------------------------------------------------- pipeline
 
+def parse_ids(text: pd.Series) -> pd.Series:
+    """Listing ids as Int64: a whole number from 1 to 2^63 - 1 (``123``, ``123.0``), else missing.
+
+    Read from the digits, never through a float: Airbnb's ids reach 10^18, beyond a float's exact
+    integers, and one value such as ``1e30`` in a file would turn its whole column into floats (and
+    1e30 itself wraps around to a negative id). Negative, fractional and exponent forms are refused."""
+    digits = text.astype("str").str.extract(r"^\s*(\d{1,19})(?:\.0*)?\s*$", expand=False)
+    valid = digits.notna() & digits.str.lstrip("0").ne("") & ((digits.str.len() < 19) | (digits <= str(2**63 - 1)))
+    return digits.where(valid).astype("Int64")
+
+
 def parse_keys(raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
-    """The rows whose ``id`` and ``last_scraped`` parse, with ``listing_id`` (int64),
-    ``snapshot_date`` and ``year_month`` added; and per raw row the step's drop reasons."""
-    ids = pd.to_numeric(raw["id"], errors="coerce")
+    """The rows whose ``id`` (:func:`parse_ids`) and ``last_scraped`` parse, with ``listing_id``
+    (int64), ``snapshot_date`` and ``year_month`` added; and per raw row the step's drop reasons."""
+    ids = parse_ids(raw["id"])
     scraped = pd.to_datetime(raw["last_scraped"], errors="coerce", format="%Y-%m-%d")
-    bad_id, bad_date = ids.isna(), scraped.isna()
+    bad_id, bad_date = ids.isna().to_numpy(), scraped.isna().to_numpy()
     keep = ~(bad_id | bad_date)
     df = raw[keep].copy()
     df["listing_id"] = ids[keep].astype("int64")
     df["snapshot_date"] = scraped[keep]
     df["year_month"] = df["snapshot_date"].dt.strftime("%Y-%m").astype("str")
-    return df, {"invalid_id": bad_id, "invalid_last_scraped": ~bad_id & bad_date}
+    return df, {"invalid_id": pd.Series(bad_id, index=raw.index),
+                "invalid_last_scraped": pd.Series(~bad_id & bad_date, index=raw.index)}
 
 
 def parse_prices(text: pd.Series) -> tuple[pd.Series, dict[str, pd.Series]]:
-    """Prices (a row is kept when > 0) and per row the ``valid_price`` step's drop reasons."""
+    """Prices (a row is kept when > 0; an impossible one, infinite or above MAX_PRICE, is made
+    missing) and per row the ``valid_price`` step's drop reasons."""
     price = parse_price(text)
     blank = _blank(text)
-    return price, {"missing_price": blank, "unparseable_price": ~blank & price.isna(), "nonpositive_price": price <= 0}
+    impossible = price > MAX_PRICE
+    return price.mask(impossible), {"missing_price": blank, "unparseable_price": ~blank & price.isna(),
+                                    "nonpositive_price": price <= 0, "impossible_price": impossible}
+
+
+# A listing further from the bulk of its file's listings than FAR_IQRS interquartile ranges, and at
+# least FAR_DEGREES (about 111 km of latitude), in latitude or longitude is not in that city: a
+# typo, swapped coordinates, 0,0. Generous on purpose: a region such as Hawaii or Ireland keeps
+# every listing, a city its suburbs.
+FAR_IQRS, FAR_DEGREES = 10.0, 1.0
+FAR_FROM_CITY = "far_from_city"  # the possible_values step's reason for such a row
+
+
+def far_from_city(keyed: pd.DataFrame, files: pd.Series | None = None) -> np.ndarray:
+    """Per row of ``keyed`` (the rows whose key parses), whether its coordinates lie far outside the
+    bulk of its listings file's (``files``: each row's file; None: one file): further from the
+    file's median than FAR_IQRS times its interquartile range and FAR_DEGREES. Only possible
+    coordinates count, and are judged (an impossible one is counted as such)."""
+    files = pd.Series(0, index=keyed.index) if files is None else files
+    far = np.zeros(len(keyed), dtype=bool)
+    for column in ("latitude", "longitude") if len(keyed) else ():
+        value = parse_numeric(keyed[column])
+        value = value.mask(DOMAINS[column].violates(value))
+        quartiles = value.groupby(files).quantile([0.25, 0.5, 0.75]).unstack()
+        low, median, high = (quartiles[q].reindex(files).to_numpy() for q in (0.25, 0.5, 0.75))
+        far |= (np.abs(value.to_numpy() - median) > np.maximum(FAR_IQRS * (high - low), FAR_DEGREES))
+    return far
 
 
 def _parse_keys(raw: pd.DataFrame, summary: Summary) -> pd.DataFrame:
+    """The rows whose key parses, with ``_far`` (:func:`far_from_city`, judged by their file)."""
     df, reasons = parse_keys(raw)
     summary.step("parse_keys", len(raw), len(df), {k: v.sum() for k, v in reasons.items()})
-    return df
+    return df.assign(_far=far_from_city(df, df["_file"]))
 
 
 def _latest_per_month(df: pd.DataFrame, summary: Summary) -> pd.DataFrame:
@@ -641,13 +682,15 @@ def _filter_essential(df: pd.DataFrame, summary: Summary) -> pd.DataFrame:
 
 def _filter_possible(df: pd.DataFrame, summary: Summary) -> pd.DataFrame:
     """Drop rows whose size or place is impossible (0 guests, latitude 412): like a missing one, it
-    cannot be guessed. Each dropped row is counted once, under its first impossible column (by name)."""
+    cannot be guessed; and rows far from their city (``_far``). Each dropped row is counted once,
+    under its first impossible column (by name), else as FAR_FROM_CITY."""
     found = domain_violations(df[ESSENTIAL_COLUMNS].reset_index(drop=True)).drop_duplicates("row")
-    keep = ~np.isin(np.arange(len(df)), found["row"])
+    impossible = np.isin(np.arange(len(df)), found["row"])
+    far = df["_far"].to_numpy() & ~impossible
     counts = found["column"].value_counts()
-    summary.step("possible_values", len(df), int(keep.sum()),
-                 {f"impossible_{c}": counts.get(c, 0) for c in ESSENTIAL_COLUMNS})
-    return df[keep]
+    summary.step("possible_values", len(df), int((~impossible & ~far).sum()),
+                 {**{f"impossible_{c}": counts.get(c, 0) for c in ESSENTIAL_COLUMNS}, FAR_FROM_CITY: far.sum()})
+    return df[~impossible & ~far]
 
 
 def _attach_weight(df: pd.DataFrame, reviews_paths: Sequence[Path], config: EtlConfig,
@@ -735,7 +778,7 @@ def build_table(listings: str | Path | Iterable[str | Path], reviews=None,
     summary.step("read_listings", len(raw), len(raw))
     df = _latest_per_month(_parse_keys(raw, summary), summary)
     df = _filter_price(df, summary)
-    keys = df[[*ROW_KEY, "snapshot_date", "target_price", CITY]]
+    keys = df[[*ROW_KEY, "snapshot_date", "target_price", CITY, "_far"]]
     rescaled: dict[int, list[str]] = {}
     df = pd.concat([keys, mask_impossible(parse_listing_features(df, summary.parse_issues, rescaled),
                                           summary.parse_issues)], axis=1)

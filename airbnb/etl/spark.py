@@ -53,8 +53,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from . import (ESSENTIAL_COLUMNS, MEAN_IMPUTED, MEDIAN_IMPUTED, OLD_SCORE_TOP, EtlConfig, EtlError, Summary,
-               check_listing_headers, check_output, fill_values_from, imputation_record, inputs,
+from . import (ESSENTIAL_COLUMNS, FAR_FROM_CITY, MEAN_IMPUTED, MEDIAN_IMPUTED, OLD_SCORE_TOP, EtlConfig, EtlError,
+               Summary, check_listing_headers, check_output, far_from_city, fill_values_from, imputation_record, inputs,
                listing_review_counts, log, month_index, occupancy_from_reviews, old_scale_from_stats,
                parse_keys, parse_listing_features, parse_prices, parse_reviews, read_csv_columns,
                read_listings_file, rescaled_columns, score_divisors, summary_path, summary_record, REVIEW_COLUMNS)
@@ -92,7 +92,7 @@ OUTPUT_WRITERS = 16
 KNOWN_AMENITIES: dict[str, bool] = {}
 KNOWN_AMENITIES_MAX = 300_000
 FLAG = "_flag_"  # prefix of the per-row flag columns (a parse issue or a drop reason)
-PRICE_REASONS = ("missing_price", "unparseable_price", "nonpositive_price")
+PRICE_REASONS = ("missing_price", "unparseable_price", "nonpositive_price", "impossible_price")
 SCORES = list(OLD_SCORE_TOP)
 NEIGHBOURHOOD, GROUP = "neighbourhood_cleansed", "neighbourhood_group_cleansed"
 
@@ -157,6 +157,7 @@ def _listing_fields(features: dict[str, str], issue_keys: Sequence[str]) -> dict
     """The columns the workers give for every listing row (name -> Spark type)."""
     return {"_file": "int", "_row": "bigint", CITY: "string", "_dropped": "string", "listing_id": "bigint",
               "snapshot_date": "date", "year_month": "string", "_month": "bigint", "target_price": "double",
+              "_far": "boolean",
               **{f"{FLAG}{k}": "boolean" for k in PRICE_REASONS},
               **features, **{f"{FLAG}{k}": "boolean" for k in issue_keys}}
 
@@ -175,6 +176,7 @@ def parse_file(path: Path, index: int, city: str, fields: dict[str, str]) -> pa.
     kept = pd.DataFrame({"_row": keyed.index.to_numpy(np.int64), "listing_id": keyed["listing_id"],
                          "snapshot_date": keyed["snapshot_date"].dt.date, "year_month": keyed["year_month"],
                          "_month": month_index(keyed["snapshot_date"]), "target_price": price,
+                         "_far": far_from_city(keyed),
                          **{f"{FLAG}{k}": v for k, v in price_reasons.items()}}, index=keyed.index)
     kept = pd.concat([kept, features, pd.DataFrame({f"{FLAG}{k}": v for k, v in flags.items()}, index=keyed.index)],
                      axis=1)
@@ -443,8 +445,9 @@ def build(spark: SparkSession, paths: Sequence[Path], reviews_paths: Sequence[Pa
         .withColumns({c: F.when(F.col(f"{FLAG}{c}_impossible"), None).otherwise(F.col(c)) for c in masked})
     missing = {f"missing_{c}": F.col(c).isNull() | F.isnan(c) for c in ESSENTIAL_COLUMNS}
     essential = ~reduce(operator.or_, missing.values())
-    first_impossible = F.coalesce(*(F.when(_violates(c), F.lit(c)) for c in sorted(ESSENTIAL_COLUMNS)))
-    rows = rows.withColumns({"_essential": essential, "_impossible": F.when(essential, first_impossible)})
+    not_possible = F.coalesce(*(F.when(_violates(c), F.lit(c)) for c in sorted(ESSENTIAL_COLUMNS)),
+                                  F.when(F.col("_far"), F.lit(FAR_FROM_CITY)))
+    rows = rows.withColumns({"_essential": essential, "_impossible": F.when(essential, not_possible)})
     reaching = F.col("_essential") & F.col("_impossible").isNull()
 
     # the weight
@@ -477,6 +480,7 @@ def build(spark: SparkSession, paths: Sequence[Path], reviews_paths: Sequence[Pa
             *(_count(condition).alias(name) for name, condition in missing.items()),
             _count(F.col("_essential")).alias("essential"),
             *(_count(F.col("_impossible") == c).alias(f"impossible_{c}") for c in ESSENTIAL_COLUMNS),
+            _count(F.col("_impossible") == FAR_FROM_CITY).alias(FAR_FROM_CITY),
             _count(reaching).alias("possible"),
             *(_count(F.col("_method") == m).alias(f"method:{m}")
               for m in ("reviews_file", "estimated_occupancy_l365d", "number_of_reviews_ltm")),
@@ -491,7 +495,8 @@ def build(spark: SparkSession, paths: Sequence[Path], reviews_paths: Sequence[Pa
     summary.parse_issues.update({f"{c}_impossible": found[f"{c}_impossible"] for c in masked})
     summary.step("essential_inputs", int(total["kept"]), found["essential"], {k: found[k] for k in missing})
     summary.step("possible_values", found["essential"], found["possible"],
-                 {f"impossible_{c}": found[f"impossible_{c}"] for c in ESSENTIAL_COLUMNS})
+                 {**{f"impossible_{c}": found[f"impossible_{c}"] for c in ESSENTIAL_COLUMNS},
+                  FAR_FROM_CITY: found[FAR_FROM_CITY]})
     if reviews_paths:
         summary.parse_issues["reviews_unparseable"] = int(done.loc["reviews", "unparseable"].sum())
         summary.weight_method = {"method": "reviews_file", "rows": {"reviews_file": found["possible"]},
