@@ -7,8 +7,10 @@ import os
 import pickle
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 import zipfile
 from pathlib import Path
@@ -294,3 +296,61 @@ def test_predict_prices_the_other_rows_and_names_an_unparsable_one_by_its_id(sma
     assert pd.read_csv(tmp_path / "preds.rejected.csv", dtype=str).to_dict("records") == [
         {"listing_id": rows.loc[1, "id"], "column": "latitude", "value": "not a number",
          "allowed": "a number (required)"}]
+
+
+# --------------------------------------------------------------------------- the explorer's server
+
+def processes_mentioning(text: str) -> list[int]:
+    """Pids whose command line mentions ``text`` (Voilà and its kernels name the served folder)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if text in cmdline.read_bytes().decode(errors="replace"):
+                found.append(int(cmdline.parent.name))
+        except OSError:
+            pass
+    return found
+
+
+def http_status(url: str, host: str | None = None, timeout: float = 300) -> int:
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url, headers={"Host": host} if host else {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            response.read()
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_the_explorer_server_checks_hosts_caps_kernels_and_stops_cleanly_on_sigterm(small_run, tmp_path):
+    from airbnb.explore_app import free_port
+
+    assert "port must be a number from 1 to 65535, got 99999" in one_error_line(
+        cli("airbnb.explore_app", "--artifacts", str(small_run), "--port", "99999", "--no-browser"))
+    port, temp = free_port(), tmp_path / "tmp"
+    temp.mkdir()
+    server = subprocess.Popen([sys.executable, "-m", "airbnb.explore_app", "--artifacts", str(small_run), "--port",
+                               str(port), "--no-browser", "--max-kernels", "1"], cwd=REPO, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True,
+                              env={**os.environ, "PYTHONPATH": str(REPO), "TMPDIR": str(temp)})
+    try:
+        for line in server.stdout:  # the URL is logged once the port is open, with the real port
+            if "price explorer for" in line:
+                assert f"on http://localhost:{port}/" in line
+                break
+        threading.Thread(target=server.stdout.read, daemon=True).start()  # Voilà's log must not fill the pipe
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            pass
+        url = f"http://127.0.0.1:{port}/"
+        assert http_status(url, host=f"attacker.example:{port}") == 403, "DNS rebinding: a foreign Host is refused"
+        assert http_status(f"http://localhost:{port}/") == 200
+        assert http_status(url) == 503, "one kernel at most: the second page is refused, not started"
+        assert processes_mentioning(str(temp)), "Voilà and its kernel run from the temporary folder"
+    finally:
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=60) == 0
+    assert not list(temp.iterdir()), "the temporary folder is removed"
+    assert not processes_mentioning(str(temp)), "Voilà and its kernels are stopped"
