@@ -354,3 +354,13 @@ def test_the_explorer_server_checks_hosts_caps_kernels_and_stops_cleanly_on_sigt
         assert server.wait(timeout=60) == 0
     assert not list(temp.iterdir()), "the temporary folder is removed"
     assert not processes_mentioning(str(temp)), "Voilà and its kernels are stopped"
+
+
+def test_evaluate_never_writes_its_metrics_over_the_table_or_the_run(small_run, small_table, tmp_path):
+    table = tmp_path / "table.parquet"
+    shutil.copy(small_table, table)
+    for output in (table, small_run / artifacts.MODEL):
+        line = one_error_line(cli("airbnb.evaluate", "--artifacts", str(small_run), "--data-path", str(table),
+                                  "--output", str(output)))
+        assert f"--output {output} is an input of this command" in line
+    assert table.read_bytes() == small_table.read_bytes()
