@@ -49,13 +49,19 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes private files; artifacts are ordinary files
         os.replace(tmp, path)
     except OSError as exc:
-        if isinstance(exc, UserError) or exc.filename not in (None, str(tmp), tmp):
-            raise  # about another file (or already said): as it is
-        # the temporary name means nothing to the user: name the file being written
-        raise OutputError(f"cannot write {path} ({exc.strerror or exc}); nothing of it was written: free space "
-                          "or fix the folder's permissions") from exc
+        raise unwritable(exc, path, [tmp]) from exc
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def unwritable(exc: OSError, path: str | os.PathLike, temporary: Iterable[Path] = ()) -> OSError:
+    """The error to raise when writing ``path`` (through its ``temporary`` files) failed with
+    ``exc``: an OutputError naming ``path`` (the system names a temporary file, or none at all on a
+    full disk), or ``exc`` itself when it is about another file or already said."""
+    if isinstance(exc, UserError) or exc.filename not in (None, *map(str, temporary)):
+        return exc
+    return OutputError(f"cannot write {path} ({exc.strerror or exc}); nothing of it was written: free space or fix "
+                       "the folder's permissions")
 
 
 @contextlib.contextmanager

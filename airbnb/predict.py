@@ -44,7 +44,7 @@ from .errors import ConfigError, UserError, command_line
 from .etl import (BATHROOM_COLUMNS, ESSENTIAL_COLUMNS, OPTIONAL_LISTING_COLUMNS, REQUIRED_LISTING_COLUMNS,
                   EtlError, impute, parse_ids, parse_listing_features, read_csv_columns)
 from .features import FeatureProcessor
-from .io import atomic_paths, exclusive, refuse_input
+from .io import atomic_paths, exclusive, refuse_input, unwritable
 from .log import get_logger, setup_logging
 from .model import AdditiveAxisModel, EnsembleModel
 from .schema import CITY, cast_like_table, domain_violations
@@ -352,9 +352,12 @@ def _price_file(artifacts: str | Path, listings: str | Path, month: int, output:
 def _write_csvs(frames: dict[Path, pd.DataFrame]) -> None:
     """Publish the CSVs together (:func:`airbnb.io.atomic_paths`): prices never sit beside another
     run's refusals, and a failed write leaves the previous files as they were."""
-    with atomic_paths(*frames) as tmps:
-        for tmp, frame in zip(tmps, frames.values()):
-            frame.to_csv(tmp, index=False, float_format="%.2f")
+    try:
+        with atomic_paths(*frames) as tmps:
+            for tmp, frame in zip(tmps, frames.values()):
+                frame.to_csv(tmp, index=False, float_format="%.2f")
+    except OSError as exc:
+        raise unwritable(exc, " and ".join(map(str, frames))) from exc
 
 
 if __name__ == "__main__":

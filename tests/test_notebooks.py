@@ -153,6 +153,10 @@ def test_params_of_the_wrong_type_are_refused_at_load_time(tmp_path, line, name)
     ("baselines: [xgboost]", "evaluate parameters: unknown baseline"),
     ("review_rate: 0", "process parameters: review_rate"),
     ("city_listings: 0", "process parameters: n_listings"),
+    ("learning_rate: .nan", "train parameters: learning_rate must be a finite number, got nan"),  # issue 22
+    ("learning_rate: .inf", "train parameters: learning_rate must be a finite number, got inf"),
+    ("review_rate: .nan", "process parameters: review_rate must be a finite number"),
+    ("ensemble_size: 100000", "train parameters: ensemble_size must be from 1 to 64"),
 ])
 def test_params_out_of_bounds_are_refused_at_load_time(tmp_path, line, message):
     """Each stage's config dataclass checks its share of the params before any notebook runs."""

@@ -268,19 +268,6 @@ def test_every_numeric_training_setting_is_bounded(capsys, argv, expected):
     assert expected in cli_error(capsys, train.main, ["--data-path", "never-read.parquet", *argv])
 
 
-@pytest.mark.parametrize("line, expected", [
-    ("learning_rate: .nan", "train parameters: learning_rate must be a finite number, got nan"),
-    ("learning_rate: .inf", "train parameters: learning_rate must be a finite number, got inf"),
-    ("review_rate: .nan", "review_rate must be a finite number"),
-    ("ensemble_size: 100000", "ensemble_size must be from 1 to 64"),
-])
-def test_params_files_meet_the_same_bounds(tmp_path, line, expected):
-    (tmp_path / "p.yaml").write_text(line + "\n")
-    with pytest.raises(runner.RunError, match=expected):
-        runner.run(tmp_path / "p.yaml", tmp_path / "run")
-    assert not (tmp_path / "run").exists()
-
-
 # --------------------------------------------------------------------------- untrusted rows, one by one
 
 def test_predict_prices_the_other_rows_and_names_an_unparsable_one_by_its_id(small_run, small_city, tmp_path):
