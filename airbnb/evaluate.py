@@ -7,9 +7,10 @@ weighted by the occupancy estimate, the weight the model is trained with (SPEC Â
 with demonstrated demand count more, and unweighted, how a random listing fares.
 
 The neural model is compared with the strongest standard learners (:mod:`airbnb.baselines`:
-LightGBM, HistGradientBoosting and ridge on log price, and the weighted mean), fitted on the very
-same training rows with the same occupancy weights, early-stopped on the same validation rows,
-and scored on the same held-out rows.
+LightGBM, HistGradientBoosting and ridge on log price, and the weighted mean; on request the
+Explainable Boosting Machine, the glass-box additive peer), fitted on the very same training rows
+with the same occupancy weights, early-stopped on the same validation rows, and scored on the
+same held-out rows.
 
 A small city's test split is a few dozen listings, so one split is noise: :func:`cross_validate`
 repeats training and scoring over K folds grouped by listing and reports mean Â± sd.
@@ -34,7 +35,7 @@ from tqdm import tqdm
 
 from . import conformal, train
 from .artifacts import METRICS, SPLITS, load_table, read_splits, table_digest, train_config
-from .baselines import BASELINES, FittedBaselines, check_names, fit_baselines
+from .baselines import BASELINES, DEFAULT_BASELINES, FittedBaselines, check_names, fit_baselines
 from .cli import add_config_flags, check_types, option
 from .config import DEFAULT_ARTIFACTS_DIR
 from .dataset import AirbnbDataset
@@ -65,7 +66,8 @@ class EvaluateConfig:
     data_path: str | None = option(None, "modeling table (None: the one the run was trained on; with --cv and no "
                                    "--artifacts, the table to cross-validate the preset on)")
     split: str = option("test", "'test' (held out) or 'validation'", choices=SPLITS_SCORED)
-    baselines: list[str] = option(list(BASELINES), "log-price learners fitted on the same training rows")
+    baselines: list[str] = option(list(DEFAULT_BASELINES), "log-price learners fitted on the same training rows, "
+                                  f"of {list(BASELINES)}")
     metrics_path: str | None = option(None, "where metrics.json goes (None: inside artifacts_dir; with --cv and no "
                                       "--artifacts, cv_metrics.json beside the table)", flags=("--output", "--metrics-path"))
     seed: int = option(42, "seed of the baselines (and of a cross-validated preset's training)")

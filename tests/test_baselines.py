@@ -13,11 +13,13 @@ from airbnb.baselines import (
     AMENITY_PREFIX,
     BASELINES,
     BOOLEAN_COLUMNS,
+    DEFAULT_BASELINES,
     CATEGORICAL_COLUMNS,
     NOT_INPUTS,
     NUMERIC_COLUMNS,
     BaselineDesign,
     BaselineError,
+    ExplainableBoostingBaseline,
     HistGradientBoostingBaseline,
     LightGBMBaseline,
     RidgeBaseline,
@@ -203,7 +205,8 @@ def test_lightgbm_feature_names_are_json_safe_and_unique():
 # --------------------------------------------------------------------------- learning
 
 def test_baseline_order():
-    assert list(BASELINES) == ["lightgbm", "hist_gradient_boosting", "ridge", "weighted_mean"]
+    assert list(DEFAULT_BASELINES) == ["lightgbm", "hist_gradient_boosting", "ridge", "weighted_mean"]
+    assert list(BASELINES) == [*DEFAULT_BASELINES, "ebm", "ebm_interactions"]
 
 
 def test_boosters_use_the_standard_configuration(fitted):
@@ -221,14 +224,14 @@ def test_boosters_use_the_standard_configuration(fitted):
 
 def test_default_threads_are_every_available_core():
     assert LightGBMBaseline().params["num_threads"] == available_cores() >= 1
-    assert HistGradientBoostingBaseline().num_threads == available_cores()
+    assert HistGradientBoostingBaseline().num_threads == available_cores() == ExplainableBoostingBaseline().num_threads
     assert LightGBMBaseline(num_threads=1).params["num_threads"] == 1
 
 
 def test_each_baseline_recovers_a_log_linear_relation(splits, fitted):
     test = splits[2]
     predictions = fitted.predict(test)
-    assert list(predictions) == list(BASELINES)
+    assert list(predictions) == list(DEFAULT_BASELINES)
     errors = {name: rmse_log(p, test) for name, p in predictions.items()}
     for name, p in predictions.items():
         assert p.shape == (len(test),) and np.isfinite(p).all() and (p > 0).all(), name
@@ -237,6 +240,32 @@ def test_each_baseline_recovers_a_log_linear_relation(splits, fitted):
     for name in ("lightgbm", "hist_gradient_boosting"):
         assert errors[name] < 0.2, (name, errors)
         assert errors[name] < errors["weighted_mean"] / 3, (name, errors)
+
+
+@pytest.fixture(scope="module")
+def ebms(splits):
+    train, validation, _ = splits
+    return fit_baselines(train, validation, names=["ebm", "ebm_interactions"])
+
+
+def test_ebm_recovers_an_additive_relation_with_its_pairs(splits, ebms):
+    """The relation is additive in log price: the glass box recovers it (noise 0.1), main effects
+    only for ``ebm``, plus 10 pairs for ``ebm_interactions``; the targets of the rows it prices are
+    not read."""
+    train, validation, test = splits
+    predictions = ebms.predict(test)
+    for name, p in predictions.items():
+        assert rmse_log(p, test) < 0.15, (name, rmse_log(p, test))
+        np.testing.assert_array_equal(p, ebms.predict(test.drop(columns=NOT_INPUTS))[name], err_msg=name)
+    main, pairs = (ebms.models[n].model_.term_features_ for n in ("ebm", "ebm_interactions"))
+    assert all(len(t) == 1 for t in main) and len(main) == ebms.design.transform(train).shape[1]
+    assert sum(len(t) == 2 for t in pairs) == 10 and len(pairs) == len(main) + 10
+    details = ebms.details()
+    assert details["ebm"]["interactions"] == 0 and details["ebm_interactions"]["interactions"] == 10
+    assert details["ebm"]["fitted_on"] == "training + validation rows"
+    # it fits on the validation rows too: they change its prediction
+    alone = fit_baselines(train, names=["ebm"]).predict(test)["ebm"]
+    assert not np.allclose(alone, predictions["ebm"])
 
 
 def test_ridge_recovers_the_coefficients():
@@ -251,7 +280,7 @@ def test_ridge_recovers_the_coefficients():
 
 def test_details_record_the_chosen_hyperparameters(fitted):
     details = fitted.details()
-    assert list(details) == list(BASELINES)
+    assert list(details) == list(DEFAULT_BASELINES)
     assert details["ridge"]["alpha"] in RidgeBaseline.ALPHAS
     assert details["ridge"]["selected_by"] == "validation"
     scores = details["ridge"]["validation_mse_log"]
@@ -299,7 +328,7 @@ def test_predictions_do_not_read_the_evaluated_rows_targets(splits, fitted):
                            estimated_occupancy_rate=rng.permutation(test["estimated_occupancy_rate"].to_numpy()))
     before, after = fitted.predict(test), fitted.predict(shuffled)
     dropped = fitted.predict(test.drop(columns=NOT_INPUTS))
-    for name in BASELINES:
+    for name in DEFAULT_BASELINES:
         np.testing.assert_array_equal(before[name], after[name], err_msg=name)
         np.testing.assert_array_equal(before[name], dropped[name], err_msg=name)
 
@@ -310,7 +339,7 @@ def test_without_validation_only_training_rows_matter(splits):
     train, _, test = splits
     first, second = fit_baselines(train), fit_baselines(train.copy())
     a, b = first.predict(test), second.predict(test.iloc[::-1])
-    for name in BASELINES:
+    for name in DEFAULT_BASELINES:
         np.testing.assert_allclose(a[name], b[name][::-1], rtol=1e-10, err_msg=name)
     assert first.details()["lightgbm"]["iterations"] == LightGBM().rounds
     assert first.details()["ridge"]["alpha"] == 10.0

@@ -11,6 +11,7 @@ from ..errors import ConfigError
 from ..model import CITY_EMBEDDING_DIM, DEFAULT_EMBEDDING_DIMS, DEFAULT_HIDDEN, TARGETS
 from ..schema import CITY
 from ..schedule import SCHEDULES, parse_phases
+from .step import LOSSES
 
 SMOKE_ROWS = 1000
 PRECISIONS = ("fp32", "bf16", "fp16")
@@ -24,6 +25,7 @@ _EMBEDDINGS = ("neighbourhood_embedding_dim", "property_type_embedding_dim", "co
 BOUNDS = {"epochs": (1, 10_000), "batch_size": (1, 1 << 20), "grad_accumulation": (1, 1024), "ensemble_size": (1, 64),
           "prefetch_factor": (1, 64), "hidden_layers": (1, 16), "num_workers": (0, 256), "threads": (0, 1024),
           "early_stopping_patience": (0, 10_000), "warmup_epochs": (0, 10_000), "weight_decay": (0, 1),
+          "huber_delta": (1e-6, 100),
           "early_stopping_min_delta": (0, 1e6), "seed": (0, 2**32 - 1), "amenities_hidden": (0, 4096),
           **dict.fromkeys(_WIDTHS, (1, 4096)), **dict.fromkeys(_EMBEDDINGS, (1, 1024))}
 
@@ -57,6 +59,9 @@ class TrainConfig:
                                     "next to the embedding (each amenity gets its own learned value)")
     no_reviews_indicator: bool = option(True, "give the quality axis an indicator of 'no reviews in the last 12 "
                                       "months' (such listings' scores are imputed; SPEC §5 has none)")
+    loss: str = option("mse", "per-row loss of the target: 'mse' (SPEC §6), 'huber' or 'l1' (on log price these "
+                       "weigh relative misses, as MAPE does)", choices=LOSSES)
+    huber_delta: float = option(0.1, "where the Huber loss turns from squared to linear (in log price: ~10%)")
     weight_decay: float = option(1e-4, "Adam weight decay")
     weight_average: float = option(0.99, "decay of an exponential moving average of the weights, updated "
                                  "every step, that is validated and kept instead of the raw weights (0: off)")
@@ -115,7 +120,7 @@ class TrainConfig:
             raise ConfigError(f"weight_average must be in [0, 1), got {self.weight_average}")
         if self.learning_rate <= 0:
             raise ConfigError(f"learning_rate must be > 0, got {self.learning_rate}")
-        for name, allowed in (("amenities_encoding", ENCODINGS), ("target", TARGETS), ("lr_schedule", SCHEDULES),
+        for name, allowed in (("amenities_encoding", ENCODINGS), ("target", TARGETS), ("loss", LOSSES), ("lr_schedule", SCHEDULES),
                               ("precision", PRECISIONS)):
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")

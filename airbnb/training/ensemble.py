@@ -92,7 +92,7 @@ def finish_members(config: TrainConfig, model_config, best: dict[int, dict], sta
         state.best_val_loss = state.best_val_losses[0]
         return members[0], state, None
     ensemble = EnsembleModel(members)
-    state.best_val_loss = validate(ensemble, val_loader, device)["val_loss"]
+    state.best_val_loss = validate(ensemble, val_loader, device, config.loss, config.huber_delta)["val_loss"]
     summaries = [{"dir": artifacts.member_dir(k), "seed": config.seed + k, "best_epoch": state.best_epochs[k],
                   "best_val_loss": state.best_val_losses[k]} for k in range(config.ensemble_size)]
     write_json(out / artifacts.ENSEMBLE, {"members": summaries,

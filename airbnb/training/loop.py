@@ -75,8 +75,9 @@ def train_members(config: TrainConfig, data: Prepared, out: Path, callbacks: Seq
                              seed=config.seed * 100_003 + epoch, **loader_options)
         train_loss = train_one_epoch(model, loader, optimizer, device, config.progress, schedule=schedule,
                                      state=state, precision=config.precision,
-                                     accumulation=config.grad_accumulation, scaler=scaler, average=average)
-        metrics = validate(scored, val_loader, device)
+                                     accumulation=config.grad_accumulation, scaler=scaler, average=average,
+                                     loss=config.loss, delta=config.huber_delta)
+        metrics = validate(scored, val_loader, device, config.loss, config.huber_delta)
         losses = metrics.pop("val_loss_members", None) or [metrics["val_loss"]]
         improved = [k for k, loss in enumerate(losses) if loss < state.best_val_losses[k]]
         for k in improved:

@@ -35,14 +35,31 @@ def target_of(model, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torc
     return outputs["predicted_price"].float(), batch["target_price"]
 
 
-def weighted_mse(prediction: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """SPEC §6: per-row squared error times the occupancy weight, averaged over the batch.
+LOSSES = ("mse", "huber", "l1")  # per-row losses of the target (log price by default)
+
+
+def row_loss(prediction: torch.Tensor, target: torch.Tensor, loss: str = "mse", delta: float = 0.1) -> torch.Tensor:
+    """Each row's error: squared (SPEC §6), Huber (squared within ``delta``, then linear) or absolute.
+
+    On log price the absolute error is the log of the ratio predicted/listed, so ``l1`` and
+    ``huber`` weight a listing by its *relative* miss as MAPE does, without squaring outliers.
+    """
+    target = target.expand_as(prediction)
+    if loss == "l1":
+        return (prediction - target).abs()
+    if loss == "huber":
+        return nn.functional.huber_loss(prediction, target, reduction="none", delta=delta)
+    return (prediction - target) ** 2
+
+
+def weighted_loss(prediction: torch.Tensor, target: torch.Tensor, weight: torch.Tensor, loss: str = "mse",
+                  delta: float = 0.1) -> torch.Tensor:
+    """SPEC §6: the per-row loss times the occupancy weight, averaged over the batch.
 
     A stacked ensemble's (K, B, 1) predictions give the sum of the K members' losses, so each
     member receives exactly the gradient it would get if trained alone.
     """
-    raw = nn.functional.mse_loss(prediction, target.expand_as(prediction), reduction="none")
-    return (raw * weight).mean(dim=(-2, -1)).sum()
+    return (row_loss(prediction, target, loss, delta) * weight).mean(dim=(-2, -1)).sum()
 
 
 def n_members(model) -> int:
@@ -61,7 +78,8 @@ def autocast(precision: str, device: torch.device):
 
 
 def train_one_epoch(model, loader, optimizer, device, progress: bool = False, *, schedule=None, state=None,
-                    precision: str = "fp32", accumulation: int = 1, scaler=None, average=None) -> float:
+                    precision: str = "fp32", accumulation: int = 1, scaler=None, average=None,
+                    loss: str = "mse", delta: float = 0.1) -> float:
     """One pass over ``loader``; ``accumulation`` micro-batches make one optimizer step."""
     model.train()
     total, rows, n_batches = 0.0, 0, len(loader)
@@ -71,9 +89,9 @@ def train_one_epoch(model, loader, optimizer, device, progress: bool = False, *,
         batch = to_device(batch, device)
         with autocast(precision, device):
             prediction, target = target_of(model, batch)
-        loss = weighted_mse(prediction, target, batch["estimated_occupancy_rate"])
+        value = weighted_loss(prediction, target, batch["estimated_occupancy_rate"], loss, delta)
         # the mean over this step's micro-batches: the last step of an epoch may have fewer
-        scaled = loss / min(accumulation, n_batches - i // accumulation * accumulation)
+        scaled = value / min(accumulation, n_batches - i // accumulation * accumulation)
         (scaler.scale(scaled) if scaler else scaled).backward()
         if (i + 1) % accumulation == 0 or i + 1 == n_batches:
             if schedule is not None:
@@ -90,7 +108,7 @@ def train_one_epoch(model, loader, optimizer, device, progress: bool = False, *,
             if state is not None:
                 state.global_step += 1
         n = len(batch["target_price"])
-        total += loss.item() / n_members(model) * n
+        total += value.item() / n_members(model) * n
         rows += n
     return total / rows
 
@@ -99,8 +117,8 @@ VALIDATION_METRICS = ("val_rmse", "val_r2_weighted", "val_mape_weighted")  # bes
 
 
 @torch.no_grad()
-def validate(model, loader, device) -> dict:
-    """Validation loss (the weighted MSE of training, in the target's space) plus dollar metrics.
+def validate(model, loader, device, loss: str = "mse", delta: float = 0.1) -> dict:
+    """Validation loss (training's weighted loss, in the target's space) plus dollar metrics.
 
     For a stacked ensemble they are the members' average prediction's (what is deployed), and
     ``val_loss_members`` lists each member's own loss.
@@ -118,15 +136,15 @@ def validate(model, loader, device) -> dict:
     target, price, weight = (torch.cat(t) for t in (targets, prices, weights))
     extra = {}
     if pred.dim() == 3:
-        extra["val_loss_members"] = [float(v) for v in ((pred - target) ** 2 * weight).mean(dim=(-2, -1))]
+        extra["val_loss_members"] = [float(v) for v in (row_loss(pred, target, loss, delta) * weight).mean(dim=(-2, -1))]
         pred = pred.mean(dim=0)
-    loss = float(((pred - target) ** 2 * weight).mean())
+    value = float((row_loss(pred, target, loss, delta) * weight).mean())
     predicted = torch.exp(pred) if model.config.target == "log_price" else pred
     pred, price, weight = (t.flatten().cpu().numpy() for t in (predicted, price, weight))
     if not np.isfinite(pred).all():  # a diverging run: its loss says so, and the run ends with a clear error
-        return {"val_loss": loss, **dict.fromkeys(VALIDATION_METRICS, float("nan")), **extra}
+        return {"val_loss": value, **dict.fromkeys(VALIDATION_METRICS, float("nan")), **extra}
     weighted, plain = regression_metrics(price, pred, weight), regression_metrics(price, pred)
-    return {"val_loss": loss, "val_rmse": plain["rmse"], "val_r2_weighted": weighted["r2"],
+    return {"val_loss": value, "val_rmse": plain["rmse"], "val_r2_weighted": weighted["r2"],
             "val_mape_weighted": weighted["mape"], **extra}
 
 
