@@ -95,13 +95,49 @@ def test_early_stopping_on_a_crafted_curve():
     assert EarlyStopping(patience=0).step(99.0) is False
 
 
-def test_training_stops_at_the_expected_epoch(small_table, tmp_path, monkeypatch):
+def test_training_stops_at_the_expected_epoch(small_table, tmp_path, monkeypatch, caplog):
     losses = iter([5.0, 4.0, 4.5, 4.2, 3.0, 2.0])
     real = loop.validate
     monkeypatch.setattr(loop, "validate", lambda *a, **k: {**real(*a, **k), "val_loss": next(losses)})
     result = train.train(config(small_table, tmp_path, epochs=6, early_stopping_patience=2, ensemble_size=1))
     assert list(result.history["epoch"]) == [1, 2, 3, 4]
     assert result.best_epoch == 2
+    assert "epoch cap" not in caplog.text  # it converged
+
+
+@pytest.mark.parametrize("curve, warned", [([5.0, 4.0, 3.9, 4.5, 4.6, 4.7], False), ([5.0, 4.0, 4.5, 3.9, 4.7, 4.8], True),
+                                           ([5.0, 4.0, 3.0, 2.0, 1.0, 0.5], True)])
+def test_a_run_cut_off_while_improving_says_so(small_table, tmp_path, monkeypatch, caplog, curve, warned):
+    """At the epoch cap, a member whose best epoch is within the patience window had not converged."""
+    losses = iter(curve)
+    real = loop.validate
+    monkeypatch.setattr(loop, "validate", lambda *a, **k: {**real(*a, **k), "val_loss": next(losses)})
+    result = train.train(config(small_table, tmp_path, epochs=6, early_stopping_patience=3, ensemble_size=1))
+    assert len(result.history) == 6
+    assert ("stopped at the epoch cap (epochs 6) while still improving" in caplog.text) is warned
+
+
+def test_state_still_improving_with_and_without_early_stopping():
+    state = loop.LoopState(epoch=10, best_epochs=[10, 7, 8, 3])
+    assert loop.still_improving(state, patience=3) == [0, 2]  # best epochs 10 and 8 are within the last 3
+    assert loop.still_improving(state, patience=0) == [0]  # off: improving at the very last epoch
+
+
+@pytest.mark.parametrize("loss", ["mse", "huber", "l1"])
+def test_validation_loss_is_the_training_loss(small_table, tmp_path, loss):
+    """val_loss is training's per-row loss of log price times the occupancy weight, averaged (SPEC
+    §6): l1 is |log(predicted / listed)|, Huber squared (halved) within delta and linear beyond."""
+    base = config(small_table, tmp_path, loss=loss, huber_delta=0.05, ensemble_size=1)
+    data = train.prepare(base)
+    torch.manual_seed(0)
+    model = build_model(base, data)
+    loader = make_loader(data.datasets["validation"], 64, shuffle=False)
+    got = validate(model, loader, torch.device("cpu"), loss, 0.05)["val_loss"]
+    predicted = np.log(predict_dataset(model, data.datasets["validation"])["predicted_price"].to_numpy(np.float64))
+    rows = data.table[data.splits == "validation"]
+    err = np.abs(predicted - np.log(rows["target_price"].to_numpy(np.float64)))
+    per_row = {"mse": err ** 2, "l1": err, "huber": np.where(err < 0.05, 0.5 * err ** 2, 0.05 * (err - 0.025))}[loss]
+    assert got == pytest.approx(np.mean(per_row * rows["estimated_occupancy_rate"].to_numpy()), rel=1e-4)
 
 
 def test_cosine_schedule_warms_up_then_decays():

@@ -101,10 +101,30 @@ def train_members(config: TrainConfig, data: Prepared, out: Path, callbacks: Seq
                      config.early_stopping_min_delta, config.early_stopping_patience,
                      ", ".join(map(str, state.best_epochs)))
             break
+    warn_if_still_improving(config, state)
     if not all(math.isfinite(loss) for loss in state.best_val_losses):
         raise ConfigError(f"training diverged: no epoch had a finite validation loss (learning_rate "
                          f"{config.learning_rate}); lower the learning rate")
     return finish_members(config, model.config, best, state, data, out, val_loader, device)
+
+
+def still_improving(state: LoopState, patience: int) -> list[int]:
+    """Members whose best epoch lies within the last ``patience`` epochs (the last one, with early
+    stopping off): at the epoch cap, they had not converged."""
+    window = max(patience, 1)
+    return [k for k, best in enumerate(state.best_epochs) if best > state.epoch - window]
+
+
+def warn_if_still_improving(config: TrainConfig, state: LoopState) -> None:
+    """A run cut off by its epoch cap while its validation loss still fell is undertrained: say so."""
+    if config.smoke_test or state.epoch < config.epochs_to_run:
+        return
+    members = still_improving(state, config.early_stopping_patience)
+    if members:
+        log.warning("%d of %d member(s) stopped at the epoch cap (epochs %d) while still improving (best epochs %s): "
+                    "the model is undertrained; raise --epochs (early stopping ends the run when it has converged)",
+                    len(members), len(state.best_epochs), config.epochs_to_run,
+                    ", ".join(str(state.best_epochs[k]) for k in members))
 
 
 def weight_average(model: nn.Module, decay: float):
