@@ -105,10 +105,10 @@ def test_training_stops_at_the_expected_epoch(small_table, tmp_path, monkeypatch
     assert "epoch cap" not in caplog.text  # it converged
 
 
-@pytest.mark.parametrize("curve, warned", [([5.0, 4.0, 3.9, 4.5, 4.6, 4.7], False), ([5.0, 4.0, 4.5, 3.9, 4.7, 4.8], True),
+@pytest.mark.parametrize("curve, warned", [([5.0, 4.0, 3.9, 4.5, 4.6, 4.7], False), ([5.0, 4.0, 3.0, 2.0, 1.0, 1.5], False),
                                            ([5.0, 4.0, 3.0, 2.0, 1.0, 0.5], True)])
 def test_a_run_cut_off_while_improving_says_so(small_table, tmp_path, monkeypatch, caplog, curve, warned):
-    """At the epoch cap, a member whose best epoch is within the patience window had not converged."""
+    """At the epoch cap, a member with a new best in the last 10% of its epochs had not converged."""
     losses = iter(curve)
     real = loop.validate
     monkeypatch.setattr(loop, "validate", lambda *a, **k: {**real(*a, **k), "val_loss": next(losses)})
@@ -117,10 +117,10 @@ def test_a_run_cut_off_while_improving_says_so(small_table, tmp_path, monkeypatc
     assert ("stopped at the epoch cap (epochs 6) while still improving" in caplog.text) is warned
 
 
-def test_state_still_improving_with_and_without_early_stopping():
+def test_still_improving_looks_at_the_last_epochs():
     state = loop.LoopState(epoch=10, best_epochs=[10, 7, 8, 3])
-    assert loop.still_improving(state, patience=3) == [0, 2]  # best epochs 10 and 8 are within the last 3
-    assert loop.still_improving(state, patience=0) == [0]  # off: improving at the very last epoch
+    assert loop.still_improving(state, 3) == [0, 2]  # best epochs 10 and 8 are within the last 3
+    assert loop.still_improving(state, 1) == [0]
 
 
 @pytest.mark.parametrize("loss", ["mse", "huber", "l1"])
@@ -330,3 +330,16 @@ def test_a_diverged_run_is_a_clear_error(small_table, tmp_path):
     with pytest.raises(ValueError, match="training diverged.*lower the learning rate"):
         train.train(config(small_table, tmp_path, epochs=2, ensemble_size=1, learning_rate=1e12,
                            weight_average=0.0, early_stopping_patience=0))
+
+
+def test_own_city_example_does_not_cap_training():
+    """The own-city route once capped epochs at 20 with batch 256: every member stopped at the cap
+    while still improving (33% test MAPE on Newark). Its example keeps training's defaults."""
+    import yaml
+
+    from conftest import REPO
+
+    params = yaml.safe_load((REPO / "params" / "nyc-example.yaml").read_text())
+    defaults = train.TrainConfig()
+    assert params.get("epochs", defaults.epochs) >= defaults.epochs
+    assert params.get("batch_size", defaults.batch_size) <= defaults.batch_size

@@ -108,18 +108,21 @@ def train_members(config: TrainConfig, data: Prepared, out: Path, callbacks: Seq
     return finish_members(config, model.config, best, state, data, out, val_loader, device)
 
 
-def still_improving(state: LoopState, patience: int) -> list[int]:
-    """Members whose best epoch lies within the last ``patience`` epochs (the last one, with early
-    stopping off): at the epoch cap, they had not converged."""
-    window = max(patience, 1)
+def still_improving(state: LoopState, window: int) -> list[int]:
+    """Members whose best epoch lies within the last ``window`` epochs."""
     return [k for k, best in enumerate(state.best_epochs) if best > state.epoch - window]
 
 
 def warn_if_still_improving(config: TrainConfig, state: LoopState) -> None:
-    """A run cut off by its epoch cap while its validation loss still fell is undertrained: say so."""
+    """A run cut off by its epoch cap while its validation loss still fell is undertrained: say so.
+
+    "Still falling" means a new best within the last 10% of the epochs (at least the last one, at
+    most the patience): early stopping had not ended it, and it was not levelling off either.
+    """
     if config.smoke_test or state.epoch < config.epochs_to_run:
         return
-    members = still_improving(state, config.early_stopping_patience)
+    window = max(1, min(math.ceil(0.1 * state.epoch), config.early_stopping_patience or 1))
+    members = still_improving(state, window)
     if members:
         log.warning("%d of %d member(s) stopped at the epoch cap (epochs %d) while still improving (best epochs %s): "
                     "the model is undertrained; raise --epochs (early stopping ends the run when it has converged)",
