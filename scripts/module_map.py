@@ -26,14 +26,15 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("table -> model inputs", {"embeddings", "features", "dataset"}),
     ("the model and its breakdown", {"model", "breakdown", "conformal"}),
     ("a run's files", {"artifacts", "tracking"}),
+    ("the standard learners (peers, and a teacher for training)", {"baselines"}),
     ("training", {"training", "train"}),
-    ("pricing, evaluation, search", {"predict", "baselines", "evaluate", "tune"}),
+    ("pricing, evaluation, search", {"predict", "evaluate", "tune"}),
     ("reports and orchestration", {"plots", "explore", "explore_kernels", "explore_app", "run"}),
 ]
 # Within a layer, the order modules may import each other in.
 ORDER = ["errors", "config", "log", "io", "schema", "axes", "cli", "metrics", "schedule", "notebook", "etl", "synthetic",
-         "embeddings", "features", "dataset", "model", "breakdown", "conformal", "artifacts", "tracking", "training", "train",
-         "predict", "baselines", "evaluate", "tune", "plots", "explore", "explore_kernels", "explore_app", "run"]
+         "embeddings", "features", "dataset", "model", "breakdown", "conformal", "artifacts", "tracking", "baselines", "training",
+         "train", "predict", "evaluate", "tune", "plots", "explore", "explore_kernels", "explore_app", "run"]
 RANK = {name: i for i, name in enumerate(ORDER)}
 
 

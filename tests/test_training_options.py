@@ -343,3 +343,23 @@ def test_own_city_example_does_not_cap_training():
     defaults = train.TrainConfig()
     assert params.get("epochs", defaults.epochs) >= defaults.epochs
     assert params.get("batch_size", defaults.batch_size) <= defaults.batch_size
+
+
+def test_distillation_blends_the_listed_price_with_an_out_of_fold_teacher(small_table):
+    """--distill s: the training target is exp((1-s)·log listed + s·log teacher), the teacher's price
+    of a row coming from a LightGBM that never saw that listing (its own prices do not move it)."""
+    from airbnb.artifacts import load_table
+    from airbnb.training.teacher import distilled, teacher_log_prices
+
+    table = load_table(small_table).reset_index(drop=True)
+    splits = train.split_listings(table["listing_id"], 0.2, 0.0)
+    rows, validation = table[splits == "train"].reset_index(drop=True), table[splits == "validation"]
+    teacher = teacher_log_prices(rows, validation, seed=0)
+    listed = np.log(rows["target_price"].to_numpy(np.float64))
+    assert np.isfinite(teacher).all() and 0 < np.median(np.abs(teacher - listed)) < 1
+    own = (rows["listing_id"] == rows["listing_id"].iloc[0]).to_numpy()
+    bumped = rows.assign(target_price=np.where(own, rows["target_price"] * 10, rows["target_price"]).astype(np.float32))
+    np.testing.assert_allclose(teacher_log_prices(bumped, validation, seed=0)[own], teacher[own], rtol=1e-6)
+    blended = distilled(rows, validation, 0.25, seed=0)["target_price"].to_numpy(np.float64)
+    np.testing.assert_allclose(blended, np.exp(0.75 * listed + 0.25 * teacher), rtol=1e-6)
+    assert distilled(rows, validation, 0.0, seed=0) is rows

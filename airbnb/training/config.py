@@ -25,7 +25,7 @@ _EMBEDDINGS = ("neighbourhood_embedding_dim", "property_type_embedding_dim", "co
 BOUNDS = {"epochs": (1, 10_000), "batch_size": (1, 1 << 20), "grad_accumulation": (1, 1024), "ensemble_size": (1, 64),
           "prefetch_factor": (1, 64), "hidden_layers": (1, 16), "num_workers": (0, 256), "threads": (0, 1024),
           "early_stopping_patience": (0, 10_000), "warmup_epochs": (0, 10_000), "weight_decay": (0, 1),
-          "huber_delta": (1e-6, 100),
+          "huber_delta": (1e-6, 100), "distill": (0, 1),
           "early_stopping_min_delta": (0, 1e6), "seed": (0, 2**32 - 1), "amenities_hidden": (0, 4096),
           **dict.fromkeys(_WIDTHS, (1, 4096)), **dict.fromkeys(_EMBEDDINGS, (1, 1024))}
 
@@ -62,6 +62,8 @@ class TrainConfig:
     loss: str = option("mse", "per-row loss of the target: 'mse' (SPEC §6), 'huber' or 'l1' (on log price these "
                        "weigh relative misses, as MAPE does)", choices=LOSSES)
     huber_delta: float = option(0.1, "where the Huber loss turns from squared to linear (in log price: ~10%)")
+    distill: float = option(0.0, "share of a LightGBM teacher's out-of-fold log price in the training target "
+                            "(0: the listed price only; see airbnb.training.teacher)")
     weight_decay: float = option(1e-4, "Adam weight decay")
     weight_average: float = option(0.99, "decay of an exponential moving average of the weights, updated "
                                  "every step, that is validated and kept instead of the raw weights (0: off)")

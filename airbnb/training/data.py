@@ -14,6 +14,7 @@ from ..errors import ConfigError
 from ..features import FeatureProcessor
 from ..log import get_logger
 from .config import SMOKE_ROWS, TrainConfig
+from .teacher import distilled
 
 log = get_logger(__name__)
 
@@ -87,8 +88,9 @@ def prepare(config: TrainConfig, table: pd.DataFrame | None = None, splits: pd.S
     processor = FeatureProcessor().fit(df[splits == "train"])
     embedder = AmenityEmbedder(config.amenities_model_name, config.amenities_encoding, config.cache_dir,
                                progress=config.progress)
-    datasets = {name: AirbnbDataset(processor.transform(df[splits == name]), embedder=embedder)
-                for name in ("train", "validation")}
+    rows = {"train": distilled(df[splits == "train"], df[splits == "validation"], config.distill, config.seed),
+            "validation": df[splits == "validation"]}
+    datasets = {name: AirbnbDataset(processor.transform(part), embedder=embedder) for name, part in rows.items()}
     log.info("amenity texts: %d encoded, %d from the cache", embedder.n_encoded, embedder.n_cache_hits)
     return Prepared(df, splits, processor, datasets, embedder)
 

@@ -1,0 +1,44 @@
+"""The accuracy benchmark's own logic: which real cities it finds, and how it states a result."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+try:
+    import quality
+finally:
+    sys.path.pop(0)
+
+
+def test_every_inside_airbnb_folder_is_a_city(tmp_path):
+    (tmp_path / "springfield-2025-01").mkdir()
+    (tmp_path / "springfield-2025-01" / "listings.csv.gz").write_bytes(b"")
+    (tmp_path / "springfield-2025-01" / "reviews.csv.gz").write_bytes(b"")
+    for date in ("2024-01-02", "2023-12-01"):  # a panel: snapshot folders, no reviews of its own
+        (tmp_path / "springfield-panel" / date).mkdir(parents=True)
+        (tmp_path / "springfield-panel" / date / "listings.csv").write_bytes(b"")
+    (tmp_path / "nyc-sample").mkdir()
+    (tmp_path / "nyc-sample" / "listings.csv").write_bytes(b"")
+    (tmp_path / "notes").mkdir()  # no listings: not a city
+    (tmp_path / "README.md").write_text("")
+    found = quality.real_cities(tmp_path)
+    assert list(found) == ["nyc-sample", "springfield-2025-01", "springfield-panel"]
+    assert found["springfield-2025-01"] == ("Springfield (2025-01)", [tmp_path / "springfield-2025-01" / "listings.csv.gz"],
+                                            tmp_path / "springfield-2025-01" / "reviews.csv.gz")
+    label, listings, reviews = found["springfield-panel"]
+    assert label == "Springfield (panel)" and reviews is None
+    assert listings == [tmp_path / "springfield-panel" / d / "listings.csv" for d in ("2023-12-01", "2024-01-02")]
+    assert found["nyc-sample"][0] == "NYC (sample)"
+    assert quality.real_cities(tmp_path / "absent") == {}
+
+
+@pytest.mark.parametrize("model, expected", [(0.18, "behind the best baseline (`lightgbm`) by 0.50 points"),
+                                             (0.17, "ahead of the best baseline (`lightgbm`) by 0.50 points")])
+def test_the_verdict_names_the_best_baseline_and_the_gap(model, expected):
+    cv = pd.DataFrame({quality.HEADLINE + "_mean": [model, 0.19, 0.175, 0.18]},
+                      index=["model, preset default", "model, preset original", "lightgbm", "ridge"])
+    assert quality.verdict(cv) == f"the model is {expected}"
