@@ -164,3 +164,18 @@ def test_forward_validate_scores_every_model_per_test_month(small_table, tmp_pat
     weighted = (m["mae_weighted"] * m["weight_share"]).sum()
     assert weighted == pytest.approx(result.metrics.loc[evaluate.MODEL_NAME, "mae_weighted"], rel=1e-6)
     assert 0 < result.metrics.loc[evaluate.MODEL_NAME, "mape_weighted"] < 1
+
+
+def test_month_effects_per_member_and_zero_for_months_never_covered(small_run, small_table):
+    from airbnb.predict import PricePredictor
+
+    predictor = PricePredictor.load(small_run)
+    rows = pd.read_parquet(small_table).head(60)
+    predictor.processor.months_seen = (1, 2, 3, 4, 5, 6)  # as if trained on the first half-year only
+    effects = evaluate.month_effects(predictor, rows)
+    assert effects["month"].tolist() == list(range(1, 13))
+    assert effects["seen"].tolist() == [True] * 6 + [False] * 6
+    assert (effects.loc[~effects["seen"], ["effect", "sd"]] == 0).all().all()
+    seen = effects[effects["seen"]]
+    assert (seen["sd"] > 0).all()  # five members, each its own curve
+    assert seen["effect"].max() - seen["effect"].min() > 1.0  # the synthetic city's seasons, in dollars

@@ -584,13 +584,21 @@ def parse_reviews(raw: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     return pd.DataFrame({"listing_id": ids[~bad].astype("int64"), "month": month_index(dates[~bad])}), int(bad.sum())
 
 
-def read_reviews(paths: Sequence[Path], listing_ids: pd.Series, issues: dict, config: EtlConfig
+def reviews_city(path: Path, cities: Sequence[str], config: EtlConfig) -> str:
+    """The city a reviews file belongs to: the table's one city, else its folder's (:func:`inputs`
+    checked that each city has one)."""
+    return cities[0] if len(cities) == 1 else config.city_of(path)
+
+
+def read_reviews(paths: Sequence[Path], listings: pd.DataFrame, issues: dict, config: EtlConfig
                  ) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Review months of the listings in the table (undated or unparseable reviews are counted), and
-    per city the last month its reviews files cover (:func:`reviews_cover`)."""
+    """Review months of the ``listings`` in the table (undated or unparseable reviews are counted),
+    and per city the last month its reviews files cover (:func:`reviews_cover`)."""
     parsed = [parse_reviews(read_csv_columns(path, REVIEW_COLUMNS)) for path in paths]
     issues["reviews_unparseable"] = sum(bad for _, bad in parsed)
-    last = reviews_cover([(config.city_of(p), frame["month"].max()) for p, (frame, _) in zip(paths, parsed)])
+    cities = list(listings[CITY].cat.categories)  # every listings file's, as the Spark engine's
+    last = reviews_cover([(reviews_city(p, cities, config), frame["month"].max()) for p, (frame, _) in zip(paths, parsed)])
+    listing_ids = listings["listing_id"]
     reviews = pd.concat([frame for frame, _ in parsed], ignore_index=True)
     return reviews[reviews["listing_id"].isin(listing_ids.unique())], last
 
@@ -783,7 +791,7 @@ def _attach_weight(df: pd.DataFrame, reviews_paths: Sequence[Path], config: EtlC
                    summary: Summary) -> pd.DataFrame:
     df = df.copy()
     if reviews_paths:
-        reviews, last = read_reviews(reviews_paths, df["listing_id"], summary.parse_issues, config)
+        reviews, last = read_reviews(reviews_paths, df, summary.parse_issues, config)
         count, method = review_counts(df, reviews, last, config)
         summary.weight_method = {"method": "reviews_file",
                                  "rows": {k: int(v) for k, v in method.value_counts().items()},

@@ -57,7 +57,7 @@ from . import (ESSENTIAL_COLUMNS, FAR_FROM_CITY, MEAN_IMPUTED, MEDIAN_IMPUTED, O
                Summary, check_listing_headers, check_output, far_from_city, fill_values_from, imputation_record, inputs,
                listing_review_counts, log, month_index, occupancy_from_reviews, old_scale_from_stats,
                parse_keys, parse_listing_features, parse_prices, parse_reviews, read_csv_columns,
-               read_listings_file, reduced_scrapes_record, rescaled_columns, reviews_cover, score_divisors,
+               read_listings_file, reduced_scrapes_record, rescaled_columns, reviews_city, reviews_cover, score_divisors,
                summary_path, summary_record, NO_AMENITIES, REVIEW_COLUMNS, _month_text)
 from ..errors import one_line
 from ..io import atomic_paths, exclusive, json_text, scratch_dir
@@ -483,7 +483,8 @@ def build(spark: SparkSession, paths: Sequence[Path], reviews_paths: Sequence[Pa
     count = F.coalesce(from_occupancy, from_ltm, F.lit(0.0))
     method = F.when(from_occupancy.isNotNull(), "estimated_occupancy_l365d").otherwise("number_of_reviews_ltm")
     if reviews_paths:  # where the reviews files cover the row's month (airbnb.etl.reviews_cover)
-        last = reviews_cover((config.city_of(reviews_paths[i]), int(m) if m else None)
+        cities_read = sorted({config.city_of(p) for p in paths})
+        last = reviews_cover((reviews_city(reviews_paths[i], cities_read, config), int(m) if m else None)
                              for i, m in done.loc["reviews", "months"].items())
         with _worker_errors(), _timed("the review windows"):
             keys = rows.filter(reaching).select("listing_id", "_month")
