@@ -54,6 +54,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--until", default="2025-03", help="the forward split's last training month")
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=train.TrainConfig.epochs,
+                        help="at most this many epochs (fewer: a shorter run on a busy machine)")
+    parser.add_argument("--ensemble-size", type=int, default=train.TrainConfig.ensemble_size)
     parser.add_argument("--work", default=str(REPO / "data" / "bench" / "quality"),
                         help="the embedding cache is kept here between runs")
     args = parser.parse_args()
@@ -66,7 +69,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="panel-") as work:
         table_path = Path(work) / "albany-panel.parquet"
         summary = etl.run_etl(PANEL, REVIEWS, table_path)
-        config = train.configure(data_path=str(table_path), progress=False, cache_dir=str(cache))
+        config = train.configure(data_path=str(table_path), progress=False, cache_dir=str(cache),
+                                 epochs=args.epochs, ensemble_size=args.ensemble_size)
         started = time.perf_counter()
         forward = evaluate.forward_validate(config, args.until)
         forward_seconds = time.perf_counter() - started
@@ -75,7 +79,6 @@ def main() -> None:
         cv = evaluate.cross_validate(config, args.folds, progress=False)
         cv_seconds = time.perf_counter() - started
         print(cv.summary(METRICS), flush=True)
-    table_months = ", ".join(f"{m} {n}" for m, n in sorted(forward.months.loc[evaluate.MODEL_NAME, "n_rows"].items()))
     fwd = forward.metrics.sort_values("mape_weighted")
     body = "\n".join([
         "## A panel of snapshots: time and listings (`benchmarks/panel.py`)", "",
@@ -83,7 +86,8 @@ def main() -> None:
         f"{summary['listings_out']} listings (weights: {summary['weight_method']['rows']}; the reduced 2024-01 "
         f"scrape's amenities from each listing's other snapshots: {list(summary['reduced_scrapes'].values())}; "
         f"{summary['parse_issues']['last_scraped_spreadsheet_date']} rows with spreadsheet dates read). "
-        "Default training; every baseline has the same inputs, month and year trend included.", "",
+        f"Default training{'' if (args.epochs, args.ensemble_size) == (train.TrainConfig.epochs, train.TrainConfig.ensemble_size) else f' but at most {args.epochs} epochs and {args.ensemble_size} member(s)'}; "
+        "every baseline has the same inputs, month and year trend included.", "",
         f"**Forward split**: trained on the snapshots up to {args.until} ({forward.rows.get('train', 0)} train, "
         f"{forward.rows.get('validation', 0)} validation rows), tested on the later ones "
         f"({forward.rows.get('test', 0)} rows) in {forward_seconds:.0f} s:", "",
