@@ -52,7 +52,7 @@ from .schema import CITY, TableError, is_partitioned_table, read_table, table_fr
 
 log = get_logger(__name__)
 
-FORMAT_VERSION = 4  # bump when artifacts change incompatibly; older ones are refused clearly (4: no pickles)
+FORMAT_VERSION = 5  # bump when artifacts change incompatibly; older ones are refused clearly (4: no pickles; 5: the seasonality trend)
 
 MODEL = "best_model.pth"
 PROCESSOR = "feature_processor.npz"

@@ -26,6 +26,7 @@ ENCODINGS = (
     "embedding",   # the amenity list embedded by a sentence transformer (airbnb.embeddings)
     "multihot",    # indicators of the training rows' frequent amenities
     "zero_indicator",  # 1 where the column is 0 (e.g. no reviews in the last 12 months)
+    "trend",       # years before the training rows' latest month (year_month), 0 at and after it
 )
 
 
@@ -37,7 +38,8 @@ class AxisInput:
     that sets it (an embedding's width is ``embedding_dims[name]``). ``scale`` multiplies a dense
     input before it enters its axis network. ``zero_init`` starts the input's weights at 0: an
     input that is never active in a training table (a city whose rows all have reviews) then
-    never moves a price, instead of adding whatever its random initial weights give.
+    never moves a price, instead of adding whatever its random initial weights give. ``optional``:
+    rows may lack the columns (a listing to price has no snapshot month); they get the input's 0.
     """
 
     name: str
@@ -47,6 +49,7 @@ class AxisInput:
     categories: tuple = ()
     scale: float = 1.0
     zero_init: bool = False
+    optional: bool = False
 
     def __post_init__(self):
         if self.encoding not in ENCODINGS:
@@ -67,6 +70,8 @@ def _one_hot(column: str, categories) -> AxisInput:
 def _scaled(name: str, columns, encoding: str = "scaled") -> AxisInput:
     return AxisInput(name, tuple(columns), encoding, len(columns))
 
+
+YEARS_BEFORE_LATEST = "years_before_latest"
 
 # Amenity indicators enter at 1/8: a listing has ~35 of them, so this keeps their sum near the
 # embedding's scale; raw 0/1 inputs took Adam's steps 8x larger and overfit within ~30 epochs.
@@ -101,6 +106,9 @@ AXIS_INPUTS: dict[str, tuple[AxisInput, ...]] = {
     ),
     "seasonality": (
         AxisInput("month_cyclical", ("month",), "cyclical", 2),
+        # the year apart from the month: in a panel of snapshots over years, a month seen only in
+        # one year is not that year's level; 0 for a one-snapshot table and for prices of "now"
+        AxisInput(YEARS_BEFORE_LATEST, ("year_month",), "trend", 1, zero_init=True, optional=True),
     ),
 }
 assert tuple(AXIS_INPUTS) == AXES
@@ -118,9 +126,10 @@ def inputs_with(*encodings: str) -> list[AxisInput]:
     return [i for i in MODEL_INPUTS if i.encoding in encodings]
 
 
-def input_columns() -> list[str]:
-    """Every table column some axis reads, in the table's column order."""
-    used = {c for i in MODEL_INPUTS for c in i.columns}
+def input_columns(optional: bool = True) -> list[str]:
+    """Every table column some axis reads, in the table's column order (without the ``optional``
+    inputs' columns if ``optional`` is False: those every row must have)."""
+    used = {c for i in MODEL_INPUTS if optional or not i.optional for c in i.columns}
     return [c for c in TABLE_COLUMNS if c in used]
 
 

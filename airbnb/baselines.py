@@ -49,9 +49,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
-from .axes import input_columns
+from .axes import YEARS_BEFORE_LATEST, input_columns
 from .errors import UserError
-from .features import AmenityVocabulary, cyclical
+from .features import AmenityVocabulary, cyclical, latest_month, years_before
 from .log import get_logger
 from .schema import CITY, TABLE_SCHEMA
 
@@ -61,15 +61,15 @@ log = get_logger(__name__)
 # information, in the plain form the standard learners take. Everything else is ignored.
 INPUT_COLUMNS = input_columns()
 _TYPES = {c: TABLE_SCHEMA.field(c).type for c in INPUT_COLUMNS}
-SPECIAL_COLUMNS = ["month", "amenities"]  # month and its (sin, cos); amenities as multi-hot
+SPECIAL_COLUMNS = ["month", "amenities", "year_month"]  # month, (sin, cos) and trend; amenities as multi-hot
 CATEGORICAL_COLUMNS = [c for c, t in _TYPES.items() if pa.types.is_string(t) and c not in SPECIAL_COLUMNS]
 BOOLEAN_COLUMNS = [c for c, t in _TYPES.items() if pa.types.is_boolean(t)]
 NUMERIC_COLUMNS = [c for c in INPUT_COLUMNS if c not in {*CATEGORICAL_COLUMNS, *BOOLEAN_COLUMNS, *SPECIAL_COLUMNS}]
-MONTH_COLUMNS = ["month", "month_sin", "month_cos"]
+MONTH_COLUMNS = ["month", "month_sin", "month_cos", YEARS_BEFORE_LATEST]
 AMENITY_PREFIX = "amenity: "
 TARGET, WEIGHT = "target_price", "estimated_occupancy_rate"
 # Never inputs: the target, the weight (SPEC §3.2), identifiers and the weight's own ingredient.
-NOT_INPUTS = [TARGET, WEIGHT, "listing_id", "year_month", "snapshot_date", "reviews_in_last_90_days"]
+NOT_INPUTS = [TARGET, WEIGHT, "listing_id", "snapshot_date", "reviews_in_last_90_days"]
 
 
 class BaselineError(UserError, ValueError):
@@ -97,6 +97,7 @@ class BaselineDesign:
 
     amenities: AmenityVocabulary = field(default_factory=AmenityVocabulary)
     categories: dict[str, list[str]] = field(default_factory=dict)
+    latest_month: int | None = None  # the trend's reference, as the neural model's (airbnb.features)
 
     def fit(self, train_rows: pd.DataFrame) -> "BaselineDesign":
         _require(train_rows, INPUT_COLUMNS, "training rows")
@@ -105,6 +106,7 @@ class BaselineDesign:
         if len(self.categories[CITY]) < 2:  # one city: no city input, as the neural model has none
             del self.categories[CITY]
         self.amenities.fit(train_rows["amenities"])
+        self.latest_month = latest_month(train_rows)
         return self
 
     @property
@@ -128,6 +130,7 @@ class BaselineDesign:
         month = _floats(rows["month"], "month")
         data["month"] = month
         data["month_sin"], data["month_cos"] = cyclical(month, 12).T
+        data[YEARS_BEFORE_LATEST] = years_before(rows, self.latest_month).astype(np.float64)
         base = pd.DataFrame(data, index=rows.index)
         multihot = pd.DataFrame(self.amenities.transform(rows["amenities"]), index=rows.index,
                                 columns=self.amenity_columns)

@@ -13,7 +13,9 @@ with the same occupancy weights, early-stopped on the same validation rows, and 
 same held-out rows.
 
 A small city's test split is a few dozen listings, so one split is noise: :func:`cross_validate`
-repeats training and scoring over K folds grouped by listing and reports mean ± sd.
+repeats training and scoring over K folds grouped by listing and reports mean ± sd. Both test
+listings, not time: :func:`forward_validate` trains on a panel's snapshots up to a month and tests
+on the later ones (tomorrow's prices from today's table), with an error table per test month.
 
     python -m airbnb.evaluate --artifacts runs/default/artifacts          # the run's test split
     python -m airbnb.evaluate --artifacts runs/default/artifacts --cv 5   # and 5-fold CV of its config
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import re
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -118,6 +121,30 @@ class Evaluation:
     def month_profile(self, row: pd.Series) -> pd.DataFrame:
         """That listing-month (an :meth:`examples` row) priced for each month of the year."""
         return self.predictor.predict_months(self.rows.loc[[row.name], TABLE_COLUMNS])
+
+    def month_effects(self) -> pd.DataFrame:
+        """The learned year curve: :func:`month_effects` of the evaluated rows."""
+        return month_effects(self.predictor, self.rows)
+
+
+def month_effects(predictor: PricePredictor, rows: pd.DataFrame) -> pd.DataFrame:
+    """Per month 1-12, the seasonality axis's occupancy-weighted mean dollars over ``rows`` priced
+    in that month as of the training rows' latest month (no year trend), per ensemble member:
+    ``effect`` is the members' mean, ``sd`` their spread (the uncertainty the ensemble shows; 0
+    for one member), ``seen`` whether training covered the month (else its effect is 0)."""
+    months = np.arange(1, 13)
+    repeated = rows.loc[rows.index.repeat(12), TABLE_COLUMNS].drop(columns="year_month")
+    repeated["month"] = np.tile(months, len(rows))
+    dataset = AirbnbDataset(predictor.processor.transform(repeated), embedder=predictor.embedder)
+    weight = np.tile(rows["estimated_occupancy_rate"].to_numpy(np.float64), 12).reshape(len(rows), 12)
+    per_member = []
+    for member in getattr(predictor.model, "members", [predictor.model]):
+        dollars = predict_dataset(member, dataset)["seasonality"].to_numpy().reshape(len(rows), 12)
+        per_member.append((dollars * weight).sum(axis=0) / weight.sum(axis=0))
+    per_member = np.array(per_member)
+    return pd.DataFrame({"month": months, "effect": per_member.mean(axis=0),
+                         "sd": per_member.std(axis=0, ddof=1) if len(per_member) > 1 else 0.0,
+                         "seen": predictor.processor.month_seen(months)})
 
     def to_dict(self) -> dict:
         return {
@@ -216,6 +243,7 @@ class CrossValidation:
     # every model's metrics per reviews-in-the-last-12-months bucket, over all folds' test rows
     # (each listing is tested once): the new-listing bucket is too small to read fold by fold
     cold_start: pd.DataFrame | None = None
+    months: pd.DataFrame | None = None  # likewise per snapshot month (year_month)
 
     @property
     def mean(self) -> pd.DataFrame:
@@ -238,7 +266,8 @@ class CrossValidation:
                 "mean": self.mean.to_dict(orient="index"), "sd": self.sd.to_dict(orient="index"),
                 "folds": self.folds.to_dict(orient="records"),
                 **({"cold_start": self.cold_start.reset_index().to_dict(orient="records")}
-                   if self.cold_start is not None else {})}
+                   if self.cold_start is not None else {}),
+                **({"months": self.months.reset_index().to_dict(orient="records")} if self.months is not None else {})}
 
 
 def _mean_sd(metric: str, mean: float, sd: float) -> str:
@@ -265,41 +294,103 @@ def cross_validate(config: train.TrainConfig, k: int = 5, table: pd.DataFrame | 
     rows, tested = [], []  # per fold: metric rows, and (test rows, each model's prices)
     with tempfile.TemporaryDirectory(prefix="airbnb-cv-") as work:
         for fold, splits in enumerate(tqdm(folds, desc="cross-validation folds", unit="fold", disable=not progress)):
-            # a smoke test keeps its one epoch but not its row cap: every listing must be tested
-            fold_config = dataclasses.replace(config, output_dir=str(Path(work) / f"fold-{fold}"), progress=False,
-                                              holdout_size=0.0, resume="", tracking=False, smoke_test=False,
-                                              epochs=config.epochs_to_run)
             started = time.perf_counter()
-            data = train.prepare(fold_config, table, splits)
-            result = train.train(fold_config, data=data)
-            parts = {s: table[splits == s].reset_index(drop=True) for s in ("train", "validation", "test")}
-            test = AirbnbDataset(data.processor.transform(parts["test"]), embedder=data.embedder)
-            prices = {MODEL_NAME: predict_dataset(result.model, test)["predicted_price"].to_numpy()}
-            fitted = _fit_baselines(parts["train"], parts["validation"], baselines, config.seed)
-            if fitted is not None:
-                prices.update(fitted.predict(parts["test"]))
-            y, w = parts["test"]["target_price"].to_numpy(), parts["test"]["estimated_occupancy_rate"].to_numpy()
+            test, prices = _fit_and_score(config, table, splits, Path(work) / f"fold-{fold}", baselines)
+            y, w = test["target_price"].to_numpy(), test["estimated_occupancy_rate"].to_numpy()
             scores = metrics_table(y, prices, w)
-            tested.append((parts["test"], prices))
+            tested.append((test, prices))
             for model, values in scores.iterrows():
                 rows.append({"fold": fold, "model": model, "test_rows": len(y), **values.to_dict()})
             log.info("fold %d/%d: %d test rows, weighted MAPE %s (%.0fs)", fold + 1, k, len(y),
                      ", ".join(f"{m} {100 * v:.1f}%" for m, v in scores["mape_weighted"].items()),
                      time.perf_counter() - started)
-    return CrossValidation(k, pd.DataFrame(rows), dataclasses.asdict(config), _pooled_cold_start(tested))
+    pooled = pd.concat([r for r, _ in tested], ignore_index=True)
+    prices = {m: np.concatenate([p[m] for _, p in tested]) for m in tested[0][1]}
+    return CrossValidation(k, pd.DataFrame(rows), dataclasses.asdict(config), cold_start_table(pooled, prices),
+                           month_table(pooled, prices))
 
 
-def _pooled_cold_start(tested: list[tuple[pd.DataFrame, dict]]) -> pd.DataFrame:
-    """Every model's metrics per review bucket over all folds' test rows together."""
-    rows = pd.concat([r for r, _ in tested], ignore_index=True)
-    return cold_start_table(rows, {m: np.concatenate([p[m] for _, p in tested]) for m in tested[0][1]})
+def _fit_and_score(config: train.TrainConfig, table: pd.DataFrame, splits: pd.Series, output_dir: Path,
+                   baselines: Sequence[str] | None) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """Train the model (``config``) and the baselines on ``splits``' train rows, early-stopped on its
+    validation rows; returns the test rows and each model's prices for them."""
+    # a smoke test keeps its one epoch but not its row cap: every test row must be priced
+    run_config = dataclasses.replace(config, output_dir=str(output_dir), progress=False, holdout_size=0.0,
+                                     resume="", tracking=False, smoke_test=False, epochs=config.epochs_to_run)
+    data = train.prepare(run_config, table, splits)
+    result = train.train(run_config, data=data)
+    parts = {s: table[splits == s].reset_index(drop=True) for s in ("train", "validation", "test")}
+    test = AirbnbDataset(data.processor.transform(parts["test"]), embedder=data.embedder)
+    prices = {MODEL_NAME: predict_dataset(result.model, test)["predicted_price"].to_numpy()}
+    fitted = _fit_baselines(parts["train"], parts["validation"], baselines, config.seed)
+    if fitted is not None:
+        prices.update(fitted.predict(parts["test"]))
+    return parts["test"], prices
+
+
+def _per_bucket(rows: pd.DataFrame, prices: dict[str, np.ndarray], buckets: pd.Series) -> pd.DataFrame:
+    """Each model's metrics (rows: model, bucket) per value of ``buckets``."""
+    y, w = rows["target_price"].to_numpy(), rows["estimated_occupancy_rate"].to_numpy()
+    return pd.concat({m: bucket_metrics(y, p, w, buckets) for m, p in prices.items()}, names=["model"])
 
 
 def cold_start_table(rows: pd.DataFrame, prices: dict[str, np.ndarray]) -> pd.DataFrame:
     """Each model's metrics (rows: model, bucket) per bucket of reviews in the last 12 months."""
-    y, w = rows["target_price"].to_numpy(), rows["estimated_occupancy_rate"].to_numpy()
-    reviews = review_buckets(rows["number_of_reviews_ltm"])
-    return pd.concat({m: bucket_metrics(y, p, w, reviews) for m, p in prices.items()}, names=["model"])
+    return _per_bucket(rows, prices, review_buckets(rows["number_of_reviews_ltm"]))
+
+
+def month_table(rows: pd.DataFrame, prices: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Each model's metrics (rows: model, year_month) per snapshot month of ``rows``."""
+    return _per_bucket(rows, prices, rows["year_month"])
+
+
+# --------------------------------------------------------------------------- forward in time
+
+@dataclass
+class ForwardValidation:
+    """Trained on the snapshots up to ``until``, tested on the later ones: every model's metrics
+    over the test rows and per test month."""
+
+    until: str
+    metrics: pd.DataFrame  # one row per model
+    months: pd.DataFrame  # rows: (model, year_month)
+    rows: dict  # rows per split
+    config: dict
+
+    def to_dict(self) -> dict:
+        return {"until": self.until, "rows": self.rows, "config": self.config,
+                "metrics": self.metrics.to_dict(orient="index"),
+                "months": self.months.reset_index().to_dict(orient="records")}
+
+
+def forward_splits(table: pd.DataFrame, until: str, test_size: float) -> pd.Series:
+    """Per row 'test' after the month ``until`` (``YYYY-MM``); the earlier rows 'train' or
+    'validation' (``test_size`` of their listings, for early stopping), grouped by listing."""
+    if not isinstance(until, str) or not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", until):
+        raise ConfigError(f"until must be a month YYYY-MM, got {until!r}")
+    later = (table["year_month"] > until).to_numpy()
+    if later.all() or not later.any():
+        months = sorted(table["year_month"].unique())
+        raise ConfigError(f"until={until} leaves no {'training' if later.all() else 'test'} rows: the table's "
+                          f"months are {months[0]} to {months[-1]}; choose a month between")
+    split = pd.Series("test", index=table.index, name="split", dtype=object)
+    split[~later] = train.split_listings(table.loc[~later, "listing_id"], test_size, 0.0).to_numpy()
+    return split
+
+
+def forward_validate(config: train.TrainConfig, until: str, table: pd.DataFrame | None = None,
+                     baselines: Sequence[str] | None = None) -> ForwardValidation:
+    """Train the model (``config``) and the baselines on the rows up to ``until`` and score them on
+    the later rows (:func:`forward_splits`): a test of time, where :func:`cross_validate` tests
+    listings. The test months' seasonality is learned only if earlier years covered those months."""
+    check_names(baselines)
+    table = (load_table(config.data_path, config.cities) if table is None else table).reset_index(drop=True)
+    splits = forward_splits(table, until, config.test_size)
+    with tempfile.TemporaryDirectory(prefix="airbnb-forward-") as work:
+        test, prices = _fit_and_score(config, table, splits, Path(work), baselines)
+    y, w = test["target_price"].to_numpy(), test["estimated_occupancy_rate"].to_numpy()
+    return ForwardValidation(until, metrics_table(y, prices, w), month_table(test, prices),
+                             {k: int(v) for k, v in splits.value_counts().items()}, dataclasses.asdict(config))
 
 
 def run_config(artifacts_dir: str | Path) -> train.TrainConfig:

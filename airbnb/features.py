@@ -34,7 +34,7 @@ LOG_SCALED = {c for i in inputs_with("log_scaled") for c in i.columns}
 ONE_HOT_FEATURES = {i.columns[0]: list(i.categories) for i in inputs_with("one_hot")}
 # Carried through as they are: the amenity text (embedded by the dataset), the target and the weight.
 PASSTHROUGH = [*(c for i in inputs_with("embedding") for c in i.columns), "target_price", "estimated_occupancy_rate"]
-INPUT_COLUMNS = input_columns()
+INPUT_COLUMNS = input_columns(optional=False)
 # Numeric inputs that must be present: a NaN here would silently become a NaN price.
 NAN_CHECKED = [c for i in inputs_with("scaled", "log_scaled", "location", "cyclical") for c in i.columns]
 # Numeric inputs held to the training rows' range before encoding: a network extrapolates
@@ -53,6 +53,26 @@ def cyclical(values: np.ndarray, period: float) -> np.ndarray:
     """(sin, cos) of ``values`` on a circle of ``period``: December sits next to January."""
     angle = 2 * np.pi * np.asarray(values, dtype=np.float64) / period
     return np.stack([np.sin(angle), np.cos(angle)], axis=-1)
+
+
+def month_number(year_month: pd.Series) -> np.ndarray:
+    """``YYYY-MM`` -> months since year 0 (:func:`airbnb.etl.month_index`'s numbering)."""
+    text = year_month.astype("str")
+    return text.str[:4].astype("int64").to_numpy() * 12 + text.str[5:7].astype("int64").to_numpy() - 1
+
+
+def latest_month(rows: pd.DataFrame) -> int | None:
+    """The latest snapshot month of ``rows`` (:func:`month_number`), None without ``year_month``."""
+    return int(month_number(rows["year_month"]).max()) if "year_month" in rows and len(rows) else None
+
+
+def years_before(rows: pd.DataFrame, latest: int | None) -> np.ndarray:
+    """Years from each row's snapshot month back to ``latest``, 0 at and after it: the trend that
+    lets the seasonality axis tell a year's level from a month's. Never extrapolated past the
+    training rows; a row without ``year_month`` (a listing to price) is priced as of ``latest``."""
+    if latest is None or "year_month" not in rows:
+        return np.zeros(len(rows), dtype=np.float32)
+    return np.minimum(month_number(rows["year_month"]) - latest, 0).astype(np.float32) / np.float32(12)
 
 
 @dataclass(frozen=True)
@@ -142,6 +162,7 @@ class FeatureProcessor:
     fill_values: dict[str, float] = field(default_factory=dict)
     ranges: dict[str, tuple[float, float]] | None = None  # (min, max) of numeric inputs on the training rows
     months_seen: tuple[int, ...] = ()  # months of the training rows (empty: a processor from before 0.2)
+    latest_month: int | None = None  # the training rows' latest snapshot month (:func:`latest_month`)
     version: str = __version__
 
     # ------------------------------------------------------------------ fit
@@ -155,6 +176,7 @@ class FeatureProcessor:
         self.fill_values = fit_fill_values(df)
         self.ranges = {c: (float(df[c].min()), float(df[c].max())) for c in [*CLIPPED, *sorted(NUMERIC_VOCABS)]}
         self.months_seen = tuple(sorted(int(m) for m in df["month"].unique()))
+        self.latest_month = latest_month(df)
         return self
 
     @property
@@ -208,6 +230,8 @@ class FeatureProcessor:
             return cyclical(df[item.columns[0]].to_numpy(), 12).astype(np.float32)
         if item.encoding == "multihot":
             return self.amenity_vocabulary.transform(df[item.columns[0]])
+        if item.encoding == "trend":
+            return years_before(df, self.latest_month)
         if item.encoding == "zero_indicator":
             return (df[item.columns[0]].to_numpy() == 0).astype(np.float32)
         raise FeatureError(f"{item.name}: no encoder for {item.encoding!r}")

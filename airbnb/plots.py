@@ -146,6 +146,22 @@ def price_by_month(frame: pd.DataFrame, title: str = "") -> plt.Figure:
     return fig
 
 
+def month_effects(frame: pd.DataFrame, title: str = "learned month effects") -> plt.Figure:
+    """The seasonality axis per month (``effect`` ± 2 ``sd``, :func:`airbnb.evaluate.month_effects`);
+    months the training rows never covered are marked, their effect is 0 by construction."""
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    seen = frame["seen"].to_numpy(bool)
+    ax.errorbar(frame["month"][seen], frame["effect"][seen], yerr=2 * frame["sd"][seen], fmt="o-", capsize=3,
+                label="learned (± 2 sd over the ensemble's members)")
+    ax.plot(frame["month"][~seen], frame["effect"][~seen], "x", color="grey", label="never covered: 0")
+    ax.axhline(0, color="black", lw=0.5)
+    ax.set_xticks(range(1, 13))
+    ax.set(xlabel="month", ylabel="seasonality ($ per night)", title=title)
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
 def location_map(frame: pd.DataFrame) -> plt.Figure:
     """Listings at their coordinates, coloured by the location contribution."""
     fig, ax = plt.subplots(figsize=(7, 6.5))

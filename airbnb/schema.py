@@ -163,11 +163,11 @@ def city_from_path(path: str | Path) -> str:
     Inside Airbnb lays its dumps out as ``<city>/<date>/data/listings.csv.gz``, this project's
     synthetic city as ``<city>/<date>/listings.csv.gz`` and ``../shared`` as
     ``<city>-<YYYY-MM>/listings.csv.gz``: the nearest folder that is neither ``data`` nor a date,
-    without a trailing date (``albany-2024-11`` -> ``albany``).
+    without a trailing date or ``-panel`` (``albany-2024-11`` and ``albany-panel/2025-03-02`` -> ``albany``).
     """
     for folder in Path(path).absolute().parents:
         if folder.name != "data" and not re.fullmatch(_DATE, folder.name):
-            return re.sub(rf"-{_DATE}$", "", folder.name) or folder.name
+            return re.sub(rf"-({_DATE}|panel)$", "", folder.name) or folder.name
     return "city"
 
 

@@ -1,9 +1,10 @@
 """Price every listing of the real cities for each month 1-12 with the default model.
 
-    python benchmarks/every_month.py [--cities albany newark]
+    python benchmarks/every_month.py [--cities albany newark albany-panel]
 
 Per city (raw files from ../shared): the ETL, the default ``train.configure()`` training, then
-``PricePredictor.predict`` of every listing of the snapshot for months 1-12. Reports the lowest
+``PricePredictor.predict`` of every listing of the snapshot (of a panel: its latest) for months
+1-12, with the learned year curve: the mean seasonality per month. Reports the lowest
 price, how many are <= $0 or under $20, which months the model saw, and how many listings have
 inputs far outside the training range. Writes the ``every_month`` section of BENCHMARKS.md.
 """
@@ -25,22 +26,32 @@ from airbnb.predict import PricePredictor, read_listings_file
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data" / "insideairbnb"
-CITIES = {"albany": "albany-2024-11", "newark": "newark-2025-09"}
+# city -> (listings: a snapshot's file or a panel's folder, reviews file, the listings file priced)
+CITIES = {
+    "albany": (SHARED / "albany-2024-11" / "listings.csv.gz", SHARED / "albany-2024-11" / "reviews.csv.gz",
+               SHARED / "albany-2024-11" / "listings.csv.gz"),
+    "newark": (SHARED / "newark-2025-09" / "listings.csv.gz", None, SHARED / "newark-2025-09" / "listings.csv.gz"),
+    "albany-panel": (SHARED / "albany-panel", SHARED / "albany-2024-11" / "reviews.csv.gz",
+                     SHARED / "albany-panel" / "2025-11-07" / "listings.csv.gz"),
+}
 
 
-def every_month(folder: Path, work: Path, cache: Path) -> str:
-    listings, reviews = folder / "listings.csv.gz", folder / "reviews.csv.gz"
-    etl.run_etl([listings], reviews if reviews.is_file() else None, work / "table.parquet")
+def every_month(name: str, work: Path, cache: Path) -> tuple[str, str]:
+    """The city's row of the table, and its year curve (mean seasonality in dollars per month)."""
+    listings, reviews, priced = CITIES[name]
+    etl.run_etl(listings, reviews, work / "table.parquet")
     train.train(train.configure(data_path=str(work / "table.parquet"), output_dir=str(work / "artifacts"),
                                 progress=False, cache_dir=str(cache)))
     predictor = PricePredictor.load(work / "artifacts", cache_dir=cache)
-    raw = read_listings_file(listings)
+    raw = read_listings_file(priced)
     prices = pd.concat([predictor.predict(raw, month=m) for m in range(1, 13)])
     price = prices["recommended_price"]
     flagged = prices.loc[prices["out_of_range"] != "", "listing_id"].nunique()
     seen = sorted(set(prices.loc[prices["month_seen"], "month"]))
-    return (f"| {folder.name} | {len(raw):,} | {len(prices):,} | ${price.min():,.2f} | {(price <= 0).sum()} "
-            f"| {(price < 20).sum()} | {seen} | {flagged} |")
+    curve = prices.groupby("month")["seasonality"].mean()
+    return (f"| {name} | {len(raw):,} | {len(prices):,} | ${price.min():,.2f} | {(price <= 0).sum()} "
+            f"| {(price < 20).sum()} | {seen} | {flagged} |",
+            f"| {name} | " + " | ".join(f"{v:+.1f}" if m in seen else "–" for m, v in curve.items()) + " |")
 
 
 def main() -> None:
@@ -51,22 +62,27 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     logging.getLogger("airbnb").setLevel(logging.ERROR)
-    rows = []
+    rows, curves = [], []
     for city in args.cities:
-        folder = SHARED / CITIES[city]
-        if not (folder / "listings.csv.gz").is_file():
-            print(f"skipping {city}: {folder} not found (expected ../shared beside the repository)")
+        if not CITIES[city][0].exists():
+            print(f"skipping {city}: {CITIES[city][0]} not found (expected ../shared beside the repository)")
             continue
         with tempfile.TemporaryDirectory(prefix="every-month-") as work:
-            rows.append(every_month(folder, Path(work), Path(args.work) / "cache"))
-        print(rows[-1], flush=True)
+            row, curve = every_month(city, Path(work), Path(args.work) / "cache")
+        rows.append(row)
+        curves.append(curve)
+        print(row, curve, sep="\n", flush=True)
     body = "\n".join([
         "## Every listing, every month (`benchmarks/every_month.py`)", "",
         "The default model trained on each real city's single snapshot, then every listing of that snapshot "
         "priced for each month 1–12 (`PricePredictor.predict`). Months the table never covered get no "
         "seasonality (`month_seen` false); `out_of_range` flags inputs far outside the training range.", "",
         "| city | listings | prices | lowest | ≤ $0 | < $20 | months seen | listings out of range |",
-        "|---|---|---|---|---|---|---|---|", *rows])
+        "|---|---|---|---|---|---|---|---|", *rows, "",
+        "The learned year curve: the seasonality axis's mean dollars per month over those listings (– : a month "
+        "the table never covered, priced with no seasonality). A panel of snapshots (`albany-panel`: ten "
+        "snapshots 2023-07 to 2025-11, priced as of its latest) covers 8 months; one snapshot covers one.", "",
+        "| city | " + " | ".join(str(m) for m in range(1, 13)) + " |", "|---|" + "---|" * 12, *curves])
     print(body)
     update_markdown({"every_month": body}, "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]))
 

@@ -124,11 +124,14 @@ def test_design_columns_and_dtypes(splits):
     assert list(X.columns) == design.columns and amenity == design.amenity_columns
     one_city = [c for c in CATEGORICAL_COLUMNS if c != "city"]  # one city: no city column (tests/test_cities.py)
     assert list(X.columns) == [*one_city, *NUMERIC_COLUMNS, *BOOLEAN_COLUMNS,
-                               "month", "month_sin", "month_cos", *amenity]
+                               "month", "month_sin", "month_cos", "years_before_latest", *amenity]
     for col in one_city:
         assert isinstance(X[col].dtype, pd.CategoricalDtype), col
-    for col in [*NUMERIC_COLUMNS, *BOOLEAN_COLUMNS, "month", "month_sin", "month_cos"]:
+    for col in [*NUMERIC_COLUMNS, *BOOLEAN_COLUMNS, "month", "month_sin", "month_cos", "years_before_latest"]:
         assert X[col].dtype == np.float64, col
+    # the trend: years back from the training rows' latest month, 0 there
+    months = train["year_month"].str[:4].astype(int) * 12 + train["year_month"].str[5:].astype(int)
+    np.testing.assert_allclose(X["years_before_latest"], (months - months.max()) / 12, rtol=1e-6)
     assert sorted(X["room_type"].cat.categories) == sorted(set(train["room_type"]))
     # booleans 0/1; month cyclical
     assert set(np.unique(X["instant_bookable"])) == {0.0, 1.0}
@@ -143,7 +146,7 @@ def test_design_never_uses_target_weight_or_identifiers(splits):
     design = BaselineDesign().fit(train)
     X = design.transform(train)
     assert not set(NOT_INPUTS) & set(X.columns)
-    assert {"target_price", "estimated_occupancy_rate", "listing_id", "year_month", "snapshot_date",
+    assert {"target_price", "estimated_occupancy_rate", "listing_id", "snapshot_date",
             "reviews_in_last_90_days"} <= set(NOT_INPUTS)
     # and the design does not read them: dropping them changes nothing
     pd.testing.assert_frame_equal(design.transform(train.drop(columns=NOT_INPUTS)), X)

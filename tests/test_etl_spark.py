@@ -19,6 +19,7 @@ from airbnb import artifacts, etl
 from airbnb.schema import REVIEW_SCORE_COLUMNS, TABLE_SCHEMA, read_table
 
 from conftest import ALBANY, SHARED_DATA, require_shared, write_listings, write_reviews
+from test_panel import write_panel
 
 if not os.environ.get("CI"):
     pytest.importorskip("pyspark", reason="the Spark engine's extra is not installed (pip install -e '.[spark]')")
@@ -89,6 +90,32 @@ def test_engines_agree_on_albany(spark, tmp_path):
     assert_same_tables(a, b)
     assert_same_summaries(by_pandas, by_spark)
     assert by_spark["cities"] == {"albany": by_pandas["rows_out"]}
+
+
+def test_engines_agree_on_a_panel(spark, tmp_path):
+    """Snapshots of one city over time: spreadsheet dates, a reduced scrape whose amenities come from
+    each listing's other snapshots, and a reviews file that covers only the earlier months."""
+    root = write_panel(tmp_path / "albany-panel")
+    write_listings(root / "2023-07-03" / "listings.csv", [
+        {"id": 1, "last_scraped": "7/3/2023", "amenities": '["Oven"]'}, {"id": 5, "last_scraped": "7/3/2023"},
+        {"id": 6, "last_scraped": "July 3"}])
+    write_listings(root / "2025-03-02" / "listings.csv", [
+        {"id": 1, "last_scraped": "2025-03-02", "estimated_occupancy_l365d": "40"},
+        {"id": 2, "last_scraped": "2025-03-02", "estimated_occupancy_l365d": ""}])
+    reviews = write_reviews(tmp_path / "reviews.csv", [(1, "2024-11-01"), (2, "2024-12-01"), (5, "2023-06-01")])
+    assert tmp_path.name != "albany"  # one city: its reviews file, whatever its folder
+    (pandas_out, a), (spark_out, b) = build_both(tmp_path, spark, root, reviews)
+    assert_same_tables(pandas_out, spark_out)
+    assert_same_summaries(a, b)
+    assert a["parse_issues"]["last_scraped_spreadsheet_date"] == 2 and len(a["reduced_scrapes"]) == 1
+    assert set(a["weight_method"]["rows"]) == {"reviews_file", "estimated_occupancy_l365d", "number_of_reviews_ltm"}
+
+
+def test_real_panel_engines_agree(spark, tmp_path):
+    panel = require_shared(SHARED_DATA / "albany-panel")
+    (pandas_out, a), (spark_out, b) = build_both(tmp_path, spark, panel, ALBANY / "reviews.csv.gz")
+    assert_same_tables(pandas_out, spark_out)
+    assert_same_summaries(a, b)
 
 
 def test_engines_agree_on_newark(spark, tmp_path):

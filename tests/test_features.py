@@ -134,6 +134,7 @@ def test_dataset_item_keys_shapes_dtypes(dataset):
         "target_price": ((1,), torch.float32), "estimated_occupancy_rate": ((1,), torch.float32),
         "amenities_multihot": ((len(dataset_vocabulary(dataset)),), torch.uint8),
         "no_reviews_ltm": ((), torch.float32), "month_seen": ((), torch.float32),
+        "years_before_latest": ((), torch.float32),
         "city": ((), torch.int64),  # encoded always; the model has the input only for several cities
     }
     assert set(item) == set(expect)

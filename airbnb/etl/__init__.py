@@ -159,6 +159,7 @@ class Summary:
     imputation: dict = field(default_factory=dict)
     weight_method: dict = field(default_factory=dict)
     rescaled_scores: dict = field(default_factory=dict)
+    reduced_scrapes: dict = field(default_factory=dict)
 
     def step(self, name: str, rows_in: int, rows_out: int, dropped: dict | None = None) -> None:
         if name != STEPS[len(self.steps)]:
@@ -456,6 +457,8 @@ def parse_listing_features(raw: pd.DataFrame, issues: dict | None = None, rescal
     for col in BOOL_COLUMNS:
         out[col] = parse_bool(raw[col])
         _record(issues, flags, f"{col}_unparseable", _unparseable(raw[col], out[col]))
+    if "last_scraped" in raw:
+        _record(issues, flags, "last_scraped_spreadsheet_date", parse_scrape_dates(raw["last_scraped"])[1])
     text = raw["bathrooms_text"] if "bathrooms_text" in raw else pd.Series(pd.NA, index=raw.index, dtype="str")
     out["bathrooms_numeric"], out["bathrooms_type"] = parse_bathrooms(text)
     _record(issues, flags, "bathrooms_text_unparseable", _unparseable(text, out["bathrooms_numeric"]))
@@ -471,6 +474,43 @@ def parse_listing_features(raw: pd.DataFrame, issues: dict | None = None, rescal
 
 
 # --------------------------------------------------------------------------- imputation
+
+NO_AMENITIES = "[]"
+
+
+def reduced_files(amenities: pd.Series, files: pd.Series) -> list[int]:
+    """The files (``_file`` labels) of a reduced scrape: not one row with an amenity.
+
+    Inside Airbnb sometimes publishes a snapshot without amenities, description or bedrooms
+    (Albany 2024-01-06). Read as written, each of its listings would have no amenities at all."""
+    has_any = (amenities != NO_AMENITIES).groupby(files.to_numpy()).any()
+    return sorted(int(f) for f in has_any.index[~has_any.to_numpy()])
+
+
+def reduced_scrapes_record(paths: Sequence[Path], reduced: Sequence[int], rows: dict, imputed: dict) -> dict:
+    """The summary's ``reduced_scrapes``: per reduced file, its rows and how many got amenities."""
+    return {str(paths[f]): {"column": "amenities", "rows": int(rows.get(f, 0)), "imputed": int(imputed.get(f, 0))}
+            for f in reduced}
+
+
+def fill_reduced_scrapes(df: pd.DataFrame, paths: Sequence[Path]) -> tuple[pd.Series, dict]:
+    """``amenities`` with a reduced scrape's (:func:`reduced_files`) taken from the same listing's
+    nearest earlier snapshot, else its nearest later one; a listing seen only there keeps ``[]``.
+    Returns the column and the summary's ``reduced_scrapes``. The snapshot's prices and other
+    columns stay: its rows are not dropped."""
+    reduced = reduced_files(df["amenities"], df["_file"])
+    if not reduced:
+        return df["amenities"], {}
+    in_reduced = df["_file"].isin(reduced)
+    order = df.sort_values(["listing_id", "snapshot_date"], kind="stable").index
+    known = df["amenities"].mask(in_reduced).loc[order]
+    by_listing = known.groupby(df.loc[order, "listing_id"].to_numpy())
+    filled = known.fillna(by_listing.ffill()).fillna(by_listing.bfill()).reindex(df.index)
+    imputed = in_reduced & filled.notna()
+    record = reduced_scrapes_record(paths, reduced, df.loc[in_reduced, "_file"].value_counts().to_dict(),
+                                    df.loc[imputed, "_file"].value_counts().to_dict())
+    log.info("reduced scrape(s), amenities taken from the listing's other snapshots: %s", record)
+    return filled.fillna(NO_AMENITIES), record
 
 # What a column gets when it has no value at all (some dumps carry host_response_rate as "N/A"
 # throughout): a typical listing's value. Constant over the table, it carries nothing a model could
@@ -544,12 +584,53 @@ def parse_reviews(raw: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     return pd.DataFrame({"listing_id": ids[~bad].astype("int64"), "month": month_index(dates[~bad])}), int(bad.sum())
 
 
-def read_reviews(paths: Sequence[Path], listing_ids: pd.Series, issues: dict) -> pd.DataFrame:
-    """Review months of the listings in the table; undated or unparseable reviews are counted."""
+def reviews_city(path: Path, cities: Sequence[str], config: EtlConfig) -> str:
+    """The city a reviews file belongs to: the table's one city, else its folder's (:func:`inputs`
+    checked that each city has one)."""
+    return cities[0] if len(cities) == 1 else config.city_of(path)
+
+
+def read_reviews(paths: Sequence[Path], listings: pd.DataFrame, issues: dict, config: EtlConfig
+                 ) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Review months of the ``listings`` in the table (undated or unparseable reviews are counted),
+    and per city the last month its reviews files cover (:func:`reviews_cover`)."""
     parsed = [parse_reviews(read_csv_columns(path, REVIEW_COLUMNS)) for path in paths]
     issues["reviews_unparseable"] = sum(bad for _, bad in parsed)
+    cities = list(listings[CITY].cat.categories)  # every listings file's, as the Spark engine's
+    last = reviews_cover([(reviews_city(p, cities, config), frame["month"].max()) for p, (frame, _) in zip(paths, parsed)])
+    listing_ids = listings["listing_id"]
     reviews = pd.concat([frame for frame, _ in parsed], ignore_index=True)
-    return reviews[reviews["listing_id"].isin(listing_ids.unique())]
+    return reviews[reviews["listing_id"].isin(listing_ids.unique())], last
+
+
+def reviews_cover(last_months: Iterable[tuple[str, float]]) -> dict[str, int]:
+    """Per city, the last month (:func:`month_index`) of its reviews files' latest review.
+
+    A reviews file ends when it was downloaded: a later snapshot's 90 days are not in it (a panel
+    of snapshots from 2023 to 2025 with a reviews file of 2024-11), and would count no review and
+    lose every row as zero weight. Those rows take the weight from their own columns instead
+    (:func:`reviews_from_listings`), counted per method in the summary's ``weight_method``."""
+    last: dict[str, int] = {}
+    for city, month in last_months:
+        if month is not None and not pd.isna(month):
+            last[city] = max(last.get(city, -1), int(month))
+    return last
+
+
+def review_counts(df: pd.DataFrame, reviews: pd.DataFrame, last: dict[str, int], config: EtlConfig
+                  ) -> tuple[pd.Series, pd.Series]:
+    """The 90-day review count of each row and its method: from the reviews file where it covers
+    the row's month (:func:`reviews_cover`), else from the listing's own columns."""
+    months = month_index(df["snapshot_date"])
+    covered = months.to_numpy() <= df[CITY].astype("str").map(last).fillna(-1).to_numpy()
+    from_listings, method = reviews_from_listings(df, config)
+    count = reviews_in_window(df["listing_id"], months, reviews).astype("float64").where(covered, from_listings)
+    return count, method.where(~covered, "reviews_file")
+
+
+def _month_text(month: int) -> str:
+    """A :func:`month_index` as ``YYYY-MM``."""
+    return f"{month // 12:04d}-{month % 12 + 1:02d}"
 
 
 def occupancy_from_reviews(reviews_90d, config: EtlConfig, minimum=np.minimum):
@@ -599,11 +680,24 @@ def parse_ids(text: pd.Series) -> pd.Series:
     return digits.where(valid).astype("Int64")
 
 
+# A dump re-saved by a spreadsheet writes its dates as m/d/yyyy (7/3/2023): read as such, and counted
+# (the parse issue ``last_scraped_spreadsheet_date``). Any other form is refused, row by row.
+SPREADSHEET_DATE = "%m/%d/%Y"
+
+
+def parse_scrape_dates(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """``last_scraped`` as dates (ISO ``2023-07-03``, else a spreadsheet's ``7/3/2023``; else NaT),
+    and where the spreadsheet's form was read."""
+    iso = pd.to_datetime(text, errors="coerce", format="%Y-%m-%d")
+    spreadsheet = pd.to_datetime(text.where(iso.isna()), errors="coerce", format=SPREADSHEET_DATE)
+    return iso.fillna(spreadsheet), spreadsheet.notna()
+
+
 def parse_keys(raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
     """The rows whose ``id`` (:func:`parse_ids`) and ``last_scraped`` parse, with ``listing_id``
     (int64), ``snapshot_date`` and ``year_month`` added; and per raw row the step's drop reasons."""
     ids = parse_ids(raw["id"])
-    scraped = pd.to_datetime(raw["last_scraped"], errors="coerce", format="%Y-%m-%d")
+    scraped, _ = parse_scrape_dates(raw["last_scraped"])
     bad_id, bad_date = ids.isna().to_numpy(), scraped.isna().to_numpy()
     keep = ~(bad_id | bad_date)
     df = raw[keep].copy()
@@ -697,10 +791,12 @@ def _attach_weight(df: pd.DataFrame, reviews_paths: Sequence[Path], config: EtlC
                    summary: Summary) -> pd.DataFrame:
     df = df.copy()
     if reviews_paths:
-        reviews = read_reviews(reviews_paths, df["listing_id"], summary.parse_issues)
-        count = reviews_in_window(df["listing_id"], month_index(df["snapshot_date"]), reviews)
-        summary.weight_method = {"method": "reviews_file", "rows": {"reviews_file": len(df)},
-                                 "reviews_read": int(len(reviews))}
+        reviews, last = read_reviews(reviews_paths, df, summary.parse_issues, config)
+        count, method = review_counts(df, reviews, last, config)
+        summary.weight_method = {"method": "reviews_file",
+                                 "rows": {k: int(v) for k, v in method.value_counts().items()},
+                                 "reviews_read": int(len(reviews)),
+                                 "reviews_end": {city: _month_text(m) for city, m in sorted(last.items())}}
     else:
         count, method = reviews_from_listings(df, config)
         summary.weight_method = {"method": "listings_columns",
@@ -778,13 +874,14 @@ def build_table(listings: str | Path | Iterable[str | Path], reviews=None,
     summary.step("read_listings", len(raw), len(raw))
     df = _latest_per_month(_parse_keys(raw, summary), summary)
     df = _filter_price(df, summary)
-    keys = df[[*ROW_KEY, "snapshot_date", "target_price", CITY, "_far"]]
+    keys = df[[*ROW_KEY, "snapshot_date", "target_price", CITY, "_far", "_file"]]
     rescaled: dict[int, list[str]] = {}
     df = pd.concat([keys, mask_impossible(parse_listing_features(df, summary.parse_issues, rescaled),
                                           summary.parse_issues)], axis=1)
     summary.rescaled_scores = {str(paths[i]): columns for i, columns in rescaled.items()}
     if rescaled:
         log.info("old-scale review scores turned into 0-5 stars: %s", summary.rescaled_scores)
+    df["amenities"], summary.reduced_scrapes = fill_reduced_scrapes(df, paths)
     df = _filter_possible(_filter_essential(df, summary), summary)
     df = _attach_weight(df, reviews_paths, config, summary)
     impute(df, fit_fill_values(df), summary.imputation)

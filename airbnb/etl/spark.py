@@ -57,7 +57,8 @@ from . import (ESSENTIAL_COLUMNS, FAR_FROM_CITY, MEAN_IMPUTED, MEDIAN_IMPUTED, O
                Summary, check_listing_headers, check_output, far_from_city, fill_values_from, imputation_record, inputs,
                listing_review_counts, log, month_index, occupancy_from_reviews, old_scale_from_stats,
                parse_keys, parse_listing_features, parse_prices, parse_reviews, read_csv_columns,
-               read_listings_file, rescaled_columns, score_divisors, summary_path, summary_record, REVIEW_COLUMNS)
+               read_listings_file, reduced_scrapes_record, rescaled_columns, reviews_city, reviews_cover, score_divisors,
+               summary_path, summary_record, NO_AMENITIES, REVIEW_COLUMNS, _month_text)
 from ..errors import one_line
 from ..io import atomic_paths, exclusive, json_text, scratch_dir
 from ..schema import CITY, DOMAINS, PARTITION_COLUMNS, ROW_KEY, TABLE_SCHEMA
@@ -257,7 +258,8 @@ def _parse_tasks(batches: Iterator[pa.RecordBatch], fields: dict[str, str], issu
                  scratch: str) -> Iterator[pa.RecordBatch]:
     """Parse each task's file and write its rows to Parquet in ``scratch``, read by Spark from
     there (written once, by column, never streamed through the JVM); returns per file a record of
-    its rows, unparseable reviews, months (``2025-01,2025-02``), rows whose key repeats one before
+    its rows, unparseable reviews, months (a listings file's ``2025-01,2025-02``; a reviews file's
+    last review's :func:`~airbnb.etl.month_index`, for :func:`~airbnb.etl.reviews_cover`), rows whose key repeats one before
     and, for a listings file, its :func:`file_stats` as if no key repeated another file's (JSON).
 
     A listings file: its rows (:func:`parse_file`) in ``listings/``. A reviews file: its review count
@@ -274,6 +276,7 @@ def _parse_tasks(batches: Iterator[pa.RecordBatch], fields: dict[str, str], issu
             else:
                 reviews, unparseable = parse_reviews(read_csv_columns(Path(path), REVIEW_COLUMNS))
                 counts = reviews.groupby(["listing_id", "month"]).size().rename("count").reset_index()
+                months = "" if reviews.empty else str(int(reviews["month"].max()))
                 table = _arrow(counts, REVIEW_FIELDS)
             pq.write_table(table, os.path.join(scratch, kind, f"part-{index:05d}.parquet"))
             yield _arrow(pd.DataFrame({"kind": [kind], "index": [index], "rows": [table.num_rows],
@@ -391,6 +394,29 @@ def _per_file_stats(marked: DataFrame, done: pd.DataFrame, issue_keys: Sequence[
     return _add_up([_stats_from_text(row["stats"]) for row in parts])
 
 
+def _fill_reduced_scrapes(rows: DataFrame, paths: Sequence[Path]) -> tuple[DataFrame, dict]:
+    """:func:`airbnb.etl.fill_reduced_scrapes` in Spark: a reduced scrape's amenities from the same
+    listing's nearest earlier snapshot, else its nearest later one, else ``[]``; and the record."""
+    with _worker_errors(), _timed("the reduced scrapes"):
+        has_any = rows.groupBy("_file").agg(F.max(F.col("amenities") != NO_AMENITIES).alias("any")).collect()
+    reduced = sorted(r["_file"] for r in has_any if not r["any"])
+    if not reduced:
+        return rows, {}
+    in_reduced = F.col("_file").isin(reduced)
+    by_listing = Window.partitionBy("listing_id").orderBy("snapshot_date")
+    known = F.when(~in_reduced, F.col("amenities"))
+    rows = rows.withColumn("_known", known).withColumn("_filled", F.coalesce(
+        F.col("_known"), F.last("_known", ignorenulls=True).over(by_listing.rowsBetween(Window.unboundedPreceding, -1)),
+        F.first("_known", ignorenulls=True).over(by_listing.rowsBetween(1, Window.unboundedFollowing))))
+    with _worker_errors():
+        counts = rows.filter(in_reduced).groupBy("_file").agg(
+            F.count("*").alias("rows"), _count(F.col("_filled").isNotNull()).alias("imputed")).collect()
+    record = reduced_scrapes_record(paths, reduced, {r["_file"]: r["rows"] for r in counts},
+                                    {r["_file"]: r["imputed"] for r in counts})
+    log.info("reduced scrape(s), amenities taken from the listing's other snapshots: %s", record)
+    return rows.withColumn("amenities", F.coalesce(F.col("_filled"), F.lit(NO_AMENITIES))).drop("_known", "_filled"), record
+
+
 def _collect_one(frame: DataFrame) -> dict:
     with _worker_errors():
         return frame.collect()[0].asDict()
@@ -438,6 +464,7 @@ def build(spark: SparkSession, paths: Sequence[Path], reviews_paths: Sequence[Pa
                                      .rename_axis("_file").reset_index().astype({"_file": "int32"}))
     rows = marked.filter(F.col("_latest") & (F.col("target_price") > 0)).join(F.broadcast(divisors), "_file") \
         .withColumns({c: F.col(c) / F.col(f"_divisor_{c}") for c in SCORES}).drop(*divisors.columns[1:])
+    rows, summary.reduced_scrapes = _fill_reduced_scrapes(rows, paths)
 
     # impossible values -> missing (counted); rows without a possible size and place are dropped
     masked = [c for c in DOMAINS if c in features and c not in ESSENTIAL_COLUMNS]
@@ -451,19 +478,23 @@ def build(spark: SparkSession, paths: Sequence[Path], reviews_paths: Sequence[Pa
     reaching = F.col("_essential") & F.col("_impossible").isNull()
 
     # the weight
-    if reviews_paths:
+    occupancy = F.col("estimated_occupancy_l365d") if "estimated_occupancy_l365d" in features else F.lit(None)
+    from_ltm, from_occupancy = listing_review_counts(F.col("number_of_reviews_ltm"), occupancy.cast("double"), config)
+    count = F.coalesce(from_occupancy, from_ltm, F.lit(0.0))
+    method = F.when(from_occupancy.isNotNull(), "estimated_occupancy_l365d").otherwise("number_of_reviews_ltm")
+    if reviews_paths:  # where the reviews files cover the row's month (airbnb.etl.reviews_cover)
+        cities_read = sorted({config.city_of(p) for p in paths})
+        last = reviews_cover((reviews_city(reviews_paths[i], cities_read, config), int(m) if m else None)
+                             for i, m in done.loc["reviews", "months"].items())
         with _worker_errors(), _timed("the review windows"):
             keys = rows.filter(reaching).select("listing_id", "_month")
             rows = rows.join(_review_windows(reviews, keys, scratch / "windows", broadcast), ["listing_id", "_month"],
                              "left")
-        count = F.coalesce(F.col("_reviews").cast("double"), F.lit(0.0))
-        method = F.lit("reviews_file")
-    else:
-        occupancy = F.col("estimated_occupancy_l365d") if "estimated_occupancy_l365d" in features else F.lit(None)
-        from_ltm, from_occupancy = listing_review_counts(F.col("number_of_reviews_ltm"), occupancy.cast("double"),
-                                                         config)
-        count = F.coalesce(from_occupancy, from_ltm, F.lit(0.0))
-        method = F.when(from_occupancy.isNotNull(), "estimated_occupancy_l365d").otherwise("number_of_reviews_ltm")
+        end = F.coalesce(*(F.when(F.col(CITY) == city, F.lit(m)) for city, m in last.items()), F.lit(-1)) \
+            if last else F.lit(-1)
+        covered = F.col("_month") <= end
+        count = F.when(covered, F.coalesce(F.col("_reviews").cast("double"), F.lit(0.0))).otherwise(count)
+        method = F.when(covered, F.lit("reviews_file")).otherwise(method)
     rows = rows.withColumns({
         "reviews_in_last_90_days": F.rint(count).cast("int"),
         "estimated_occupancy_rate": occupancy_from_reviews(count, config, lambda cap, x: F.least(F.lit(cap), x)),
@@ -499,12 +530,14 @@ def build(spark: SparkSession, paths: Sequence[Path], reviews_paths: Sequence[Pa
                   FAR_FROM_CITY: found[FAR_FROM_CITY]})
     if reviews_paths:
         summary.parse_issues["reviews_unparseable"] = int(done.loc["reviews", "unparseable"].sum())
-        summary.weight_method = {"method": "reviews_file", "rows": {"reviews_file": found["possible"]},
-                                 "reviews_read": int(found["reviews_read"] or 0)}
+    methods = {m: found[f"method:{m}"] for m in ("reviews_file", "estimated_occupancy_l365d", "number_of_reviews_ltm")}
+    rows_by_method = {m: n for m, n in sorted(methods.items(), key=lambda kv: -kv[1]) if n}
+    if reviews_paths:
+        summary.weight_method = {"method": "reviews_file", "rows": rows_by_method,
+                                 "reviews_read": int(found["reviews_read"] or 0),
+                                 "reviews_end": {city: _month_text(m) for city, m in sorted(last.items())}}
     else:
-        methods = {m: found[f"method:{m}"] for m in ("estimated_occupancy_l365d", "number_of_reviews_ltm")}
-        summary.weight_method = {"method": "listings_columns",
-                                 "rows": {m: n for m, n in sorted(methods.items(), key=lambda kv: -kv[1]) if n}}
+        summary.weight_method = {"method": "listings_columns", "rows": rows_by_method}
     log.info("weight method: %s", summary.weight_method)
     summary.step("positive_weight", found["possible"], found["final"], {"zero_weight": found["possible"] - found["final"]})
     fill = fill_values_from({c: found[f"median:{c}"] for c in MEDIAN_IMPUTED}, {c: found[f"mean:{c}"] for c in MEAN_IMPUTED})

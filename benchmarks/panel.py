@@ -1,0 +1,107 @@
+"""Time, not only listings: the model and every baseline on a real city's panel of snapshots.
+
+    python benchmarks/panel.py [--until 2025-03] [--folds 5]
+
+Albany's ten listings snapshots (``../shared/.../albany-panel``, 2023-07 to 2025-11) are built into
+one table by the ETL (both engines build the same one; weights from the 2024-11 reviews file where
+it covers the month, else the listings' own columns). Then, with the default training and the
+same inputs (month and the year trend included) for every model:
+
+- a forward split (:func:`airbnb.evaluate.forward_validate`): trained on the snapshots up to
+  ``--until``, tested on the later ones, with the error per test month;
+- K-fold cross-validation grouped by listing (:func:`airbnb.evaluate.cross_validate`), with the
+  error per snapshot month over all folds' test rows.
+
+Writes the ``panel`` section of BENCHMARKS.md (skipped with a note when ../shared is absent).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from run import update_markdown  # benchmarks/run.py: BENCHMARKS.md sections with the machine line
+
+from airbnb import etl, evaluate, train
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "data" / "insideairbnb"
+PANEL, REVIEWS = SHARED / "albany-panel", SHARED / "albany-2024-11" / "reviews.csv.gz"
+METRICS = ("mape_weighted", "rmse_weighted", "r2_weighted")
+
+
+def percent(value: float) -> str:
+    return f"{100 * value:.1f}%"
+
+
+def months_markdown(months: pd.DataFrame) -> list[str]:
+    """Weighted MAPE per model (rows) and month (columns), with each month's rows."""
+    mape = months["mape_weighted"].unstack("model")
+    rows = months["n_rows"].unstack("model").iloc[:, 0]
+    lines = ["| model | " + " | ".join(f"{m} ({rows[m]} rows)" for m in mape.index) + " |",
+             "|---|" + "---|" * len(mape.index)]
+    lines += [f"| {model} | " + " | ".join(percent(v) for v in mape[model]) + " |" for model in mape.columns]
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--until", default="2025-03", help="the forward split's last training month")
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=train.TrainConfig.epochs,
+                        help="at most this many epochs (fewer: a shorter run on a busy machine)")
+    parser.add_argument("--ensemble-size", type=int, default=train.TrainConfig.ensemble_size)
+    parser.add_argument("--work", default=str(REPO / "data" / "bench" / "quality"),
+                        help="the embedding cache is kept here between runs")
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    logging.getLogger("airbnb").setLevel(logging.WARNING)
+    if not PANEL.is_dir():
+        print(f"skipping: {PANEL} not found (expected ../shared beside the repository)")
+        return
+    cache = Path(args.work) / "cache"
+    with tempfile.TemporaryDirectory(prefix="panel-") as work:
+        table_path = Path(work) / "albany-panel.parquet"
+        summary = etl.run_etl(PANEL, REVIEWS, table_path)
+        config = train.configure(data_path=str(table_path), progress=False, cache_dir=str(cache),
+                                 epochs=args.epochs, ensemble_size=args.ensemble_size)
+        started = time.perf_counter()
+        forward = evaluate.forward_validate(config, args.until)
+        forward_seconds = time.perf_counter() - started
+        print(forward.metrics[list(METRICS)], flush=True)
+        started = time.perf_counter()
+        cv = evaluate.cross_validate(config, args.folds, progress=False)
+        cv_seconds = time.perf_counter() - started
+        print(cv.summary(METRICS), flush=True)
+    fwd = forward.metrics.sort_values("mape_weighted")
+    body = "\n".join([
+        "## A panel of snapshots: time and listings (`benchmarks/panel.py`)", "",
+        f"Albany's ten snapshots 2023-07 to 2025-11 as one table: {summary['rows_out']:,} listing-months of "
+        f"{summary['listings_out']} listings (weights: {summary['weight_method']['rows']}; the reduced 2024-01 "
+        f"scrape's amenities from each listing's other snapshots: {list(summary['reduced_scrapes'].values())}; "
+        f"{summary['parse_issues']['last_scraped_spreadsheet_date']} rows with spreadsheet dates read). "
+        f"Default training{'' if (args.epochs, args.ensemble_size) == (train.TrainConfig.epochs, train.TrainConfig.ensemble_size) else f' but at most {args.epochs} epochs and {args.ensemble_size} member(s)'}; "
+        "every baseline has the same inputs, month and year trend included.", "",
+        f"**Forward split**: trained on the snapshots up to {args.until} ({forward.rows.get('train', 0)} train, "
+        f"{forward.rows.get('validation', 0)} validation rows), tested on the later ones "
+        f"({forward.rows.get('test', 0)} rows) in {forward_seconds:.0f} s:", "",
+        "| model | weighted MAPE | weighted RMSE | weighted R² |", "|---|---|---|---|",
+        *(f"| {m} | {percent(r['mape_weighted'])} | ${r['rmse_weighted']:.1f} | {r['r2_weighted']:.3f} |"
+          for m, r in fwd.iterrows()), "",
+        "Per test month (weighted MAPE):", "", *months_markdown(forward.months), "",
+        f"**{args.folds}-fold CV grouped by listing** (every snapshot; mean ± sd over the folds) in {cv_seconds:.0f} s:", "",
+        "| model | " + " | ".join(METRICS) + " |", "|---|" + "---|" * len(METRICS),
+        *(f"| {m} | " + " | ".join(r) + " |" for m, r in cv.summary(METRICS).iterrows()), "",
+        "Per snapshot month, over all folds' test rows (weighted MAPE):", "", *months_markdown(cv.months)])
+    print(body)
+    update_markdown({"panel": body}, "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]))
+
+
+if __name__ == "__main__":
+    main()
