@@ -31,7 +31,9 @@ def teacher_log_prices(train_rows: pd.DataFrame, validation_rows: pd.DataFrame, 
     out = np.empty(len(train_rows))
     k = min(folds, train_rows["listing_id"].nunique())
     for fit, held in GroupKFold(k).split(X, groups=train_rows["listing_id"].to_numpy()):
-        booster = LightGBMBaseline(seed=seed).fit(X.iloc[fit], y[fit], w[fit], Xv, yv, wv)
+        # one thread: training runs beside it, and OpenMP's spin-waiting on busy cores made two
+        # threads many times slower than one (airbnb.baselines)
+        booster = LightGBMBaseline(seed=seed, num_threads=1).fit(X.iloc[fit], y[fit], w[fit], Xv, yv, wv)
         out[held] = np.log(booster.predict(X.iloc[held]))
     return out
 
