@@ -264,7 +264,7 @@ def _inputs(params: dict) -> dict:
 
 
 def main(argv: Sequence[str] | None = None) -> Path:
-    parser = argparse.ArgumentParser(prog="python -m airbnb.run", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m airbnb.run", description=description(__doc__))
     parser.add_argument("params", help="params YAML file, e.g. params/default.yaml")
     parser.add_argument("--run-dir", help="where the record goes (default: the file's run_dir, else runs/<name>)")
     parser.add_argument("--stages", nargs="+", choices=STAGES, default=list(STAGES))
