@@ -1,6 +1,10 @@
 """One logging setup for the shell and notebooks: ``airbnb.*`` messages go to stdout."""
 import logging
+import re
 import sys
+
+# A record as the handler below writes it: how a kernel's output lines that are log records are told apart.
+RECORD = re.compile(r"\d\d:\d\d:\d\d airbnb[.\w]*: ")
 
 
 class _StdoutHandler(logging.StreamHandler):

@@ -28,12 +28,12 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("a run's files", {"artifacts", "tracking"}),
     ("training", {"training", "train"}),
     ("pricing, evaluation, search", {"predict", "baselines", "evaluate", "tune"}),
-    ("reports and orchestration", {"plots", "explore", "explore_kernels", "explore_app", "run"}),
+    ("reports and orchestration", {"plots", "explore", "explore_kernels", "explore_app", "report", "run"}),
 ]
 # Within a layer, the order modules may import each other in.
 ORDER = ["errors", "config", "log", "io", "schema", "axes", "cli", "metrics", "schedule", "notebook", "etl", "synthetic",
          "embeddings", "features", "dataset", "model", "breakdown", "conformal", "artifacts", "tracking", "training", "train",
-         "predict", "baselines", "evaluate", "tune", "plots", "explore", "explore_kernels", "explore_app", "run"]
+         "predict", "baselines", "evaluate", "tune", "plots", "explore", "explore_kernels", "explore_app", "report", "run"]
 RANK = {name: i for i, name in enumerate(ORDER)}
 
 
