@@ -25,7 +25,8 @@ from .ensemble import finish_members, init_members, member_states
 from .step import pick_device, train_one_epoch, validate
 
 log = get_logger(__name__)
-LOG_EVERY = 10  # epochs between summary lines; the first, the last and each new best are logged too
+LOG_EVERY = 10  # epochs between summary lines; the first, the last and each marked improvement are logged too
+LOG_GAIN = 0.1  # an improvement is logged when the best validation MAPE is this share below the last line's
 
 
 def make_schedule(config: TrainConfig, steps_per_epoch: int) -> LRSchedule:
@@ -69,8 +70,8 @@ def train_members(config: TrainConfig, data: Prepared, out: Path, callbacks: Seq
         state, best = load_checkpoint(config, model, optimizer, scaler, average)
     epochs = config.epochs_to_run
     bar = tqdm(total=epochs, initial=state.epoch, desc="train", unit="epoch", disable=not config.progress,
-               mininterval=2, dynamic_ncols=True)
-    best_mape = min((h.get("val_mape_weighted", math.inf) for h in state.history), default=math.inf)
+               mininterval=5, dynamic_ncols=True)
+    best_mape = logged_mape = min((h.get("val_mape_weighted", math.inf) for h in state.history), default=math.inf)
     while state.epoch < epochs:
         epoch = state.epoch + 1
         t0 = time.perf_counter()
@@ -96,9 +97,10 @@ def train_members(config: TrainConfig, data: Prepared, out: Path, callbacks: Seq
         save_checkpoint(out / artifacts.CHECKPOINT, config, model, optimizer, scaler, state, best, average)
         artifacts.write_frame(pd.DataFrame(state.history), out / artifacts.HISTORY)
         bar.update(1)
-        new_best = metrics["val_mape_weighted"] < best_mape
         best_mape = min(best_mape, metrics["val_mape_weighted"])
-        if new_best or epoch in (1, epochs) or epoch % LOG_EVERY == 0 or all(stopped):
+        if (best_mape < (1 - LOG_GAIN) * logged_mape or epoch in (1, epochs) or epoch % LOG_EVERY == 0
+                or all(stopped)):
+            logged_mape = best_mape
             log.info("epoch %d/%d  validation MAPE %.1f%% (best %.1f%%)  R²(w) %.3f  %s",
                      epoch, epochs, 100 * metrics["val_mape_weighted"], 100 * best_mape,
                      metrics["val_r2_weighted"], _improved_note(improved, len(losses)))
