@@ -7,7 +7,7 @@ Per city:
 - K-fold cross-validation grouped by listing (``airbnb.evaluate.cross_validate``) of each training
   preset and of every baseline (LightGBM, HistGradientBoosting and ridge on log price, the
   weighted mean), mean ± sd over the folds;
-- the plain command's split (``python -m airbnb.train --holdout-size 0.2``, seeds 0..N-1):
+- the plain command's split (``python -m airbnb.train --test-share 0.2``, seeds 0..N-1):
   the model's test metrics next to the baselines fitted on the same train/validation rows.
 
 Albany and Newark come from ../shared (skipped with a note when absent); the synthetic city is a
@@ -143,7 +143,7 @@ def markdown(results: dict, args: argparse.Namespace) -> str:
             lines.append(f"| {label} | {name} | {row['mape_weighted']} | {row['rmse_weighted']} "
                          f"| {row['r2_weighted']} |")
     lines += ["", f"The plain command's split (`python -m airbnb.train --data-path T --output-dir O "
-              f"--holdout-size 0.2`, seeds 0–{args.seeds - 1}, then `airbnb.evaluate.evaluate_run`): test-split "
+              f"--test-share 0.2`, seeds 0–{args.seeds - 1}, then `airbnb.evaluate.evaluate_run`): test-split "
               "weighted MAPE per seed, the baselines fitted on the same training rows and early-stopped on the "
               "same validation rows; training time is the default model's whole `train()` per seed.", "",
               "| city | test rows | model | " + " | ".join(f"`{b}`" for b in BASELINES)
