@@ -8,6 +8,7 @@ import pytest
 
 from airbnb import evaluate, report
 from airbnb.evaluate import MODEL_NAME, verdict
+from airbnb.log import RECORD
 from airbnb.metrics import metric_columns, readable_table
 
 
@@ -76,3 +77,18 @@ def test_a_run_without_metrics_has_no_report(tmp_path):
     with pytest.raises(report.ReportError, match="no metrics.json"):
         report.write_report(tmp_path)
     assert not (tmp_path / report.REPORT).exists()
+
+
+def test_evaluate_prints_a_labelled_table_in_percent_and_the_figure_to_trust(small_run, tmp_path, capsys):
+    out = tmp_path / "metrics.json"
+    evaluate.main(["--artifacts", str(small_run), "--baselines", "ridge", "weighted_mean", "--output", str(out)])
+    printed = "\n".join(line for line in capsys.readouterr().out.splitlines() if not RECORD.match(line))
+    saved = evaluate.read_json(out)
+    header, columns, *rows = printed.split("\n\n")[0].splitlines()
+    assert header == f"test split ({saved['rows']:,} listing-months of {saved['listings']:,} listings), best first:"
+    assert columns.split()[:4] == ["MAPE", "%", "(occupancy-weighted)", "MAE"]
+    shown = {line.split()[0]: float(line.split()[1]) for line in rows[1:]}  # rows[0]: the index name
+    assert shown == {m: round(100 * v["mape_weighted"], 2) for m, v in saved["models"].items()}
+    assert list(shown) == sorted(shown, key=shown.get), "best first"
+    found = verdict(saved)
+    assert f"\n{found.headline()}\nwhich figure to trust: only the single test split" in printed
