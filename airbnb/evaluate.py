@@ -41,7 +41,7 @@ from .dataset import AirbnbDataset
 from .errors import ConfigError, command_line
 from .etl import summary_path
 from .io import exclusive, read_json, refuse_input, write_json
-from .log import get_logger, setup_logging
+from .log import get_logger, quiet, setup_logging
 from .breakdown import predict_dataset
 from .metrics import bucket_metrics, metric_columns, metrics_table, price_deciles, readable_table, review_buckets
 from .predict import PricePredictor
@@ -52,6 +52,8 @@ log = get_logger(__name__)
 # --------------------------------------------------------------------------- evaluating a run
 
 MODEL_NAME = "additive_axis_model"
+# What a cross-validation fold's trainings log below a warning: its one fold line says what matters.
+FOLD_LOGGERS = ("airbnb.train", "airbnb.training", "airbnb.embeddings", "airbnb.baselines")
 SPLITS_SCORED = ("test", "validation")
 
 
@@ -268,12 +270,13 @@ def cross_validate(config: train.TrainConfig, k: int = 5, table: pd.DataFrame | 
                                               holdout_size=0.0, resume="", tracking=False, smoke_test=False,
                                               epochs=config.epochs_to_run)
             started = time.perf_counter()
-            data = train.prepare(fold_config, table, splits)
-            result = train.train(fold_config, data=data)
             parts = {s: table[splits == s].reset_index(drop=True) for s in ("train", "validation", "test")}
-            test = AirbnbDataset(data.processor.transform(parts["test"]), embedder=data.embedder)
-            prices = {MODEL_NAME: predict_dataset(result.model, test)["predicted_price"].to_numpy()}
-            fitted = _fit_baselines(parts["train"], parts["validation"], baselines, config.seed)
+            with quiet(*FOLD_LOGGERS):  # a fold's trainings in one line, below
+                data = train.prepare(fold_config, table, splits)
+                result = train.train(fold_config, data=data)
+                test = AirbnbDataset(data.processor.transform(parts["test"]), embedder=data.embedder)
+                prices = {MODEL_NAME: predict_dataset(result.model, test)["predicted_price"].to_numpy()}
+                fitted = _fit_baselines(parts["train"], parts["validation"], baselines, config.seed)
             if fitted is not None:
                 prices.update(fitted.predict(parts["test"]))
             y, w = parts["test"]["target_price"].to_numpy(), parts["test"]["estimated_occupancy_rate"].to_numpy()

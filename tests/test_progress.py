@@ -42,3 +42,13 @@ def test_a_run_shows_the_kernels_log_lines_only(capsys):
     shown = capsys.readouterr().out.splitlines()
     assert shown == ["16:47:07 airbnb.training.loop: epoch 1/200  validation MAPE 34.7%",
                      "16:47:08 airbnb.evaluate: fold 1/5: 40 test rows"]
+
+
+def test_cross_validation_logs_one_line_per_fold(small_table, caplog):
+    from airbnb import evaluate
+
+    caplog.set_level(logging.INFO, logger="airbnb")
+    config = train.TrainConfig(data_path=str(small_table), epochs=2, ensemble_size=1, progress=False)
+    evaluate.cross_validate(config, 2, baselines=["weighted_mean"], progress=False)
+    assert [r.getMessage().split(":")[0] for r in caplog.records] == ["fold 1/2", "fold 2/2"]
+    assert "weighted_mean" in caplog.records[0].getMessage()
