@@ -91,10 +91,10 @@ def render(run_dir: Path, metrics: dict, manifest: dict, medians: pd.DataFrame) 
         f"<p>Run <code>{_e(run_dir)}</code>, started {_e(manifest.get('started', '?'))}, "
         f"status <b>{_e(manifest.get('status', '?'))}</b>.</p>",
         _headline(found),
-        "<h2>Which figure to trust</h2>", f"<p id='trust'>{_e(found.trust)}.</p>",
+        "<h2>Which figure to trust</h2>", f"<p id='trust'>{_e(found.trust[:1].upper() + found.trust[1:])}.</p>",
         _models(metrics),
         "<h2>What the data held</h2>", _data(metrics),
-        f"<h2>Per neighbourhood (the {len(shown)} with most listings of {len(medians)})</h2>",
+        f"<h2>Per neighbourhood ({_count(len(shown), len(medians))})</h2>",
         "<p>Listed and recommended prices are medians over every listing-month of the table (most were "
         "trained on); the error column uses only the test split's listings, never trained on.</p>",
         shown.to_html(float_format=lambda v: f"{v:,.1f}", na_rep="–", border=0, classes="neighbourhoods"),
@@ -102,6 +102,10 @@ def render(run_dir: Path, metrics: dict, manifest: dict, medians: pd.DataFrame) 
     ]
     return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{_e(name)}: price model report"
             f"</title><style>{_STYLE}</style></head><body>{''.join(sections)}</body></html>\n")
+
+
+def _count(shown: int, total: int) -> str:
+    return f"all {total}" if shown == total else f"the {shown} with most listings, of {total}"
 
 
 def _headline(found: Verdict) -> str:
@@ -117,15 +121,19 @@ def _headline(found: Verdict) -> str:
 
 
 def _models(metrics: dict) -> str:
+    """Every model's errors: cross-validated first (when it ran), then on the single test split
+    (the occupancy-weighted metrics, and the unweighted MAPE)."""
     split = readable_table(pd.DataFrame.from_dict(metrics["models"], orient="index"))
-    parts = [f"<h2>Every model on the test split ({metrics['listings']:,} listings, {metrics['rows']:,} "
-             "listing-months)</h2>", split.to_html(border=0, classes="split")]
+    split = split[[c for c in split if "occupancy-weighted" in c and "log" not in c] + ["MAPE % (unweighted)"]]
+    parts = []
     cv = metrics.get("cv")
     if cv:
         mean, sd = (pd.DataFrame.from_dict(cv[k], orient="index")["mape_weighted"] * 100 for k in ("mean", "sd"))
         table = pd.DataFrame({"weighted MAPE %": mean.round(2), "sd across folds": sd.round(2)}).sort_values(
             "weighted MAPE %")
         parts += [f"<h2>{cv['k']}-fold cross-validation (grouped by listing)</h2>", table.to_html(border=0, classes="cv")]
+    parts += [f"<h2>The single test split ({metrics['listings']:,} listings, {metrics['rows']:,} listing-months)</h2>",
+              split.to_html(border=0, classes="split")]
     return "".join(parts)
 
 

@@ -70,7 +70,7 @@ def test_the_report_shows_the_verdict_and_the_medians(tmp_path):
     assert re.search(r"id='model-mape' data-value='0.21'>21.0%</span> ± 2.0", page)
     assert re.search(r"id='baseline-mape' data-value='0.25'>25.0%</span>", page)
     assert "<span id='best-baseline'>lightgbm</span>" in page and "Pine &lt;Hills&gt;" in page
-    assert "trust the cross-validation figure" in page and "make explore ARTIFACTS=a" in page
+    assert "Trust the cross-validation figure" in page and "make explore ARTIFACTS=a" in page
 
 
 def test_a_run_without_metrics_has_no_report(tmp_path):

@@ -52,7 +52,7 @@ def test_the_report_shows_the_runs_cross_validated_headline(chromium, tmp_path, 
             assert page.inner_text("#best-baseline") == best
             assert float(page.get_attribute("#baseline-mape", "data-value")) == pytest.approx(cv[best], rel=1e-12)
             assert page.inner_text("#source") == "2-fold cross-validation"
-            assert "trust the cross-validation figure" in page.inner_text("#trust")
+            assert page.inner_text("#trust").startswith("Trust the cross-validation figure")
             table = pd.read_parquet(params["data_path"])
             shown = page.locator("table.neighbourhoods tbody tr").count()
             assert shown == min(30, table["neighbourhood_cleansed"].nunique())
