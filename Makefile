@@ -8,6 +8,7 @@ PY     := $(VENV)/bin/python
 PARAMS ?= params/default.yaml
 ARTIFACTS ?= runs/default/artifacts
 PORT   ?= 8866
+LAB_ARGS ?=  # more JupyterLab options, e.g. LAB_ARGS=--port=8890
 
 .PHONY: install run city test benchmark lab explore browser screenshot clean
 
@@ -55,7 +56,7 @@ benchmark: install
 
 # Opens at the repository root (runs/ and notebooks/ side by side); --allow-root for containers run as root.
 lab: install
-	$(VENV)/bin/jupyter lab --no-browser $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) --ServerApp.root_dir=.
+	$(VENV)/bin/jupyter lab --no-browser $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) --ServerApp.root_dir=. $(LAB_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

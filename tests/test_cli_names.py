@@ -86,3 +86,38 @@ def test_run_takes_a_params_file_or_a_city(argv, message, capsys):
     with pytest.raises(SystemExit):
         run.main(argv)
     assert message in capsys.readouterr().err
+
+
+def test_make_lab_serves_the_repository_root(tmp_path):
+    """As root too (--allow-root), without a browser: its file browser lists runs/'s siblings."""
+    import json
+    import os
+    import shutil
+    import signal
+    import subprocess
+    import time
+    import urllib.request
+
+    from airbnb.explore_app import free_port
+
+    from conftest import REPO
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    port, token = free_port(), "analyst-test"
+    server = subprocess.Popen(["make", "-o", "install", "lab", f"LAB_ARGS=--port={port} --IdentityProvider.token={token}"
+                               f" --ServerApp.runtime_dir={tmp_path}"], cwd=REPO, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, start_new_session=True, env={**os.environ, "BROWSER": "false"})
+    try:
+        deadline, listed = time.monotonic() + 90, None
+        while listed is None and time.monotonic() < deadline and server.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/contents?token={token}", timeout=5) as r:
+                    listed = {item["name"] for item in json.load(r)["content"]}
+            except OSError:
+                time.sleep(1)
+        assert listed is not None, server.stdout.read1().decode() if server.poll() is not None else "no answer in 90 s"
+        assert {"README.md", "notebooks", "airbnb", "Makefile"} <= listed
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
