@@ -84,14 +84,12 @@ def neighbourhood_medians(metrics: dict) -> pd.DataFrame:
 def render(run_dir: Path, metrics: dict, manifest: dict, medians: pd.DataFrame) -> str:
     """The report's HTML (pure: from the run's records, for tests too)."""
     name = run_dir.name
-    found = verdict(metrics)
     shown = medians.head(TOP_NEIGHBOURHOODS)
     sections = [
         f"<h1>{_e(name)}: nightly price model report</h1>",
         f"<p>Run <code>{_e(run_dir)}</code>, started {_e(manifest.get('started', '?'))}, "
         f"status <b>{_e(manifest.get('status', '?'))}</b>.</p>",
-        _headline(found),
-        "<h2>Which figure to trust</h2>", f"<p id='trust'>{_e(found.trust[:1].upper() + found.trust[1:])}.</p>",
+        *_verdict(metrics),
         _models(metrics),
         "<h2>What the data held</h2>", _data(metrics),
         f"<h2>Per neighbourhood ({_count(len(shown), len(medians))})</h2>",
@@ -106,6 +104,17 @@ def render(run_dir: Path, metrics: dict, manifest: dict, medians: pd.DataFrame) 
 
 def _count(shown: int, total: int) -> str:
     return f"all {total}" if shown == total else f"the {shown} with most listings, of {total}"
+
+
+def _verdict(metrics: dict) -> list[str]:
+    """The headline and which figure to trust; without a baseline, the model's figure alone."""
+    if len(metrics["models"]) < 2:
+        mape = metrics["models"][MODEL_NAME]["mape_weighted"]
+        return [f"<p class='headline'>The model's weighted MAPE on the test split is <span id='model-mape' "
+                f"data-value='{mape!r}'>{100 * mape:.1f}%</span>; no baseline was evaluated to compare it with.</p>"]
+    found = verdict(metrics)
+    return [_headline(found), "<h2>Which figure to trust</h2>",
+            f"<p id='trust'>{_e(found.trust[:1].upper() + found.trust[1:])}.</p>"]
 
 
 def _headline(found: Verdict) -> str:

@@ -92,3 +92,12 @@ def test_evaluate_prints_a_labelled_table_in_percent_and_the_figure_to_trust(sma
     assert list(shown) == sorted(shown, key=shown.get), "best first"
     found = verdict(saved)
     assert f"\n{found.headline()}\nwhich figure to trust: only the single test split" in printed
+
+
+def test_a_run_without_baselines_reports_the_models_figure_alone(tmp_path):
+    found = metrics({MODEL_NAME: 0.2, "lightgbm": 0.3})
+    found["models"] = {MODEL_NAME: found["models"][MODEL_NAME]}
+    medians = pd.DataFrame({"listings": [1]}, index=pd.Index(["A"], name="neighbourhood"))
+    page = report.render(tmp_path / "r", found, {}, medians)
+    assert "id='model-mape' data-value='0.2'>20.0%</span>; no baseline was evaluated" in page
+    assert "id='trust'" not in page
