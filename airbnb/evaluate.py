@@ -354,7 +354,8 @@ def verdict(metrics: dict) -> Verdict:
         return Verdict("test split", split[MODEL_NAME]["mape_weighted"], best, split[best]["mape_weighted"],
                        None, None,
                        f"only the single test split ({test_listings} listings) was scored: its figure moves by "
-                       "points with which listings fall into it; cross-validate (--cv 5) for a figure to trust")
+                       "points with which listings fall into it; cross-validate (--cv 5, or cv: 5 in a params file) "
+                       "for a figure to trust")
     mean, sd = cv["mean"], cv["sd"]
     best = _best_baseline(mean)
     tested = sum(f["test_rows"] for f in cv["folds"] if f["model"] == MODEL_NAME)

@@ -255,7 +255,7 @@ def run(params_path: str | Path | None, run_dir: str | Path | None = None, stage
     """Execute ``stages`` for the params file (or the ``params`` themselves, e.g. :func:`city_params`);
     returns the run directory."""
     params = dict(params) if params is not None else load_params(params_path)
-    run_dir = Path(run_dir or params.get("run_dir") or Path("runs") / Path(params_path).stem)
+    run_dir = Path(run_dir or params.get("run_dir") or Path("runs") / (Path(params_path).stem if params_path else "run"))
     # the record holds its artifacts and metrics
     given = set(params)
     params.setdefault("output_dir", str(run_dir / "artifacts"))
