@@ -888,7 +888,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
                         "directories (the built-in city's table: python -m airbnb.synthetic --table PATH)")
     parser.add_argument("--reviews", nargs="+", help="reviews.csv[.gz] (one per city); without it the weight "
                         "comes from listing columns")
-    parser.add_argument("--output", help="Parquet file to write (--engine spark: the table's folder); default "
+    parser.add_argument("--output", default=argparse.SUPPRESS, help="Parquet file to write (--engine spark: the table's folder); default "
                         f"{DEFAULT_TABLE_PATH.parent}/<city>.parquet, the city named by --city or the listings' "
                         "folder, so the built-in city's table is never overwritten")
     add_config_flags(parser, EtlConfig)
@@ -899,7 +899,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
 
 def _etl_command(args: argparse.Namespace) -> dict:
     config = EtlConfig(**{f.name: getattr(args, f.name) for f in fields(EtlConfig)})
-    return run_etl(args.listings, args.reviews, args.output or default_output(args.listings, config), config)
+    output = getattr(args, "output", None) or default_output(args.listings, config)
+    return run_etl(args.listings, args.reviews, output, config)
 
 
 def default_output(listings, config: EtlConfig) -> Path:
