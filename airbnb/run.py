@@ -47,6 +47,9 @@ STAGES = ("process", "train", "evaluate")
 RUN_KEYS = {"run_dir"}  # keys of the params file that are not notebook parameters
 # A kernel's own start-up notes (e.g. that it talks to papermill over local TCP) are not the run's.
 QUIET_KERNEL = ["--IPKernelApp.log_level=ERROR"]
+# A tqdm bar as a kernel writes it: "train:  12%|█▏   | 24/200 [00:32<02:55,  1.00epoch/s]".
+_KERNEL_BAR = re.compile(r"(?P<desc>[^\r\n:|]+):\s+\d+%\|[^|]*\|\s*(?P<done>\d+)/(?P<total>\d+) "
+                         r"\[[^,\]]*,\s*[\d.?]+(?:s/)?(?P<unit>[a-z]+)")
 CITY_FOLDS = 5  # a city run's cross-validation: a small city's single test split is a few dozen listings
 MANIFEST = "manifest.json"
 # What every manifest of a run holds from its start: how a run directory is told from other folders.
@@ -172,13 +175,16 @@ def execute(stage: str, params: dict, run_dir: Path) -> Path:
 
     out = run_dir / f"{stage}.ipynb"
     log.info("stage %s: executing %s -> %s", stage, notebook_path(stage), out)
+    bars = _KernelBars()
     try:
         pm.execute_notebook(str(notebook_path(stage)), str(out), parameters=params, cwd=str(Path.cwd()),
                             kernel_name="python3", progress_bar={"desc": f"{stage:<8}", "unit": "cell"},
-                            stdout_file=_KernelLog(), extra_arguments=QUIET_KERNEL)
+                            stdout_file=_KernelLog(), stderr_file=bars, extra_arguments=QUIET_KERNEL)
     except pm.PapermillExecutionError as exc:
         raise RunError(f"stage '{stage}' failed at cell {exc.exec_count}: {exc.ename}: {exc.evalue} "
                        f"(executed notebook: {out})") from exc
+    finally:
+        bars.close()
     return out
 
 
@@ -192,6 +198,32 @@ class _KernelLog(io.TextIOBase):
             if RECORD.match(line):
                 tqdm.write(line)
         return len(text)
+
+
+class _KernelBars(io.TextIOBase):
+    """Where a kernel's stderr goes besides its notebook: its own progress bars (training's epochs,
+    cross-validation's folds) mirrored in the run's terminal with their ETA, since a stage's
+    long cell would otherwise hold its cell bar still for minutes."""
+
+    def __init__(self):
+        super().__init__()
+        self.bars: dict[str, tqdm] = {}
+
+    def write(self, text: str) -> int:
+        for found in _KERNEL_BAR.finditer(text):
+            desc, done, total = found["desc"].strip(), int(found["done"]), int(found["total"])
+            bar = self.bars.get(desc)
+            if bar is None or done < bar.n:  # a new bar of the same name (the next fold's training)
+                if bar is not None:
+                    bar.close()
+                bar = self.bars[desc] = tqdm(total=total, desc=f"  {desc}", unit=found["unit"], leave=False)
+            bar.update(done - bar.n)
+        return len(text)
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+        super().close()
 
 
 def prepare_run_dir(run_dir: Path, stages: Sequence[str], keep: Sequence[str | Path] = ()) -> dict:

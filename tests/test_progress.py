@@ -52,3 +52,16 @@ def test_cross_validation_logs_one_line_per_fold(small_table, caplog):
     evaluate.cross_validate(config, 2, baselines=["weighted_mean"], progress=False)
     assert [r.getMessage().split(":")[0] for r in caplog.records] == ["fold 1/2", "fold 2/2"]
     assert "weighted_mean" in caplog.records[0].getMessage()
+
+
+def test_a_run_mirrors_the_kernels_progress_bars():
+    bars = run._KernelBars()
+    bars.write("\rtrain:   0%|          | 0/200 [00:00<?, ?epoch/s]")
+    bars.write("\rtrain:  12%|█▏        | 24/200 [00:32<02:55,  1.00epoch/s]\rtrain:  13%|█▎  | 26/200 [00:35<03:17,  1.14s/epoch]")
+    bars.write("\rcross-validation folds:  40%|████      | 2/5 [01:00<01:30, 30.00s/fold]")
+    assert {d: (b.n, b.total, b.unit) for d, b in bars.bars.items()} == {"train": (26, 200, "epoch"),
+                                                                        "cross-validation folds": (2, 5, "fold")}
+    first = bars.bars["train"]
+    bars.write("\rtrain:   1%|          | 2/200 [00:03<05:27,  1.65s/epoch]")  # the next training's bar
+    assert bars.bars["train"] is not first and bars.bars["train"].n == 2
+    bars.close()
