@@ -1,4 +1,5 @@
-# Two commands for a fresh machine:  `make run`  (main job on the built-in data)  and  `make test`.
+# Two commands for a fresh machine:  `make run`  (main job on the built-in data)  and  `make test`;
+# `make city LISTINGS=... [REVIEWS=...] [NAME=...]` runs the same on your own city's files.
 # Both create the pinned virtual environment in .venv on first use. `make explore` serves the price
 # explorer (notebooks/explore.ipynb with Voila) for the default run on http://localhost:8866.
 PYTHON ?= python3
@@ -7,8 +8,9 @@ PY     := $(VENV)/bin/python
 PARAMS ?= params/default.yaml
 ARTIFACTS ?= runs/default/artifacts
 PORT   ?= 8866
+LAB_ARGS ?=  # more JupyterLab options, e.g. LAB_ARGS=--port=8890
 
-.PHONY: install run test benchmark lab explore browser screenshot clean
+.PHONY: install run city test benchmark lab explore browser screenshot clean
 
 install: $(VENV)/.installed
 
@@ -23,6 +25,11 @@ $(VENV)/.installed: pyproject.toml requirements-lock.txt
 
 run: install
 	$(PY) -m airbnb.run $(PARAMS)
+
+# Your own city: make city LISTINGS='albany/*/listings.csv.gz' REVIEWS=albany/reviews.csv.gz NAME=albany
+city: install
+	@test -n "$(LISTINGS)" || { echo "give LISTINGS=path/to/listings.csv.gz (and REVIEWS=..., NAME=...)"; exit 2; }
+	$(PY) -m airbnb.run --city $(LISTINGS) $(if $(REVIEWS),--reviews $(REVIEWS)) $(if $(NAME),--name $(NAME))
 
 test: install browser
 	$(PY) -m pytest
@@ -47,8 +54,9 @@ screenshot: install browser
 benchmark: install
 	$(PY) benchmarks/run.py
 
+# Opens at the repository root (runs/ and notebooks/ side by side); --allow-root for containers run as root.
 lab: install
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab --no-browser $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) --ServerApp.root_dir=. $(LAB_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -9,6 +9,8 @@ import argparse
 import dataclasses
 import math
 import os
+import re
+import sys
 from dataclasses import MISSING, field
 from typing import Any, Iterable
 
@@ -18,14 +20,17 @@ _TYPES = {"int": int, "float": float, "float | None": float, "int | None": int}
 
 
 def option(default, help: str, *, flags: Iterable[str] = (), cli: bool = True, notebook: bool = True,
-           **argparse_options):
+           deprecated: dict[str, Any] | None = None, **argparse_options):
     """A dataclass field whose metadata carries its CLI help (and e.g. ``choices``).
 
-    ``flags`` replace the generated ``--kebab-case`` flag (e.g. a short historical name);
-    ``cli=False`` keeps a notebook-only setting off the command line, ``notebook=False`` a
-    command-line-only one out of the notebook's parameters. A list default is copied.
+    ``flags`` replace the generated ``--kebab-case`` flag (e.g. one that says what it sets);
+    ``deprecated`` maps old flags, still accepted with a warning, to the value they set (``None``:
+    the flag takes a value, as the new one does). ``cli=False`` keeps a notebook-only setting off
+    the command line, ``notebook=False`` a command-line-only one out of the notebook's parameters.
+    A list default is copied.
     """
-    metadata = {"help": help, "flags": tuple(flags), "cli": cli, "notebook": notebook, **argparse_options}
+    metadata = {"help": help, "flags": tuple(flags), "cli": cli, "notebook": notebook,
+                "deprecated": dict(deprecated or {}), **argparse_options}
     if isinstance(default, list):
         return field(default_factory=lambda: list(default), metadata=metadata)
     return field(default=default, metadata=metadata)
@@ -89,14 +94,47 @@ def add_config_flags(parser, config_cls, skip: Iterable[str] = (), suppress_defa
         if f.name in skip or "help" not in f.metadata or not f.metadata.get("cli", True):
             continue
         flags = f.metadata.get("flags") or ("--" + f.name.replace("_", "-"),)
-        extra = {k: v for k, v in f.metadata.items() if k not in ("help", "flags", "cli", "notebook")}
+        extra = {k: v for k, v in f.metadata.items() if k not in ("help", "flags", "cli", "notebook", "deprecated")}
         default = argparse.SUPPRESS if suppress_defaults else values[f.name]
-        kind = str(f.type)
+        kind, text = str(f.type), public(f.metadata["help"])
         if kind == "bool":
-            parser.add_argument(*flags, dest=f.name, action=argparse.BooleanOptionalAction, default=default,
-                                help=f.metadata["help"])
+            parser.add_argument(*flags, dest=f.name, action=argparse.BooleanOptionalAction, default=default, help=text)
         elif kind.startswith("list["):
-            parser.add_argument(*flags, dest=f.name, nargs="*", default=default, help=f.metadata["help"], **extra)
+            parser.add_argument(*flags, dest=f.name, nargs="*", default=default, help=text, **extra)
         else:
-            parser.add_argument(*flags, dest=f.name, type=_TYPES.get(kind, str), default=default,
-                                help=f.metadata["help"], **extra)
+            parser.add_argument(*flags, dest=f.name, type=_TYPES.get(kind, str), default=default, help=text,
+                                metavar=flags[0].lstrip("-").replace("-", "_").upper(), **extra)
+        for old, value in f.metadata.get("deprecated", {}).items():
+            parser.add_argument(old, dest=f.name, action=_Deprecated, instead=f"{flags[0]} ({text})", const=value,
+                                nargs=0 if value is not None else None, type=_TYPES.get(kind, str),
+                                default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+
+class _Deprecated(argparse.Action):
+    """An old flag name: still sets its value, and says which flag to use instead."""
+
+    def __init__(self, *args, instead: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instead = instead
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"warning: {option_string} is deprecated, use {self.instead}", file=sys.stderr)
+        setattr(namespace, self.dest, self.const if self.nargs == 0 else values)
+
+
+# Internal cross-references of the docstrings, which mean nothing in a --help.
+_SPEC_ONLY = re.compile(r"\s*\(SPEC §[\d.§\-]+\)")
+_SPEC = re.compile(r"SPEC §[\d.§\-]*\d")
+_ROLE = re.compile(r":(?:mod|func|class|data|meth|attr):`~?([^`]+)`")
+
+
+def public(text: str) -> str:
+    """``text`` for a command's help: the original specification's section numbers and Sphinx
+    markup (``:mod:`x``` -> ``x``) left out, as the reader has neither."""
+    text = _SPEC.sub("the original specification", _SPEC_ONLY.sub("", text))
+    return _ROLE.sub(r"\1", text).replace("``", "")
+
+
+def description(doc: str | None) -> str:
+    """A command's description: its module docstring's first paragraph, made :func:`public`."""
+    return public((doc or "").split("\n\n")[0])

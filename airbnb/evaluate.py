@@ -39,15 +39,15 @@ from tqdm import tqdm
 from . import conformal, train
 from .artifacts import METRICS, SPLITS, load_table, read_splits, table_digest, train_config
 from .baselines import BASELINES, DEFAULT_BASELINES, FittedBaselines, check_names, fit_baselines
-from .cli import add_config_flags, check_types, option
+from .cli import add_config_flags, check_types, description, option
 from .config import DEFAULT_ARTIFACTS_DIR
 from .dataset import AirbnbDataset
 from .errors import ConfigError, command_line
 from .etl import summary_path
 from .io import exclusive, read_json, refuse_input, write_json
-from .log import get_logger, setup_logging
+from .log import get_logger, quiet, setup_logging
 from .breakdown import predict_dataset
-from .metrics import bucket_metrics, metric_columns, metrics_table, price_deciles, review_buckets
+from .metrics import bucket_metrics, metric_columns, metrics_table, price_deciles, readable_table, review_buckets
 from .predict import PricePredictor
 from .schema import CITY, ROW_KEY, TABLE_COLUMNS
 
@@ -56,6 +56,8 @@ log = get_logger(__name__)
 # --------------------------------------------------------------------------- evaluating a run
 
 MODEL_NAME = "additive_axis_model"
+# What a cross-validation fold's trainings log below a warning: its one fold line says what matters.
+FOLD_LOGGERS = ("airbnb.train", "airbnb.training", "airbnb.embeddings", "airbnb.baselines")
 SPLITS_SCORED = ("test", "validation")
 
 
@@ -295,7 +297,8 @@ def cross_validate(config: train.TrainConfig, k: int = 5, table: pd.DataFrame | 
     with tempfile.TemporaryDirectory(prefix="airbnb-cv-") as work:
         for fold, splits in enumerate(tqdm(folds, desc="cross-validation folds", unit="fold", disable=not progress)):
             started = time.perf_counter()
-            test, prices = _fit_and_score(config, table, splits, Path(work) / f"fold-{fold}", baselines)
+            with quiet(*FOLD_LOGGERS):  # a fold's trainings in one line, below
+                test, prices = _fit_and_score(config, table, splits, Path(work) / f"fold-{fold}", baselines)
             y, w = test["target_price"].to_numpy(), test["estimated_occupancy_rate"].to_numpy()
             scores = metrics_table(y, prices, w)
             tested.append((test, prices))
@@ -408,11 +411,71 @@ def write_metrics(evaluation: Evaluation, path: str | Path | None = None) -> Pat
     return Path(path)
 
 
+# --------------------------------------------------------------------------- the verdict
+
+@dataclass(frozen=True)
+class Verdict:
+    """The one comparison to quote, from a ``metrics.json``: the model's weighted MAPE against the
+    best baseline's, from cross-validation when it ran (else the single test split), and why."""
+
+    source: str  # "cross-validation" or "test split"
+    model_mape: float  # a fraction
+    baseline: str  # the best baseline by weighted MAPE in that source
+    baseline_mape: float
+    model_sd: float | None  # across folds (cross-validation only)
+    baseline_sd: float | None
+    trust: str  # which figure to trust and why, one sentence
+
+    def headline(self) -> str:
+        def pct(value, sd):
+            return f"{100 * value:.1f}%" + (f" ± {100 * sd:.1f}" if sd is not None else "")
+
+        gap = "better than" if self.model_mape < self.baseline_mape else "worse than"
+        return (f"model's weighted MAPE {pct(self.model_mape, self.model_sd)} vs {self.baseline}'s "
+                f"{pct(self.baseline_mape, self.baseline_sd)} ({self.source}: {gap} the best baseline)")
+
+
+def verdict(metrics: dict) -> Verdict:
+    """The :class:`Verdict` of a ``metrics.json``'s content (it needs at least one baseline)."""
+    split = metrics["models"]
+    if len(split) < 2:
+        raise ConfigError("metrics hold no baseline to compare the model with: evaluate with baselines")
+    test_listings = metrics["listings"]
+    cv = metrics.get("cv")
+    if cv is None:
+        best = _best_baseline(split)
+        return Verdict("test split", split[MODEL_NAME]["mape_weighted"], best, split[best]["mape_weighted"],
+                       None, None,
+                       f"only the single test split ({test_listings} listings) was scored: its figure moves by "
+                       "points with which listings fall into it; cross-validate (--cv 5, or cv: 5 in a params file) "
+                       "for a figure to trust")
+    mean, sd = cv["mean"], cv["sd"]
+    best = _best_baseline(mean)
+    tested = sum(f["test_rows"] for f in cv["folds"] if f["model"] == MODEL_NAME)
+    ranks = "" if _best_baseline(split) == best and _beats(split) == _beats(mean) else (
+        "; the single split ranks the models differently, which is that noise")
+    return Verdict(f"{cv['k']}-fold cross-validation", mean[MODEL_NAME]["mape_weighted"], best,
+                   mean[best]["mape_weighted"], sd[MODEL_NAME]["mape_weighted"], sd[best]["mape_weighted"],
+                   f"trust the cross-validation figure: it tests every listing-month once ({tested} rows, "
+                   f"refitting every model {cv['k']} times) where the single test split holds "
+                   f"{test_listings} listings{ranks}")
+
+
+def _best_baseline(models: dict) -> str:
+    baselines = {name: values["mape_weighted"] for name, values in models.items() if name != MODEL_NAME}
+    return min(baselines, key=baselines.get)
+
+
+def _beats(models: dict) -> bool:
+    """Whether the model's weighted MAPE beats the best baseline's."""
+    return models[MODEL_NAME]["mape_weighted"] < models[_best_baseline(models)]["mape_weighted"]
+
+
 # --------------------------------------------------------------------------- CLI
 
 def build_parser(explicit_only: bool = False) -> argparse.ArgumentParser:
     """Flags generated from EvaluateConfig; ``explicit_only`` leaves out the flags not given."""
-    parser = argparse.ArgumentParser(prog="python -m airbnb.evaluate", description=__doc__.split("\n\n")[0],
+    parser = argparse.ArgumentParser(prog="python -m airbnb.evaluate", description=description(__doc__),
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     add_config_flags(parser, EvaluateConfig, suppress_defaults=explicit_only)
     return parser
@@ -453,11 +516,16 @@ def _evaluate_command(given: dict) -> Evaluation | CrossValidation:
     if config.cv:
         run = dataclasses.replace(run_config(config.artifacts_dir), data_path=str(evaluation.data["path"]))
         evaluation.cv = cross_validate(run, config.cv, baselines=config.baselines)
-    print(evaluation.metrics.to_string(float_format=lambda v: f"{v:.4f}"))
+    print(f"{evaluation.split} split ({len(evaluation.rows):,} listing-months of "
+          f"{evaluation.rows['listing_id'].nunique():,} listings), best first:")
+    print(readable_table(evaluation.metrics).to_string())
     if evaluation.cv is not None:
         print(f"\n{config.cv}-fold cross-validation (grouped by listing), mean ± sd:")
         print(evaluation.cv.summary().to_string())
     write_metrics(evaluation, config.metrics_path)
+    if len(evaluation.metrics) > 1:
+        found = verdict(evaluation.to_dict())
+        print(f"\n{found.headline()}\nwhich figure to trust: {found.trust}")
     return evaluation
 
 

@@ -1,6 +1,11 @@
 """One logging setup for the shell and notebooks: ``airbnb.*`` messages go to stdout."""
+import contextlib
 import logging
+import re
 import sys
+
+# A record as the handler below writes it: how a kernel's output lines that are log records are told apart.
+RECORD = re.compile(r"\d\d:\d\d:\d\d airbnb[.\w]*: ")
 
 
 class _StdoutHandler(logging.StreamHandler):
@@ -35,3 +40,18 @@ def get_logger(module_name: str) -> logging.Logger:
         spec = getattr(sys.modules["__main__"], "__spec__", None)
         module_name = spec.name if spec is not None else "main"
     return logging.getLogger(module_name if module_name.startswith("airbnb.") else "airbnb." + module_name)
+
+
+@contextlib.contextmanager
+def quiet(*names: str, level: int = logging.WARNING):
+    """Only ``level`` and above from these loggers inside the block: e.g. the trainings inside
+    cross-validation, whose fold lines already say what matters."""
+    loggers = [logging.getLogger(name) for name in names]
+    before = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(level)
+    try:
+        yield
+    finally:
+        for logger, old in zip(loggers, before):
+            logger.setLevel(old)

@@ -18,6 +18,22 @@ def metric_columns() -> list[str]:
     return [f"{metric}_{kind}" for metric in METRICS for kind in KINDS]
 
 
+# What each flat column means to a reader: MAPE shown in percent, the rest in their own units.
+LABELS = {"mape": "MAPE %", "mae": "MAE $", "rmse": "RMSE $", "r2": "R²", "rmse_log": "RMSE of log price"}
+
+
+def readable_table(table: pd.DataFrame) -> pd.DataFrame:
+    """A :func:`metrics_table` for people: labelled columns (weighted first), MAPE in percent, models
+    best first by weighted MAPE (the figure the verdicts compare)."""
+    table = table.sort_values("mape_weighted", kind="stable")
+    columns = {f"{m}_{kind}": f"{LABELS[m]} ({'occupancy-weighted' if kind == 'weighted' else 'unweighted'})"
+               for kind in KINDS for m in METRICS}
+    shown = table[list(columns)].rename(columns=columns)
+    percent = [c for c in shown if c.startswith(LABELS["mape"])]
+    shown[percent] = shown[percent] * 100
+    return shown.round(2)
+
+
 def regression_metrics(y_true, y_pred, weights=None) -> dict[str, float]:
     """MAPE (a fraction), MAE, RMSE, R², RMSE of log price; every mean weighted when ``weights`` is given.
 

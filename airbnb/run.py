@@ -1,17 +1,29 @@
-"""One-command reproducible run: execute the notebooks with papermill for a params file.
+"""One-command reproducible run: execute the notebooks with papermill for a params file, or for
+your own city's Inside Airbnb files, and write a one-page report.
 
     python -m airbnb.run params/default.yaml [--run-dir runs/mine]
+    python -m airbnb.run --city 'albany/*/listings.csv.gz' --reviews albany/reviews.csv.gz --name albany
+
+``--city`` builds the city's table (``data/processed/<name>.parquet``), trains to convergence
+(early stopping), cross-validates the model against every baseline (5 folds grouped by listing)
+and records everything in ``runs/<name>/``.
 
 A params file is a flat YAML mapping of notebook parameters (each notebook receives the ones its
 tagged ``parameters`` cell declares) plus ``run_dir``. The run directory then holds the executed
 notebooks, the training artifacts (``artifacts/`` unless ``output_dir`` says otherwise),
-``metrics.json`` and ``manifest.json``: the params, input file hashes, package version, git commit and timings. A key no notebook declares is an error, so a typo never silently runs the defaults.
+``metrics.json``, ``report.html`` (:mod:`airbnb.report`) and ``manifest.json``: the params, input
+file hashes, package version, git commit and timings. A key no notebook declares is an error, so
+a typo never silently runs the defaults. Each stage shows a progress bar over its notebook's
+cells, and the run ends with one headline line: the model's error against the best baseline's,
+and where the report is.
 """
 from __future__ import annotations
 
 import argparse
 import ast
+import io
 import platform
+import re
 import shutil
 import subprocess
 import time
@@ -19,18 +31,26 @@ from pathlib import Path
 from typing import Sequence
 
 import yaml
+from tqdm import tqdm
 
 from . import __version__
 from .artifacts import METRICS
 from .errors import UserError, command_line, one_line
+from .cli import description
 from .etl import summary_path
 from .io import exclusive, read_json, write_json
-from .log import get_logger, setup_logging
+from .log import RECORD, get_logger, setup_logging
 
 log = get_logger(__name__)
 
 STAGES = ("process", "train", "evaluate")
 RUN_KEYS = {"run_dir"}  # keys of the params file that are not notebook parameters
+# A kernel's own start-up notes (e.g. that it talks to papermill over local TCP) are not the run's.
+QUIET_KERNEL = ["--IPKernelApp.log_level=ERROR"]
+# A tqdm bar as a kernel writes it: "train:  12%|█▏   | 24/200 [00:32<02:55,  1.00epoch/s]".
+_KERNEL_BAR = re.compile(r"(?P<desc>[^\r\n:|]+):\s+\d+%\|[^|]*\|\s*(?P<done>\d+)/(?P<total>\d+) "
+                         r"\[[^,\]]*,\s*[\d.?]+(?:s/)?(?P<unit>[a-z]+)")
+CITY_FOLDS = 5  # a city run's cross-validation: a small city's single test split is a few dozen listings
 MANIFEST = "manifest.json"
 # What every manifest of a run holds from its start: how a run directory is told from other folders.
 MANIFEST_KEYS = {"params_file", "params", "run_dir", "package_version", "started", "status", "stages"}
@@ -155,13 +175,55 @@ def execute(stage: str, params: dict, run_dir: Path) -> Path:
 
     out = run_dir / f"{stage}.ipynb"
     log.info("stage %s: executing %s -> %s", stage, notebook_path(stage), out)
+    bars = _KernelBars()
     try:
         pm.execute_notebook(str(notebook_path(stage)), str(out), parameters=params, cwd=str(Path.cwd()),
-                            kernel_name="python3", progress_bar=False)
+                            kernel_name="python3", progress_bar={"desc": f"{stage:<8}", "unit": "cell"},
+                            stdout_file=_KernelLog(), stderr_file=bars, extra_arguments=QUIET_KERNEL)
     except pm.PapermillExecutionError as exc:
         raise RunError(f"stage '{stage}' failed at cell {exc.exec_count}: {exc.ename}: {exc.evalue} "
                        f"(executed notebook: {out})") from exc
+    finally:
+        bars.close()
     return out
+
+
+class _KernelLog(io.TextIOBase):
+    """Where a kernel's stdout goes besides its notebook: its ``airbnb`` log lines (the ETL's steps,
+    training's epoch summaries, cross-validation's folds) are shown above the stage's progress
+    bar as they come; tables and figures stay in the notebook."""
+
+    def write(self, text: str) -> int:
+        for line in text.splitlines():
+            if RECORD.match(line):
+                tqdm.write(line)
+        return len(text)
+
+
+class _KernelBars(io.TextIOBase):
+    """Where a kernel's stderr goes besides its notebook: its own progress bars (training's epochs,
+    cross-validation's folds) mirrored in the run's terminal with their ETA, since a stage's
+    long cell would otherwise hold its cell bar still for minutes."""
+
+    def __init__(self):
+        super().__init__()
+        self.bars: dict[str, tqdm] = {}
+
+    def write(self, text: str) -> int:
+        for found in _KERNEL_BAR.finditer(text):
+            desc, done, total = found["desc"].strip(), int(found["done"]), int(found["total"])
+            bar = self.bars.get(desc)
+            if bar is None or done < bar.n:  # a new bar of the same name (the next fold's training)
+                if bar is not None:
+                    bar.close()
+                bar = self.bars[desc] = tqdm(total=total, desc=f"  {desc}", unit=found["unit"], leave=False)
+            bar.update(done - bar.n)
+        return len(text)
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+        super().close()
 
 
 def prepare_run_dir(run_dir: Path, stages: Sequence[str], keep: Sequence[str | Path] = ()) -> dict:
@@ -207,10 +269,25 @@ def earlier_run(run_dir: Path) -> dict | None:
     return manifest if is_run else None
 
 
-def run(params_path: str | Path, run_dir: str | Path | None = None, stages: Sequence[str] = STAGES) -> Path:
-    """Execute ``stages`` for the params file; returns the run directory."""
-    params = load_params(params_path)
-    run_dir = Path(run_dir or params.get("run_dir") or Path("runs") / Path(params_path).stem)
+def city_params(listings: Sequence[str], reviews: Sequence[str] | None = None, name: str | None = None) -> dict:
+    """The params of a run on a city's own files: its table and run folder named ``name`` (default:
+    the city the listings' folder names), every notebook default (training stops on its own), and
+    cross-validation against every baseline."""
+    from .etl import EtlConfig, expand_paths
+
+    name = name or "+".join(sorted({EtlConfig().city_of(p) for p in expand_paths(list(listings), "listings")}))
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.+-]*", name):
+        raise RunError(f"--name {name!r}: use letters, digits and - _ . + (it names runs/<name>/ and the table)")
+    return {"run_dir": str(Path("runs") / name), "listings": list(listings), "reviews": list(reviews) if reviews else None,
+            "data_path": str(Path("data/processed") / f"{name}.parquet"), "cv": CITY_FOLDS}
+
+
+def run(params_path: str | Path | None, run_dir: str | Path | None = None, stages: Sequence[str] = STAGES,
+        params: dict | None = None) -> Path:
+    """Execute ``stages`` for the params file (or the ``params`` themselves, e.g. :func:`city_params`);
+    returns the run directory."""
+    params = dict(params) if params is not None else load_params(params_path)
+    run_dir = Path(run_dir or params.get("run_dir") or Path("runs") / (Path(params_path).stem if params_path else "run"))
     # the record holds its artifacts and metrics
     given = set(params)
     params.setdefault("output_dir", str(run_dir / "artifacts"))
@@ -224,9 +301,9 @@ def run(params_path: str | Path, run_dir: str | Path | None = None, stages: Sequ
 
 
 def _run(params_path: str | Path, params: dict, run_dir: Path, stages: Sequence[str], per_stage: dict) -> Path:
-    kept = prepare_run_dir(run_dir, stages, keep=[params_path])
+    kept = prepare_run_dir(run_dir, stages, keep=[params_path] if params_path else [])
     manifest = {
-        "params_file": str(params_path), "params": params, "run_dir": str(run_dir),
+        "params_file": str(params_path) if params_path else None, "params": params, "run_dir": str(run_dir),
         "package_version": __version__, "git_commit": git_commit(),
         "python": platform.python_version(), "platform": platform.platform(),
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "status": "running", "stages": kept,
@@ -252,8 +329,24 @@ def _run(params_path: str | Path, params: dict, run_dir: Path, stages: Sequence[
     finally:
         manifest["inputs"] = _inputs(params)
         write_json(run_dir / MANIFEST, manifest)
-    log.info("run complete: %s", run_dir)
+    if "evaluate" in stages:
+        headline(run_dir)
+    else:
+        log.info("run complete: %s", run_dir)
     return run_dir
+
+
+def headline(run_dir: Path) -> str:
+    """Write the run's report and say in one line how the model did and where the report is."""
+    from .evaluate import verdict
+    from .report import write_report
+
+    report = write_report(run_dir)
+    metrics = read_json(run_dir / METRICS)
+    line = (f"run complete: {verdict(metrics).headline()}; report: {report}" if len(metrics["models"]) > 1
+            else f"run complete: report {report}")
+    log.info("%s", line)
+    return line
 
 
 def _inputs(params: dict) -> dict:
@@ -264,12 +357,25 @@ def _inputs(params: dict) -> dict:
 
 
 def main(argv: Sequence[str] | None = None) -> Path:
-    parser = argparse.ArgumentParser(prog="python -m airbnb.run", description=__doc__.split("\n\n")[0])
-    parser.add_argument("params", help="params YAML file, e.g. params/default.yaml")
+    parser = argparse.ArgumentParser(prog="python -m airbnb.run", description=description(__doc__))
+    parser.add_argument("params", nargs="?", help="params YAML file, e.g. params/default.yaml (or give --city)")
+    parser.add_argument("--city", nargs="+", metavar="LISTINGS",
+                        help="your city's listings.csv[.gz] files, globs or snapshot folders, instead of a params file")
+    parser.add_argument("--reviews", nargs="+", help="with --city: the city's reviews.csv[.gz] (without it, the "
+                        "training weight comes from the listings' own review columns)")
+    parser.add_argument("--name", help="with --city: names runs/<name>/ and data/processed/<name>.parquet "
+                        "(default: the city the listings' folder names)")
     parser.add_argument("--run-dir", help="where the record goes (default: the file's run_dir, else runs/<name>)")
     parser.add_argument("--stages", nargs="+", choices=STAGES, default=list(STAGES))
     args = parser.parse_args(argv)
+    if (args.params is None) == (args.city is None):
+        parser.error("give either a params file or --city LISTINGS")
+    if args.city is None and (args.reviews or args.name):
+        parser.error("--reviews and --name go with --city")
     setup_logging()
+    if args.city:
+        return command_line(lambda: run(None, args.run_dir, args.stages,
+                                        params=city_params(args.city, args.reviews, args.name)))
     return command_line(lambda: run(args.params, args.run_dir, args.stages))
 
 

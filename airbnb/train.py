@@ -24,7 +24,7 @@ import torch
 
 from . import artifacts, conformal
 from .breakdown import predict_dataset
-from .cli import add_config_flags
+from .cli import add_config_flags, description
 from .dataset import AirbnbDataset
 from .errors import command_line
 from .io import exclusive
@@ -123,7 +123,7 @@ def build_parser(explicit_only: bool = False) -> argparse.ArgumentParser:
     ``explicit_only`` leaves flags that were not given out of the parsed namespace (how a preset
     learns what the user chose).
     """
-    parser = argparse.ArgumentParser(prog="python -m airbnb.train", description=__doc__.split("\n\n")[0],
+    parser = argparse.ArgumentParser(prog="python -m airbnb.train", description=description(__doc__),
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     add_config_flags(parser, TrainConfig, suppress_defaults=explicit_only)
     return parser

@@ -36,7 +36,7 @@ from optuna.distributions import BaseDistribution, CategoricalDistribution, Floa
 from optuna.trial import FrozenTrial, TrialState
 
 from . import artifacts, train
-from .cli import add_config_flags, check_bounds, check_types, option
+from .cli import add_config_flags, check_bounds, check_types, description, option
 from .config import DEFAULT_TABLE_PATH
 from .errors import ConfigError, command_line
 from .io import atomic_dir, atomic_path, exclusive, read_json, write_json
@@ -475,7 +475,7 @@ def _set_range(ax: plt.Axes, dist: BaseDistribution) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """Tuning flags, then the base training flags of every trial (the searched ones are not flags)."""
-    parser = argparse.ArgumentParser(prog="python -m airbnb.tune", description=__doc__.split("\n\n")[0],
+    parser = argparse.ArgumentParser(prog="python -m airbnb.tune", description=description(__doc__),
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     tune_fields = {f.name for f in dataclasses.fields(TuneConfig)}
     add_config_flags(parser.add_argument_group("study"), TuneConfig, skip={"base"})

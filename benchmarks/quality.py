@@ -7,7 +7,7 @@ Per city:
 - K-fold cross-validation grouped by listing (``airbnb.evaluate.cross_validate``) of each training
   preset and of every baseline (LightGBM, HistGradientBoosting and ridge on log price, the
   weighted mean, and InterpretML's EBM with and without pairs), mean ± sd over the folds;
-- the plain command's split (``python -m airbnb.train --holdout-size 0.2``, seeds 0..N-1):
+- the plain command's split (``python -m airbnb.train --test-share 0.2``, seeds 0..N-1):
   the model's test metrics next to the baselines fitted on the same train/validation rows.
 
 The real cities are every folder of ../shared/data/insideairbnb holding a listings file (or
@@ -205,7 +205,7 @@ def markdown(results: dict, args: argparse.Namespace) -> str:
     if args.skipped:
         lines += ["", "Skipped: " + "; ".join(f"{city} ({why})" for city, why in args.skipped.items()) + "."]
     lines += ["", f"The plain command's split (`python -m airbnb.train --data-path T --output-dir O "
-              f"--holdout-size 0.2`, seeds 0–{args.seeds - 1}, then `airbnb.evaluate.evaluate_run`): test-split "
+              f"--test-share 0.2`, seeds 0–{args.seeds - 1}, then `airbnb.evaluate.evaluate_run`): test-split "
               "weighted MAPE per seed, the baselines fitted on the same training rows and early-stopped on the "
               "same validation rows; training time is the default model's whole `train()` per seed.", "",
               "| city | test rows | model | " + " | ".join(f"`{b}`" for b in BASELINES)

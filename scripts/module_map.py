@@ -29,12 +29,12 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("the standard learners (peers, and a teacher for training)", {"baselines"}),
     ("training", {"training", "train"}),
     ("pricing, evaluation, search", {"predict", "evaluate", "tune"}),
-    ("reports and orchestration", {"plots", "explore", "explore_kernels", "explore_app", "run"}),
+    ("reports and orchestration", {"plots", "explore", "explore_kernels", "explore_app", "report", "run"}),
 ]
 # Within a layer, the order modules may import each other in.
 ORDER = ["errors", "config", "log", "io", "schema", "axes", "cli", "metrics", "schedule", "notebook", "etl", "synthetic",
          "embeddings", "features", "dataset", "model", "breakdown", "conformal", "artifacts", "tracking", "baselines", "training",
-         "train", "predict", "evaluate", "tune", "plots", "explore", "explore_kernels", "explore_app", "run"]
+         "train", "predict", "evaluate", "tune", "plots", "explore", "explore_kernels", "explore_app", "report", "run"]
 RANK = {name: i for i, name in enumerate(ORDER)}
 
 

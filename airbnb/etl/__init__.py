@@ -57,7 +57,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from .. import __version__
-from ..cli import add_config_flags, check_types, option
+from ..cli import add_config_flags, check_types, description, option
 from ..config import DEFAULT_TABLE_PATH
 from ..errors import UserError, command_line, one_line
 from ..io import atomic_paths, exclusive, file_sha256, json_text, refuse_input
@@ -807,7 +807,19 @@ def _attach_weight(df: pd.DataFrame, reviews_paths: Sequence[Path], config: EtlC
     keep = df["estimated_occupancy_rate"] > 0
     log.info("weight method: %s", summary.weight_method)
     summary.step("positive_weight", len(df), int(keep.sum()), {"zero_weight": (~keep).sum()})
+    listings = df["listing_id"].nunique()
+    log.info("%s", zero_weight_note(int((~keep).sum()), len(df), listings - df.loc[keep, "listing_id"].nunique(),
+                                    listings))
     return df[keep]
+
+
+def zero_weight_note(rows_dropped: int, rows_in: int, listings_dropped: int | None = None,
+                     listings_in: int | None = None) -> str:
+    """One sentence on the rows dropped for want of recent reviews, and why."""
+    whole = f" ({listings_dropped:,} of {listings_in:,} listings)" if listings_dropped is not None else ""
+    return (f"dropped {rows_dropped:,} of {rows_in:,} listing-months{whole} with no review in the {WINDOW_DAYS} "
+            "days before their scrape: their estimated occupancy, the weight every row is trained and scored "
+            "with, is zero, so they say nothing about what guests pay")
 
 
 def to_arrow(df: pd.DataFrame) -> pa.Table:
@@ -967,19 +979,35 @@ def run_etl(listings, reviews=None, output: str | Path = DEFAULT_TABLE_PATH,
 
 def main(argv: Sequence[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(
-        prog="python -m airbnb.etl", description=__doc__.split("\n\n")[0],
+        prog="python -m airbnb.etl", description=description(__doc__),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--listings", nargs="+", help="listings.csv[.gz] files, globs or snapshot "
                         "directories (the built-in city's table: python -m airbnb.synthetic --table PATH)")
     parser.add_argument("--reviews", nargs="+", help="reviews.csv[.gz] (one per city); without it the weight "
                         "comes from listing columns")
-    parser.add_argument("--output", default=str(DEFAULT_TABLE_PATH), help="Parquet file to write (--engine spark: "
-                        "the table's folder)")
+    parser.add_argument("--output", default=argparse.SUPPRESS, help="Parquet file to write (--engine spark: the table's folder); default "
+                        f"{DEFAULT_TABLE_PATH.parent}/<city>.parquet, the city named by --city or the listings' "
+                        "folder, so the built-in city's table is never overwritten")
     add_config_flags(parser, EtlConfig)
     args = parser.parse_args(argv)
     setup_logging()
-    return command_line(lambda: run_etl(args.listings, args.reviews, args.output, EtlConfig(
-        **{f.name: getattr(args, f.name) for f in fields(EtlConfig)})))
+    return command_line(lambda: _etl_command(args))
+
+
+def _etl_command(args: argparse.Namespace) -> dict:
+    config = EtlConfig(**{f.name: getattr(args, f.name) for f in fields(EtlConfig)})
+    output = getattr(args, "output", None) or default_output(args.listings, config)
+    return run_etl(args.listings, args.reviews, output, config)
+
+
+def default_output(listings, config: EtlConfig) -> Path:
+    """Where a table goes when no output is given: named by its cities (``albany.parquet``), so a
+    city's build never replaces the built-in city's table (a city called that gets ``-etl``)."""
+    if listings is None:
+        raise EtlError("no listings given: pass --listings with listings.csv[.gz] files, globs or snapshot folders")
+    cities = sorted({config.city_of(p) for p in expand_paths(listings, "listings")})
+    path = DEFAULT_TABLE_PATH.with_name("+".join(cities) + (".parquet" if config.engine == "pandas" else ""))
+    return path.with_name(path.stem + "-etl" + path.suffix) if path.resolve() == DEFAULT_TABLE_PATH.resolve() else path
 
 
 if __name__ == "__main__":

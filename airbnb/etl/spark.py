@@ -58,7 +58,7 @@ from . import (ESSENTIAL_COLUMNS, FAR_FROM_CITY, MEAN_IMPUTED, MEDIAN_IMPUTED, O
                listing_review_counts, log, month_index, occupancy_from_reviews, old_scale_from_stats,
                parse_keys, parse_listing_features, parse_prices, parse_reviews, read_csv_columns,
                read_listings_file, reduced_scrapes_record, rescaled_columns, reviews_city, reviews_cover, score_divisors,
-               summary_path, summary_record, NO_AMENITIES, REVIEW_COLUMNS, _month_text)
+               summary_path, summary_record, zero_weight_note, NO_AMENITIES, REVIEW_COLUMNS, _month_text)
 from ..errors import one_line
 from ..io import atomic_paths, exclusive, json_text, scratch_dir
 from ..schema import CITY, DOMAINS, PARTITION_COLUMNS, ROW_KEY, TABLE_SCHEMA
@@ -540,6 +540,7 @@ def build(spark: SparkSession, paths: Sequence[Path], reviews_paths: Sequence[Pa
         summary.weight_method = {"method": "listings_columns", "rows": rows_by_method}
     log.info("weight method: %s", summary.weight_method)
     summary.step("positive_weight", found["possible"], found["final"], {"zero_weight": found["possible"] - found["final"]})
+    log.info("%s", zero_weight_note(found["possible"] - found["final"], found["possible"]))
     fill = fill_values_from({c: found[f"median:{c}"] for c in MEDIAN_IMPUTED}, {c: found[f"mean:{c}"] for c in MEAN_IMPUTED})
     summary.imputation = {c: imputation_record(c, v, found[f"n_missing:{c}"], found["final"]) for c, v in fill.items()}
 

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Sequence
 
+from airbnb.cli import description
 from airbnb.config import DEFAULT_CITY_DIR
 from airbnb.errors import command_line
 from airbnb.etl import EtlConfig, run_etl
@@ -32,7 +33,7 @@ def summarize(files: CityFiles, seconds: float | None = None) -> str:
 
 def main(argv: Sequence[str] | None = None) -> CityFiles:
     defaults = CityConfig()
-    parser = argparse.ArgumentParser(prog="python -m airbnb.synthetic", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m airbnb.synthetic", description=description(__doc__))
     parser.add_argument("--out", type=Path, default=DEFAULT_CITY_DIR, help="output directory")
     parser.add_argument("--listings", type=int, default=defaults.n_listings,
                         help="listings active at each snapshot")

@@ -44,10 +44,12 @@ class TrainConfig:
     epochs: int = option(200, "training epochs (an upper bound: early stopping usually ends sooner)")
     batch_size: int = option(64, "batch size for training and validation")
     learning_rate: float = option(1e-3, "Adam learning rate (the peak of a schedule)")
-    test_size: float = option(0.2, "share of listings for validation")
+    test_size: float = option(0.2, "share of listings for validation (early stopping and model selection)",
+                              flags=("--validation-share",), deprecated={"--test-size": None})
     smoke_test: bool = option(False, f"first {SMOKE_ROWS} rows, one epoch: a quick end-to-end check")
     seed: int = option(42, "seed for weights and batch order (the split always uses random_state=42)")
-    holdout_size: float = option(0.1, "share of listings held out as the test split (never trained on)")
+    holdout_size: float = option(0.1, "share of listings held out as the test split (never trained on)",
+                                 flags=("--test-share",), deprecated={"--holdout-size": None})
     cities: list[str] = option([], "train on these cities of the table only (default: every city); a table "
                                "of several cities gives the location axis a city input")
     amenities_encoding: str = option(DEFAULT_ENCODING, "'bag_sum' (sum of per-amenity embeddings: the axis is a "
@@ -58,7 +60,9 @@ class TrainConfig:
     amenities_multihot: bool = option(True, "give the amenities axis indicators of the frequent amenities "
                                     "next to the embedding (each amenity gets its own learned value)")
     no_reviews_indicator: bool = option(True, "give the quality axis an indicator of 'no reviews in the last 12 "
-                                      "months' (such listings' scores are imputed; SPEC §5 has none)")
+                                      "months' (such listings' scores are imputed; SPEC §5 has none)",
+                                      flags=("--unreviewed-indicator",),
+                                      deprecated={"--no-reviews-indicator": True, "--no-no-reviews-indicator": False})
     loss: str = option("mse", "per-row loss of the target: 'mse' (SPEC §6), 'huber' or 'l1' (on log price these "
                        "weigh relative misses, as MAPE does)", choices=LOSSES)
     huber_delta: float = option(0.1, "where the Huber loss turns from squared to linear (in log price: ~10%)")

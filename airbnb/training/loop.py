@@ -10,6 +10,7 @@ from typing import Callable, Sequence
 import pandas as pd
 import torch
 from torch import nn
+from tqdm import tqdm
 
 from .. import artifacts
 from ..dataset import make_loader
@@ -24,6 +25,8 @@ from .ensemble import finish_members, init_members, member_states
 from .step import pick_device, train_one_epoch, validate
 
 log = get_logger(__name__)
+LOG_EVERY = 10  # epochs between summary lines; the first, the last and each marked improvement are logged too
+LOG_GAIN = 0.1  # an improvement is logged when the best validation MAPE is this share below the last line's
 
 
 def make_schedule(config: TrainConfig, steps_per_epoch: int) -> LRSchedule:
@@ -66,6 +69,9 @@ def train_members(config: TrainConfig, data: Prepared, out: Path, callbacks: Seq
     if config.resume:
         state, best = load_checkpoint(config, model, optimizer, scaler, average)
     epochs = config.epochs_to_run
+    bar = tqdm(total=epochs, initial=state.epoch, desc="train", unit="epoch", disable=not config.progress,
+               mininterval=5, dynamic_ncols=True)
+    best_mape = logged_mape = min((h.get("val_mape_weighted", math.inf) for h in state.history), default=math.inf)
     while state.epoch < epochs:
         epoch = state.epoch + 1
         t0 = time.perf_counter()
@@ -73,7 +79,7 @@ def train_members(config: TrainConfig, data: Prepared, out: Path, callbacks: Seq
         # run shuffles exactly as an uninterrupted one
         loader = make_loader(data.datasets["train"], config.batch_size, shuffle=True,
                              seed=config.seed * 100_003 + epoch, **loader_options)
-        train_loss = train_one_epoch(model, loader, optimizer, device, config.progress, schedule=schedule,
+        train_loss = train_one_epoch(model, loader, optimizer, device, False, schedule=schedule,
                                      state=state, precision=config.precision,
                                      accumulation=config.grad_accumulation, scaler=scaler, average=average,
                                      loss=config.loss, delta=config.huber_delta)
@@ -91,9 +97,14 @@ def train_members(config: TrainConfig, data: Prepared, out: Path, callbacks: Seq
                               "lr": optimizer.param_groups[0]["lr"], "seconds": round(time.perf_counter() - t0, 3)})
         save_checkpoint(out / artifacts.CHECKPOINT, config, model, optimizer, scaler, state, best, average)
         artifacts.write_frame(pd.DataFrame(state.history), out / artifacts.HISTORY)
-        log.info("epoch %d/%d  train_loss %.4g  val_loss %.4g  val_rmse %.2f  val_R2(w) %.3f  %s(%.1fs)",
-                 epoch, epochs, train_loss, metrics["val_loss"], metrics["val_rmse"], metrics["val_r2_weighted"],
-                 _improved_note(improved, len(losses)), state.history[-1]["seconds"])
+        bar.update(1)
+        best_mape = min(best_mape, metrics["val_mape_weighted"])
+        if (best_mape < (1 - LOG_GAIN) * logged_mape or epoch in (1, epochs) or epoch % LOG_EVERY == 0
+                or all(stopped)):
+            logged_mape = best_mape
+            log.info("epoch %d/%d  validation MAPE %.1f%% (best %.1f%%)  R²(w) %.3f  %s",
+                     epoch, epochs, 100 * metrics["val_mape_weighted"], 100 * best_mape,
+                     metrics["val_r2_weighted"], _improved_note(improved, len(losses)))
         for callback in callbacks:
             callback(epoch, state.history[-1])
         if all(stopped):
@@ -101,6 +112,7 @@ def train_members(config: TrainConfig, data: Prepared, out: Path, callbacks: Seq
                      config.early_stopping_min_delta, config.early_stopping_patience,
                      ", ".join(map(str, state.best_epochs)))
             break
+    bar.close()
     warn_if_still_improving(config, state)
     if not all(math.isfinite(loss) for loss in state.best_val_losses):
         raise ConfigError(f"training diverged: no epoch had a finite validation loss (learning_rate "
@@ -142,6 +154,6 @@ def weight_average(model: nn.Module, decay: float):
 def _improved_note(improved: list[int], members: int) -> str:
     if not improved:
         return ""
-    return "* best " if members == 1 else f"* {len(improved)}/{members} members improved "
+    return "* best loss" if members == 1 else f"* {len(improved)}/{members} members improved"
 
 
