@@ -39,7 +39,7 @@ import pandas as pd
 import torch
 
 from .artifacts import ArtifactsError, load_table
-from .axes import AXES, SEEN_MONTH
+from .axes import AXES, AXIS_LABELS, SEEN_MONTH
 from .cli import check_bounds, check_types, option
 from .conformal import DEFAULT_COVERAGE, check_coverage
 from .errors import UserError
@@ -57,8 +57,6 @@ MAX_ACCOMMODATES = 16  # Airbnb's own limit ("16+ guests")
 MAX_ROOMS = 50  # bedrooms, beds, bathrooms: more is not a listing
 REVIEW_SCALE = (0.0, 5.0)
 COMPARABLE_AXES = tuple(a for a in AXES if a != "seasonality")  # months differ between table rows
-AXIS_LABELS = {"bias": "base price", "location": "location", "size_capacity": "size & capacity",
-               "quality_reputation": "quality & reputation", "amenities": "amenities", "seasonality": "seasonality"}
 
 
 class ExploreError(UserError, ValueError):
