@@ -172,12 +172,25 @@ def waterfall(row: pd.Series, title: str = "") -> plt.Figure:
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
     ax.set_xticks(range(len(BREAKDOWN_COLUMNS) + 1), [AXIS_LABELS[c] for c in BREAKDOWN_COLUMNS] + ["price"],
                   rotation=20, ha="right")
-    ax.margins(y=0.18)  # room above the tallest bar and below the lowest for their labels
-    ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))
     ax.set(ylabel="per night", title=title)
     _ticks(ax.yaxis)
     fig.tight_layout()
+    _fit_texts(ax, [t for t in ax.texts if t.get_gid() == "waterfall-label"])
     return fig
+
+
+def _fit_texts(ax, texts, rounds: int = 4) -> None:
+    """Widen the y limits until every one of ``texts`` (placed in points from data) lies inside the axes."""
+    for _ in range(rounds):
+        renderer = ax.figure.canvas.get_renderer()
+        to_data = ax.transData.inverted()
+        ys = [y for t in texts for y in to_data.transform(t.get_window_extent(renderer)).T[1]]
+        lo, hi = ax.get_ylim()
+        pad = 0.02 * (hi - lo)
+        new = (min(lo, min(ys) - pad), max(hi, max(ys) + pad))
+        if new == (lo, hi):
+            return
+        ax.set_ylim(*new)
 
 
 def price_by_month(frame: pd.DataFrame, title: str = "") -> plt.Figure:
@@ -239,10 +252,11 @@ def location_map(frame: pd.DataFrame, neighbourhoods: dict[str, list[np.ndarray]
         points_ax.add_collection(PatchCollection([Polygon(r) for r in rings], facecolor="none", edgecolor="#555",
                                                  linewidth=0.5, gid="neighbourhood-borders"))
         filled = PatchCollection([Polygon(r) for r in rings], edgecolor="white", linewidth=0.5,
-                                 gid="neighbourhood-medians", **style)
+                                 gid="neighbourhood-medians",
+                                 cmap=plt.get_cmap(style["cmap"]).with_extremes(bad="#dddddd"))
+        filled.set_clim(-limit, limit)
         shade = medians["location"].reindex(owner).to_numpy(float)
         filled.set_array(np.ma.masked_invalid(shade))
-        filled.cmap.set_bad("#dddddd")
         median_ax.add_collection(filled)
         median_ax.autoscale_view()
     else:
