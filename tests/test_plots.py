@@ -195,3 +195,33 @@ def test_a_file_that_is_not_neighbourhood_geojson_is_named(tmp_path):
         plots.read_neighbourhoods(bad)
     with pytest.raises(ValueError, match="missing.geojson is not an Inside Airbnb"):
         plots.read_neighbourhoods(tmp_path / "missing.geojson")
+
+
+def test_the_evaluate_notebook_draws_the_neighbourhood_polygons(small_run, tmp_path):
+    """Executed with a geojson of the run's neighbourhoods (a square around each one's listings): the
+    map cell shows one figure whose medians panel fills every neighbourhood."""
+    import nbformat
+    import papermill as pm
+
+    from airbnb.artifacts import load_table
+    from conftest import REPO
+
+    config = json.loads((small_run / "model_config.json").read_text())
+    table = load_table(config["data"]["path"])
+    centres = table.groupby("neighbourhood_cleansed")[["longitude", "latitude"]].median().astype(float)
+    features = [{"type": "Feature", "properties": {"neighbourhood": name},
+                 "geometry": {"type": "Polygon", "coordinates": [square(c.longitude - 0.01, c.latitude - 0.01, 0.02)]}}
+                for name, c in centres.iterrows()]
+    geo = tmp_path / "neighbourhoods.geojson"
+    geo.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    out = tmp_path / "evaluate.ipynb"
+    pm.execute_notebook(str(REPO / "notebooks" / "evaluate.ipynb"), str(out), cwd=str(REPO), progress_bar=False,
+                        parameters={"artifacts_dir": str(small_run), "baselines": ["weighted_mean"], "n_examples": 1,
+                                    "metrics_path": str(tmp_path / "metrics.json"),
+                                    "neighbourhoods_geojson": str(geo)})
+    cells = nbformat.read(str(out), as_version=4).cells
+    (map_cell,) = [c for c in cells if c.cell_type == "code" and "location_map" in c.source]
+    assert [o for o in map_cell.outputs if "image/png" in o.get("data", {})], "the map is shown"
+    assert not [o for c in cells if c.cell_type == "code" for o in c.outputs if o["output_type"] == "error"]
+    shapes = plots.read_neighbourhoods(geo)
+    assert set(shapes) == set(table["neighbourhood_cleansed"]) and len(shapes) >= 3
