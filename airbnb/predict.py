@@ -346,16 +346,20 @@ def price_listings(predictor: PricePredictor, raw: pd.DataFrame, months: Sequenc
     out.insert(4, "month", np.tile(months, len(positions)))
     out = pd.concat([out, priced.reset_index(drop=True)], axis=1)
     out["gap_pct"] = 100 * (out["listed_price"] / out["recommended_price"] - 1)
-    reasons = rejected.assign(text=rejected["column"] + " " + rejected["value"].astype(str) + " (allowed "
-                              + rejected["allowed"] + ")").groupby("listing_id", sort=False)["text"].agg("; ".join)
     unpriced = about.drop(index=positions)
-    unpriced = unpriced.assign(not_priced=unpriced["listing_id"].map(reasons))
+    unpriced = unpriced.assign(not_priced=unpriced["listing_id"].map(reasons(rejected)))
     out = pd.concat([out.assign(not_priced="", _row=np.repeat(positions, len(months))),
                      unpriced.assign(_row=unpriced.index)], ignore_index=True)
     out = out.sort_values(["_row", "month"], kind="stable", ignore_index=True).drop(columns="_row")
     out = out[[*PERSON_COLUMNS, *[c for c in out.columns if c not in PERSON_COLUMNS]]]
     out.attrs["rejected"] = rejected
     return out
+
+
+def reasons(rejected: pd.DataFrame) -> pd.Series:
+    """Per listing id of ``rejected`` (a ListingValueError's), why it is not priced, in one line."""
+    text = rejected["column"] + " " + rejected["value"].astype(str) + " (allowed " + rejected["allowed"] + ")"
+    return text.groupby(rejected["listing_id"], sort=False).agg("; ".join)
 
 
 def _described(raw: pd.DataFrame) -> pd.DataFrame:
