@@ -242,6 +242,7 @@ def _rejected(values: pd.DataFrame, ids: pd.Series | None, text: pd.DataFrame | 
                                                                           ignore_index=True)
     positions = found.pop("row").to_numpy(dtype=np.int64)
     found.insert(0, "listing_id", positions if ids is None else ids.iloc[positions].reset_index(drop=True))
+    found.index = pd.Index(positions, name="row")  # each value's row: an id may be missing or repeat
     return found, ~np.isin(np.arange(len(values)), positions)
 
 
@@ -347,7 +348,7 @@ def price_listings(predictor: PricePredictor, raw: pd.DataFrame, months: Sequenc
     out = pd.concat([out, priced.reset_index(drop=True)], axis=1)
     out["gap_pct"] = 100 * (out["listed_price"] / out["recommended_price"] - 1)
     unpriced = about.drop(index=positions)
-    unpriced = unpriced.assign(not_priced=unpriced["listing_id"].map(reasons(rejected)))
+    unpriced = unpriced.assign(not_priced=reasons(rejected).reindex(unpriced.index))
     out = pd.concat([out.assign(not_priced="", _row=np.repeat(positions, len(months))),
                      unpriced.assign(_row=unpriced.index)], ignore_index=True)
     out = out.sort_values(["_row", "month"], kind="stable", ignore_index=True).drop(columns="_row")
@@ -357,9 +358,9 @@ def price_listings(predictor: PricePredictor, raw: pd.DataFrame, months: Sequenc
 
 
 def reasons(rejected: pd.DataFrame) -> pd.Series:
-    """Per listing id of ``rejected`` (a ListingValueError's), why it is not priced, in one line."""
+    """Per row of ``rejected`` (a ListingValueError's, indexed by row), why it is not priced, in one line."""
     text = rejected["column"] + " " + rejected["value"].astype(str) + " (allowed " + rejected["allowed"] + ")"
-    return text.groupby(rejected["listing_id"], sort=False).agg("; ".join)
+    return text.groupby(level=0, sort=False).agg("; ".join)
 
 
 def _described(raw: pd.DataFrame) -> pd.DataFrame:
