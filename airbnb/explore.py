@@ -373,7 +373,8 @@ class Explorer:
         return np.zeros(0, np.int64) if self.listings is None else self.listings["listing_id"].to_numpy()
 
     def seen_month(self) -> int:
-        """The month a page opens on: the latest the training table covers (July for a run that knows none)."""
+        """A month the training table covers (the highest; July for a run that knows none): where a
+        listing without a month of its own is priced, so no warning of an unseen month comes first."""
         return int(max(self.predictor.processor.months_seen, default=7))
 
     def default_listing(self, month: int | None = None, city: str | None = None) -> Listing:
@@ -436,7 +437,10 @@ class Explorer:
     def _raw_rows(self) -> pd.DataFrame:
         """Every row of the raw listings files, in the ETL's order (later scrapes last), read once."""
         if self._raw is None:
-            frames = [read_listings_file(p) for p in self.raw_listings]
+            try:
+                frames = [read_listings_file(p) for p in self.raw_listings]
+            except OSError as exc:
+                raise ExploreError(f"the run's raw listings file cannot be read ({exc})") from None
             self._raw = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["id"])
         return self._raw
 

@@ -337,6 +337,9 @@ def test_a_listing_the_etl_dropped_is_priced_from_its_raw_row(explorer, small_ci
     bad = tmp_path / "bad.csv"
     dropped.assign(accommodates="0").to_csv(bad, index=False)
     broken = Explorer(explorer.predictor, explorer.listings, origin="inside_airbnb", raw_listings=[bad])
+    gone = Explorer(explorer.predictor, explorer.listings, origin="inside_airbnb", raw_listings=[tmp_path / "gone.csv"])
+    with pytest.raises(ExploreError, match="the run's raw listings file cannot be read .*gone.csv"):
+        gone.listing_from_id(4242)
     with pytest.raises(ExploreError, match=r"^listing 4242 of the raw listings file cannot be priced: "
                                            r"accommodates 0.0 \(allowed 1 to 16 \(Airbnb's guest limit\)\)$"):
         broken.listing_from_id(4242)
