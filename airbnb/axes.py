@@ -14,6 +14,9 @@ from .schema import BATHROOM_TYPES, BOOL_COLUMNS, CITY, RATE_COLUMNS, REVIEW_SCO
 
 # The axes in their fixed order (model outputs, breakdown columns, the synthetic city's truth).
 AXES = ("location", "size_capacity", "quality_reputation", "amenities", "seasonality")
+# Their names for people (figures, the explorer page); "bias" is the base price every axis moves.
+AXIS_LABELS = {"bias": "base price", "location": "location", "size_capacity": "size & capacity",
+               "quality_reputation": "quality & reputation", "amenities": "amenities", "seasonality": "seasonality"}
 
 # How the features encode an input's table columns (see FeatureProcessor.transform):
 ENCODINGS = (

@@ -78,6 +78,9 @@ class EvaluateConfig:
     seed: int = option(42, "seed of the baselines (and of a cross-validated preset's training)")
     n_examples: int = option(3, "listings whose breakdown the notebook shows", cli=False)
     cv: int = option(0, "K-fold cross-validation grouped by listing of the run's training configuration (0: off)")
+    neighbourhoods_geojson: str | None = option(
+        None, "the city's neighbourhoods.geojson from Inside Airbnb: the notebook's map fills its neighbourhoods "
+        "(None: neighbourhood medians drawn as discs)", cli=False)
     preset: str = option("default", "training configuration to cross-validate without --artifacts",
                          choices=tuple(train.PRESETS), notebook=False)
     cities: list[str] = option([], "with --cv and no --artifacts: these cities of the table only (a run is "

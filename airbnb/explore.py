@@ -39,7 +39,7 @@ import pandas as pd
 import torch
 
 from .artifacts import ArtifactsError, load_table
-from .axes import AXES, SEEN_MONTH
+from .axes import AXES, AXIS_LABELS, SEEN_MONTH
 from .cli import check_bounds, check_types, option
 from .conformal import DEFAULT_COVERAGE, check_coverage
 from .errors import UserError
@@ -47,18 +47,16 @@ from .etl import parse_amenities, summary_path
 from .features import UNK
 from .io import file_sha256, read_json
 from .notebook import project_root
-from .predict import PricePredictor
+from .predict import LISTING_URL, ListingValueError, PricePredictor, read_listings_file, reasons
 from .schema import (BATHROOM_TYPES, CITY, REVIEW_SCORE_COLUMNS, ROOM_TYPES, TableError, cast_like_table,
                      is_partitioned_table)
 
 DEFAULT_ARTIFACTS = "runs/default/artifacts"  # where `make run` leaves the default run's
-LISTING_URL = "https://www.airbnb.com/rooms/{}"
+EARTH_RADIUS_KM = 6371.0
 MAX_ACCOMMODATES = 16  # Airbnb's own limit ("16+ guests")
 MAX_ROOMS = 50  # bedrooms, beds, bathrooms: more is not a listing
 REVIEW_SCALE = (0.0, 5.0)
 COMPARABLE_AXES = tuple(a for a in AXES if a != "seasonality")  # months differ between table rows
-AXIS_LABELS = {"bias": "base price", "location": "location", "size_capacity": "size & capacity",
-               "quality_reputation": "quality & reputation", "amenities": "amenities", "seasonality": "seasonality"}
 
 
 class ExploreError(UserError, ValueError):
@@ -158,9 +156,10 @@ class Quote:
     coverage: float
     steps: pd.DataFrame  # the waterfall: step, label, dollars, factor, start, end (the dollars add up to price)
     months: pd.DataFrame  # month, recommended_price, price_low, price_high, month_seen
-    comparables: pd.DataFrame  # listing_id, distance, listed_price, year_month, model_price, ..., url
+    comparables: pd.DataFrame  # listing_id, distance, km, listed_price, year_month, model_price, ..., url
     seen_as: dict[str, str]  # how the model sees the categorical inputs (an unknown one as <UNK>)
     notes: list[str] = field(default_factory=list)
+    url: str | None = None  # the listing's page on Airbnb (a real city's listing started from its id)
 
 
 @contextlib.contextmanager
@@ -192,6 +191,21 @@ def resolve_record_path(recorded: str | Path, artifacts_dir: Path) -> Path:
     return root / path if root is not None and (root / path).exists() else path
 
 
+def recorded_listings(table_path: Path, base: Path | None = None) -> list[tuple[dict, Path | None]]:
+    """The listings files the table's ETL summary records, each as (its record, the file found on
+    disk, relative paths tried from ``base`` too; None when it is not there)."""
+    summary = summary_path(table_path)
+    if not summary.is_file():
+        return []
+    found = []
+    for item in read_json(summary).get("inputs", {}).get("listings", []):
+        path = Path(item["path"])
+        if not path.is_absolute() and not path.exists() and base is not None:
+            path = base / path
+        found.append((item, path if path.is_file() else None))
+    return found
+
+
 def table_origin(table_path: Path, base: Path | None = None) -> str:
     """'synthetic', 'inside_airbnb' or 'unknown': where the table's listing ids come from.
 
@@ -201,18 +215,12 @@ def table_origin(table_path: Path, base: Path | None = None) -> str:
     and none is in such a manifest was built from real Inside Airbnb files; one whose summary or
     files cannot be found is 'unknown' (its ids are then not linked).
     """
-    summary = summary_path(table_path)
-    if not summary.is_file():
-        return "unknown"
-    inputs = read_json(summary).get("inputs", {}).get("listings", [])
+    inputs = recorded_listings(table_path, base)
     if not inputs:
         return "unknown"
     found = 0
-    for item in inputs:
-        path = Path(item["path"])
-        if not path.is_absolute() and not path.exists() and base is not None:
-            path = base / path
-        if not path.is_file():
+    for item, path in inputs:
+        if path is None:
             continue
         found += 1
         for folder in (path.parent, path.parent.parent):
@@ -231,11 +239,15 @@ class Explorer:
     """A trained run, its table's listings (each at its latest month) and their axis contributions."""
 
     def __init__(self, predictor: PricePredictor, table: pd.DataFrame | None, origin: str = "unknown",
-                 coverage: float = DEFAULT_COVERAGE, n_comparables: int = 5, notes: list[str] | None = None):
+                 coverage: float = DEFAULT_COVERAGE, n_comparables: int = 5, notes: list[str] | None = None,
+                 raw_listings: list[Path] | None = None, artifacts_dir: str | Path = ""):
         self.predictor = predictor
+        self.raw_listings = list(raw_listings or [])  # the table's raw files: listings the ETL left out are there
+        self._raw: pd.DataFrame | None = None  # their rows, read on the first id the table lacks
         self.coverage = check_coverage(coverage)
         self.n_comparables = n_comparables
         self.origin = origin
+        self.artifacts_dir = str(artifacts_dir)  # where the run was loaded from (the page's title says)
         self.notes = list(notes or [])  # about the session (no table, no links, no calibration)
         self.multiplicative = predictor.model.config.target == "log_price"
         self.vocabs = predictor.processor.vocabs
@@ -275,7 +287,7 @@ class Explorer:
         except Exception as exc:  # noqa: BLE001 - a damaged run: say which, never a traceback in the page
             raise ExploreError(f"cannot open the run in {artifacts_dir} ({type(exc).__name__}: {exc}); "
                                "retrain it") from None
-        notes, table, origin = [], None, "unknown"
+        notes, table, origin, raw_listings = [], None, "unknown", []
         recorded = (predictor.config.get("data") or {}).get("path")
         path = resolve_record_path(recorded, artifacts_dir) if recorded else None
         if path is None or not (path.is_file() or is_partitioned_table(path)):
@@ -287,11 +299,12 @@ class Explorer:
                 notes.append(f"the run's table cannot be read ({exc}): no comparable listings and no listing ids")
                 table = None
             origin = table_origin(path, project_root(artifacts_dir))
+            raw_listings = [p for _, p in recorded_listings(path, project_root(artifacts_dir)) if p is not None]
         if table is not None and origin != "inside_airbnb":
             notes.append("listing ids are not linked: " + ("this is the synthetic city, its listings are not on "
                          "Airbnb" if origin == "synthetic" else "the table's raw files were not found to confirm "
                          "they are Inside Airbnb's"))
-        return cls(predictor, table, origin, coverage, n_comparables, notes)
+        return cls(predictor, table, origin, coverage, n_comparables, notes, raw_listings, artifacts_dir)
 
     @staticmethod
     def _latest(table: pd.DataFrame) -> pd.DataFrame:
@@ -359,9 +372,14 @@ class Explorer:
     def listing_ids(self) -> np.ndarray:
         return np.zeros(0, np.int64) if self.listings is None else self.listings["listing_id"].to_numpy()
 
-    def default_listing(self, month: int = 7, city: str | None = None) -> Listing:
+    def seen_month(self) -> int:
+        """A month the training table covers (the highest; July for a run that knows none): where a
+        listing without a month of its own is priced, so no warning of an unseen month comes first."""
+        return int(max(self.predictor.processor.months_seen, default=7))
+
+    def default_listing(self, month: int | None = None, city: str | None = None) -> Listing:
         """The table's most typical listing (of ``city``, for a model of several): the one nearest the
-        base price along every axis."""
+        base price along every axis, in ``month`` (None: its own latest month, one the data saw)."""
         city = self.check_city(city)
         if self.listings is not None:
             distance = np.where(self._in_city(city), np.linalg.norm(self.space, axis=1), np.inf)
@@ -370,12 +388,15 @@ class Explorer:
         lat, lon = self.centre(UNK, city)
         return Listing(UNK, UNK, ROOM_TYPES[0], 2, fill.get("bedrooms", 1.0), fill.get("beds", 1.0),
                        fill.get("bathrooms_numeric", 1.0), BATHROOM_TYPES[0],
-                       *(fill.get(c, 4.7) for c in REVIEW_SCORE_COLUMNS), 10, False, False, (), month, lat, lon,
+                       *(fill.get(c, 4.7) for c in REVIEW_SCORE_COLUMNS), 10, False, False, (),
+                       self.seen_month() if month is None else month, lat, lon,
                        fill.get("host_response_rate", 0.95), fill.get("host_acceptance_rate", 0.9), True, city=city)
 
     def listing_from_id(self, listing_id, month: int | None = None, city: str | None = None) -> Listing:
         """The table's listing with that id (its latest month), as the controls' starting point; an id
-        in several cities' tables (made-up ones can repeat) is taken from ``city`` first."""
+        in several cities' tables (made-up ones can repeat) is taken from ``city`` first. An id the
+        table lacks (the ETL leaves out listings without a price or recent reviews) is looked up in
+        the table's raw listings files and parsed as :mod:`airbnb.predict` parses them."""
         if self.listings is None:
             raise ExploreError("the run's table is not available: listings cannot be looked up by id")
         text = str(listing_id).strip()
@@ -387,10 +408,44 @@ class Explorer:
         match = self.listings.index[same & self._in_city(city)] if self.cities and city else []
         match = match if len(match) else self.listings.index[same]
         if not len(match):
-            example = int(self.listings["listing_id"].iloc[0])
-            raise ExploreError(f"listing {key} is not in the run's table ({len(self.listings):,} listings, "
-                               f"e.g. {example})")
+            return self._raw_listing(key, month, city)
         return Listing.from_row(self.listings.loc[match[0]], month)
+
+    def _raw_listing(self, key: int, month: int | None, city: str | None) -> Listing:
+        """Listing ``key`` from its latest row in the raw listings files (an ExploreError when it is
+        in none of them, or has a value no listing can have)."""
+        raw = self._raw_rows()
+        ids = pd.to_numeric(raw["id"], errors="coerce").to_numpy() if len(raw) else np.zeros(0)
+        found = np.flatnonzero(ids == key)
+        if not len(found):
+            example = int(self.listings["listing_id"].iloc[0])
+            where = (f"nor in its raw listings files ({len(raw):,} rows)" if self.raw_listings
+                     else "and its raw listings files are not found")
+            raise ExploreError(f"listing {key} is not in the run's table ({len(self.listings):,} listings, "
+                               f"e.g. {example}) {where}")
+        month = self.seen_month() if month is None else month
+        try:
+            with quiet():
+                row = self.predictor.to_table_rows(raw.iloc[[found[-1]]], month, city=self.check_city(city))
+        except ListingValueError as exc:
+            raise ExploreError(f"listing {key} of the raw listings file cannot be priced: "
+                               f"{'; '.join(reasons(exc.rejected))}") from None
+        except UserError as exc:
+            raise ExploreError(f"listing {key} of the raw listings file cannot be priced: {exc}") from None
+        return Listing.from_row(row.iloc[0], month)
+
+    def _raw_rows(self) -> pd.DataFrame:
+        """Every row of the raw listings files, in the ETL's order (later scrapes last), read once."""
+        if self._raw is None:
+            try:
+                frames = [read_listings_file(p) for p in self.raw_listings]
+            except OSError as exc:
+                raise ExploreError(f"the run's raw listings file cannot be read ({exc})") from None
+            self._raw = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["id"])
+        return self._raw
+
+    def in_table(self, listing: Listing) -> bool:
+        return listing.listing_id is not None and bool((self.listing_ids() == listing.listing_id).any())
 
     def change(self, listing: Listing, **changes) -> Listing:
         """``listing`` with some controls changed; a new neighbourhood moves it to that
@@ -448,11 +503,17 @@ class Explorer:
                                "from its training listings): change the inputs or use a log-price run")
         row = months.iloc[listing.month - 1]
         notes.extend(self._input_notes(listing, row))
+        if listing.listing_id is not None and self.listings is not None and not self.in_table(listing):
+            notes.append(f"listing {listing.listing_id} is not in the run's table (the ETL leaves out listings "
+                         "without a usable price or recent reviews: see the table's summary): priced from its row "
+                         "in the raw listings file")
+        url = LISTING_URL.format(listing.listing_id) if self.links and listing.listing_id is not None else None
         return Quote(listing, float(row["recommended_price"]), float(row["price_low"]), float(row["price_high"]),
                      self.coverage, self._steps(row),
                      months[["month", "recommended_price", "price_low", "price_high", SEEN_MONTH]]
                      .reset_index(drop=True),
-                     self.comparables(row, listing.listing_id, listing.city), seen_as, notes + self.notes)
+                     self.comparables(row, listing.listing_id, listing.city, (listing.latitude, listing.longitude)),
+                     seen_as, notes + self.notes, url)
 
     def _input_notes(self, listing: Listing, row: pd.Series) -> list[str]:
         notes = []
@@ -481,11 +542,13 @@ class Explorer:
         return pd.DataFrame({"step": names, "label": [AXIS_LABELS[n] for n in names], "dollars": dollars,
                              "factor": factors, "start": ends - dollars, "end": ends})
 
-    def comparables(self, row: pd.Series, exclude: int | None = None, city: str | None = None) -> pd.DataFrame:
+    def comparables(self, row: pd.Series, exclude: int | None = None, city: str | None = None,
+                    at: tuple[float, float] | None = None) -> pd.DataFrame:
         """The nearest table listings to a priced row in axis space (its own listing left out; for a
-        model of several cities, listings of ``city`` only: a host's competitors are local)."""
-        columns = ["listing_id", "distance", "listed_price", "year_month", "model_price", "neighbourhood_cleansed",
-                   "room_type", "accommodates", "bedrooms", "url"]
+        model of several cities, listings of ``city`` only: a host's competitors are local), with
+        ``km``: how far each is on the ground from ``at`` (latitude, longitude; NaN without it)."""
+        columns = ["listing_id", "distance", "km", "listed_price", "year_month", "model_price",
+                   "neighbourhood_cleansed", "room_type", "accommodates", "bedrooms", "url"]
         if self.listings is None:
             return pd.DataFrame(columns=columns)
         point = self._space(pd.DataFrame([row]))[0]
@@ -500,12 +563,21 @@ class Explorer:
         ids = chosen["listing_id"].to_numpy()
         return pd.DataFrame({
             "listing_id": ids, "distance": distance[nearest],
+            "km": km_between(at, chosen[["latitude", "longitude"]].to_numpy(np.float64)) if at else np.nan,
             "listed_price": chosen["target_price"].to_numpy(np.float64),
             "year_month": chosen["year_month"].to_numpy(), "model_price": self.model_prices[nearest],
             "neighbourhood_cleansed": chosen["neighbourhood_cleansed"].to_numpy(),
             "room_type": chosen["room_type"].to_numpy(), "accommodates": chosen["accommodates"].to_numpy(),
             "bedrooms": chosen["bedrooms"].to_numpy(),
             "url": [LISTING_URL.format(int(i)) if self.links else None for i in ids]}, columns=columns)
+
+
+def km_between(point: tuple[float, float], others: np.ndarray) -> np.ndarray:
+    """Great-circle distances in km from ``point`` (latitude, longitude) to each (latitude, longitude) row."""
+    lat1, lon1 = np.deg2rad(point)
+    lat2, lon2 = np.deg2rad(others[:, 0]), np.deg2rad(others[:, 1])
+    h = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
 
 
 def check_listing(listing: Listing) -> None:

@@ -54,9 +54,27 @@ LABELS = {"neighbourhood_cleansed": "neighbourhood", "property_type": "property 
           "number_of_reviews_ltm": "reviews (12 mo)", "host_is_superhost": "superhost",
           "instant_bookable": "instant bookable", "amenities": "amenities", "month": "month (1–12)"}
 COLOURS = {"bias": "#9e9e9e", "up": "#2e7d32", "down": "#c62828", "price": "#1565c0"}
+# Links drawn as links: the page's theme resets <a> to plain text otherwise.
+LINK_STYLE = "color:#1565c0;text-decoration:underline;cursor:pointer"
 
 
 # --------------------------------------------------------------------------- HTML of a quote
+
+def link(url: str, text: str) -> str:
+    """A link that looks like one and opens in a new tab."""
+    return (f"<a class='airbnb-explore-link' href='{html.escape(url)}' target='_blank' rel='noopener' "
+            f"style='{LINK_STYLE}'>{text}</a>")
+
+
+def header_html(artifacts_dir: str | Path, url: str | None = None) -> str:
+    """The page's title: the run it prices and, when served, the address it is served on (Voilà
+    tells its kernels the address each page was requested at: the port is the server's real one)."""
+    url = url if url is not None else os.environ.get("VOILA_REQUEST_URL")
+    served = f" <span style='color:#666'>· this page: {link(url, html.escape(url))}</span>" if url else ""
+    return (f"<div class='airbnb-explore-header'><b style='font-size:1.3em'>Price explorer</b> "
+            f"<span style='color:#666'>for the run in <code>{html.escape(str(artifacts_dir))}</code></span>"
+            f"{served}</div>")
+
 
 def money(value: float) -> str:
     return "–" if value is None or not math.isfinite(value) else f"${value:,.0f}"
@@ -69,6 +87,8 @@ def signed_money(value: float) -> str:
 def price_html(quote: Quote) -> str:
     """The recommended price for the month and its calibrated range."""
     month = MONTH_NAMES[quote.listing.month - 1]
+    listing = (f"<div>listing {link(quote.url, str(quote.listing.listing_id) + ' on Airbnb ↗')}</div>"
+               if quote.url else "")
     if math.isfinite(quote.price_low):
         band = (f"{quote.coverage:.0%} range <b>{money(quote.price_low)} – {money(quote.price_high)}</b> "
                 f"<span style='color:#666'>(calibrated: {quote.coverage:.0%} of such listings' prices fall in "
@@ -80,7 +100,7 @@ def price_html(quote: Quote) -> str:
             f"<div style='font-size:2.4em;font-weight:600;line-height:1.1'>"
             f"<span class='airbnb-explore-price-value'>{money(quote.price)}</span>"
             f"<span style='font-size:0.45em;font-weight:400'> a night in {month}</span></div>"
-            f"<div class='airbnb-explore-range'>{band}</div></div>")
+            f"<div class='airbnb-explore-range'>{band}</div>{listing}</div>")
 
 
 def waterfall_html(quote: Quote) -> str:
@@ -157,16 +177,19 @@ def comparables_html(quote: Quote) -> str:
     if not len(table):
         return "<div><b>Comparable listings</b>: none (the run's table is not available)</div>"
     head = ("<tr style='text-align:left'><th>listing</th><th>listed price</th><th>model</th><th>neighbourhood</th>"
-            "<th>room type</th><th>guests</th><th>bedrooms</th><th>distance</th></tr>")
+            "<th>room type</th><th>guests</th><th>bedrooms</th><th>away</th>"
+            "<th title='distance along the axes (log factors: 0.1 is about 10% apart)'>model distance</th></tr>")
     rows = []
     for item in table.itertuples():
         name = html.escape(str(item.listing_id))
-        link = (f"<a href='{html.escape(item.url)}' target='_blank' rel='noopener'>{name}</a>" if item.url else name)
-        rows.append(f"<tr class='airbnb-explore-comparable'><td>{link}</td><td>{money(item.listed_price)} "
+        away = f"{item.km:,.1f} km" if math.isfinite(item.km) else "–"
+        rows.append(f"<tr class='airbnb-explore-comparable'><td>{link(item.url, name) if item.url else name}</td>"
+                    f"<td>{money(item.listed_price)} "
                     f"<span style='color:#666'>({html.escape(str(item.year_month))})</span></td>"
                     f"<td>{money(item.model_price)}</td><td>{html.escape(str(item.neighbourhood_cleansed))}</td>"
                     f"<td>{html.escape(str(item.room_type))}</td><td>{item.accommodates}</td>"
-                    f"<td>{item.bedrooms:g}</td><td>{item.distance:.3f}</td></tr>")
+                    f"<td>{item.bedrooms:g}</td><td class='airbnb-explore-km' data-km='{item.km:.6f}'>{away}</td>"
+                    f"<td>{item.distance:.3f}</td></tr>")
     return ("<div><b>The most comparable listings</b> <span style='color:#666'>(nearest in the model's axis "
             "contributions: listings priced alike for the same reasons)</span>"
             "<table class='airbnb-explore-comparables' style='width:100%;border-collapse:collapse'>"
@@ -225,6 +248,8 @@ class ExplorerApp:
         self.waterfall, self.curve, self.comparables, self.status = w.HTML(), w.HTML(), w.HTML(), w.HTML()
         for name in ("price", "notes", "waterfall", "curve", "comparables", "status"):
             getattr(self, name).add_class(CSS_PREFIX + name)
+        self.header = w.HTML(header_html(explorer.artifacts_dir))
+        self.header.add_class(CSS_PREFIX + "header")
         self.widget = self._layout(w)
         self.set_controls(self.listing)
         self.update()
@@ -261,7 +286,8 @@ class ExplorerApp:
         c = self.controls
         scores = w.VBox([c[s] for s in REVIEW_SCORE_COLUMNS])
         left = w.VBox([
-            w.HTML("<b>Start from a listing of the table</b>"), self.listing_id,
+            w.HTML("<b>Start from a listing</b> <span style='color:#666'>(its ID in the listings file)</span>"),
+            self.listing_id,
             w.HTML("<b>The listing</b>"), *([self.city] if self.explorer.cities else []),
             *(c[n] for n in ("neighbourhood_cleansed", "property_type", "room_type",
                                                           "accommodates", "bedrooms", "beds", "bathrooms_numeric",
@@ -274,7 +300,7 @@ class ExplorerApp:
                             c["amenities"]])
         right = w.VBox([self.price, self.notes, self.seen, self.waterfall, self.curve, self.comparables, self.status],
                        layout=w.Layout(flex="1", padding="0 0 0 16px"))
-        return w.VBox([w.HBox([left, right]), amenities])
+        return w.VBox([self.header, w.HBox([left, right]), amenities])
 
     def _changed(self, name: str):
         def handler(change):

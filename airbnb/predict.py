@@ -6,7 +6,8 @@
     predictor.predict(listings, month=7, on_invalid="skip")  # price the rest, see .attrs["rejected"]
     predictor.predict(listings, month=7, city="albany")      # a model trained on several cities
 
-    python -m airbnb.predict --artifacts DIR --listings listings.csv.gz --month 7 --output preds.csv [--city albany]
+    python -m airbnb.predict --artifacts DIR --listings listings.csv.gz --months 7 --output preds.csv [--city albany]
+    python -m airbnb.predict ... --months 1-12          # every month; also 6,7,8 or 1-3,12
 
 Raw rows use Inside Airbnb's own text formats (``"95%"``, ``"t"``, ``"1.5 baths"``, the JSON
 amenity list) and are parsed by the same code as the ETL; values the ETL would impute are filled
@@ -19,8 +20,10 @@ confidently and absurdly, so its row is refused before anything is cast or imput
 :class:`ListingValueError` names each such value (listing id, column, value, allowed range). So
 is a raw row whose place or size is missing or does not parse (latitude ``"abc"``): it cannot be
 priced, and the others still are. Modeling-table rows are checked the same way.
-The command line prices the other rows and lists the refused values in ``preds.rejected.csv``
-beside ``preds.csv`` (exit 1 only when no row is left to price). Possible but unusual inputs (30
+The command line writes a table for a person (:func:`price_listings`): per listing and month the
+listed price, the recommended one, the gap between them, the range, name, neighbourhood and URL;
+a listing it cannot price is a row with the reason in ``not_priced``, and each refused value is
+also in ``preds.rejected.csv`` (exit 1 only when no row is left to price). Possible but unusual inputs (30
 bedrooms, coordinates far outside the training city's bounding box) are priced from inputs held to
 the training range, flagged in ``out_of_range`` and warned about.
 """
@@ -42,7 +45,7 @@ from .dataset import AirbnbDataset
 from .embeddings import AmenityEmbedder
 from .errors import ConfigError, UserError, command_line
 from .etl import (BATHROOM_COLUMNS, ESSENTIAL_COLUMNS, OPTIONAL_LISTING_COLUMNS, REQUIRED_LISTING_COLUMNS,
-                  EtlError, impute, parse_ids, parse_listing_features, read_csv_columns)
+                  EtlError, impute, parse_ids, parse_listing_features, parse_price, read_csv_columns)
 from .features import FeatureProcessor
 from .io import atomic_paths, exclusive, refuse_input, unwritable
 from .log import get_logger, setup_logging
@@ -55,6 +58,12 @@ log = get_logger(__name__)
 PREDICT_COLUMNS = [c for c in REQUIRED_LISTING_COLUMNS if c not in ("id", "last_scraped", "price")]
 ON_INVALID = ("raise", "skip")
 SHOWN_REJECTIONS = 5  # values a ListingValueError message lists; ``rejected`` has them all
+LISTING_URL = "https://www.airbnb.com/rooms/{}"  # a listing's page on Airbnb, by its id
+# What a person reads beside the price (each optional in the file): who, where, at what price now.
+DESCRIPTIVE_COLUMNS = ["name", "listing_url", "price"]
+PERSON_COLUMNS = ["listing_id", "name", "neighbourhood", "url", "month", "listed_price", "recommended_price",
+                  "gap_pct", "price_low", "price_high", "not_priced"]
+BIG_GAP_PCT = 20.0  # the summary line counts listings listed this far above or below their recommendation
 
 
 class ListingValueError(UserError, ValueError):
@@ -113,7 +122,7 @@ class PricePredictor:
         seen = self.processor.month_seen(table["month"])
         flags = self.processor.out_of_range(table).to_numpy()
         _warn_unseen(table["month"].to_numpy(), seen, self.processor.months_seen)
-        _warn_out_of_range(flags, self.processor.ranges)
+        _warn_out_of_range(flags, self.processor.ranges, ids)
         listing_ids = {} if ids is None else {"listing_id": ids.to_numpy()}
         return pd.DataFrame({**listing_ids, "month": table["month"].to_numpy()}).join(out).assign(
             **{SEEN_MONTH: seen, "out_of_range": flags})
@@ -233,6 +242,7 @@ def _rejected(values: pd.DataFrame, ids: pd.Series | None, text: pd.DataFrame | 
                                                                           ignore_index=True)
     positions = found.pop("row").to_numpy(dtype=np.int64)
     found.insert(0, "listing_id", positions if ids is None else ids.iloc[positions].reset_index(drop=True))
+    found.index = pd.Index(positions, name="row")  # each value's row: an id may be missing or repeat
     return found, ~np.isin(np.arange(len(values)), positions)
 
 
@@ -254,21 +264,28 @@ def _warn_unseen(months: np.ndarray, seen: np.ndarray, covered: Sequence[int]) -
                     list(covered))
 
 
-def _warn_out_of_range(flags: np.ndarray, ranges: dict[str, tuple[float, float]] | None) -> None:
-    """One warning for the rows priced from inputs held to the training range. Coordinates are
-    named apart, with the training city's bounding box: far outside it usually means a listing of
+def _warn_out_of_range(flags: np.ndarray, ranges: dict[str, tuple[float, float]] | None,
+                       ids: pd.Series | None = None) -> None:
+    """One line for the listings priced from inputs held to the training range, counted per input
+    (a city's listings often hold host rates its training rows never had: a summary, not a list).
+    Coordinates get the training city's bounding box: far outside it usually means a listing of
     another city or swapped latitude and longitude, which the price cannot reflect."""
     far = flags != ""
     if not far.any():
         return
-    away = pd.Series(flags).str.contains(r"\b(?:latitude|longitude)\b").to_numpy()
+    listings = pd.Series(np.arange(len(flags)) if ids is None else ids.to_numpy())
+    named = pd.DataFrame({"listing": listings[far].to_numpy(), "input": pd.Series(flags[far]).str.split(", ")})
+    per_input = named.explode("input").drop_duplicates().groupby("input", sort=False)["listing"].size()
+    counts = ", ".join(f"{name} {n}" for name, n in per_input.sort_values(ascending=False, kind="stable").items())
     box = ""
-    if away.any():
+    if per_input.index.isin(["latitude", "longitude"]).any():
         (south, north), (west, east) = ranges["latitude"], ranges["longitude"]
-        box = (f"; {away.sum()} of them lie far outside the training city's bounding box (latitude {south:.4f} "
+        away = named.loc[named["input"].map(lambda i: bool({"latitude", "longitude"} & set(i))), "listing"].nunique()
+        box = (f"; {away} of them lie far outside the training city's bounding box (latitude {south:.4f} "
                f"to {north:.4f}, longitude {west:.4f} to {east:.4f}): check their coordinates")
-    log.warning("%d of %d listing(s) have inputs far outside the training range (see out_of_range, e.g. %r): "
-                "priced as the nearest training listings%s", far.sum(), len(flags), flags[far][0], box)
+    log.warning("%d of %d listing(s) have inputs far outside the training range, priced as the nearest training "
+                "listings (listings per input: %s; see out_of_range)%s", named["listing"].nunique(),
+                listings.nunique(), counts, box)
 
 
 def _as_frame(listings) -> pd.DataFrame:
@@ -290,10 +307,75 @@ def read_listings_file(path: str | Path) -> pd.DataFrame:
     """A listings.csv[.gz] (any Inside Airbnb column set): only the columns pricing needs.
 
     A file with a header and no rows is an error naming it (pricing nothing is never the intent)."""
-    listings = read_csv_columns(Path(path), PREDICT_COLUMNS, ["id", *OPTIONAL_LISTING_COLUMNS])
+    listings = read_csv_columns(Path(path), PREDICT_COLUMNS, ["id", *OPTIONAL_LISTING_COLUMNS, *DESCRIPTIVE_COLUMNS])
     if listings.empty:
         raise EtlError(f"{path} has no listings")
     return listings
+
+
+def parse_months(text: str) -> list[int]:
+    """``"7"``, ``"6,7,8"``, ``"1-12"`` or ``"1-3,12"`` -> the months, in order, once each."""
+    months: list[int] = []
+    for part in str(text).replace(" ", "").split(","):
+        ends = part.split("-")
+        try:
+            lo, hi = (int(e) for e in (ends * 2)[:2]) if len(ends) <= 2 else (0, 0)
+        except ValueError:
+            lo = hi = 0
+        if not (1 <= lo <= hi <= 12):
+            raise ConfigError(f"--months takes months 1-12 as a list or ranges (7, 6,7,8, 1-12, 1-3,12), "
+                              f"got {text!r}")
+        months.extend(m for m in range(lo, hi + 1) if m not in months)
+    return months
+
+
+def price_listings(predictor: PricePredictor, raw: pd.DataFrame, months: Sequence[int],
+                   coverage: float = DEFAULT_COVERAGE, city: str | None = None) -> pd.DataFrame:
+    """Every listing of ``raw`` (Inside Airbnb rows) for each of ``months``, as a person reads it:
+    :data:`PERSON_COLUMNS` (the listed price is the file's, at its scrape; ``gap_pct`` is how far
+    it lies above (+) or below (-) the recommendation, in %), then the breakdown. A listing that
+    cannot be priced is one row, in its place, with prices empty and the reason in ``not_priced``
+    (its values are in ``attrs["rejected"]``). Raises :class:`ListingValueError` when none can be."""
+    raw = _as_frame(raw)
+    months = [_checked_month(m) for m in months]
+    rows = predictor.to_table_rows(raw, months[0], on_invalid="skip", city=city)
+    rejected = rows.attrs.pop("rejected")
+    positions = rows.index.to_numpy()  # to_table_rows keeps the raw rows' positions
+    priced = predictor.predict_months(rows, months, coverage).drop(columns=["listing_id", "month"], errors="ignore")
+    about = _described(raw)
+    out = about.iloc[np.repeat(positions, len(months))].reset_index(drop=True)
+    out.insert(4, "month", np.tile(months, len(positions)))
+    out = pd.concat([out, priced.reset_index(drop=True)], axis=1)
+    out["gap_pct"] = 100 * (out["listed_price"] / out["recommended_price"] - 1)
+    unpriced = about.drop(index=positions)
+    unpriced = unpriced.assign(not_priced=reasons(rejected).reindex(unpriced.index))
+    out = pd.concat([out.assign(not_priced="", _row=np.repeat(positions, len(months))),
+                     unpriced.assign(_row=unpriced.index)], ignore_index=True)
+    out = out.sort_values(["_row", "month"], kind="stable", ignore_index=True).drop(columns="_row")
+    out = out[[*PERSON_COLUMNS, *[c for c in out.columns if c not in PERSON_COLUMNS]]]
+    out.attrs["rejected"] = rejected
+    return out
+
+
+def reasons(rejected: pd.DataFrame) -> pd.Series:
+    """Per row of ``rejected`` (a ListingValueError's, indexed by row), why it is not priced, in one line."""
+    text = rejected["column"] + " " + rejected["value"].astype(str) + " (allowed " + rejected["allowed"] + ")"
+    return text.groupby(level=0, sort=False).agg("; ".join)
+
+
+def _described(raw: pd.DataFrame) -> pd.DataFrame:
+    """Per raw row: its id (or position), name, neighbourhood, URL (the file's, else Airbnb's page of
+    the id) and listed price, parsed as the ETL parses it."""
+    text = _as_text(raw)
+    missing = pd.Series(pd.NA, index=raw.index, dtype="str")
+    ids = parse_ids(text["id"]) if "id" in raw else pd.Series(np.arange(len(raw)), index=raw.index)
+    url = text["listing_url"] if "listing_url" in raw else missing
+    if "id" in raw:
+        url = url.fillna(ids.map(lambda i: LISTING_URL.format(i), na_action="ignore"))
+    return pd.DataFrame({"listing_id": ids, "name": text["name"] if "name" in raw else missing,
+                         "neighbourhood": text["neighbourhood_cleansed"].str.strip(), "url": url,
+                         "listed_price": parse_price(text["price"]) if "price" in raw else np.nan},
+                        index=raw.index)
 
 
 def rejected_path(output: str | Path) -> Path:
@@ -306,24 +388,29 @@ def main(argv: Sequence[str] | None = None) -> pd.DataFrame:
     parser = argparse.ArgumentParser(prog="python -m airbnb.predict", description=__doc__.split("\n\n")[0])
     parser.add_argument("--artifacts", required=True, help="artifacts directory of a training run")
     parser.add_argument("--listings", required=True, help="listings.csv[.gz] in Inside Airbnb format")
-    parser.add_argument("--month", required=True, type=int, help="month to price (1-12)")
+    when = parser.add_mutually_exclusive_group(required=True)
+    when.add_argument("--months", help="months to price: one (7), a list (6,7,8) or ranges (1-12, 1-3,12)")
+    when.add_argument("--month", type=int, help="one month to price (1-12); the same as --months with one month")
     parser.add_argument("--city", help="city the listings are in (needed for a model trained on several cities)")
-    parser.add_argument("--output", required=True, help="CSV to write: id, recommended_price, its calibrated "
-                        "range (price_low, price_high), breakdown; impossible values are listed in the same "
-                        "name with .rejected.csv for .csv")
+    parser.add_argument("--output", required=True, help="CSV to write, one row per listing and month: listing_id, "
+                        "name, neighbourhood, url, month, listed_price, recommended_price, gap_pct (listed vs "
+                        "recommended, %%), price_low, price_high (the calibrated range), not_priced (why a listing "
+                        "has no price), then the breakdown; each refused value is also listed in the same name "
+                        "with .rejected.csv for .csv")
     parser.add_argument("--coverage", type=float, default=DEFAULT_COVERAGE,
                         help="share of listed prices the range holds (0.01-0.99; default %(default)s)")
     args = parser.parse_args(argv)
     setup_logging()
-    return command_line(lambda: _price_file(args.artifacts, args.listings, args.month, args.output,
-                                            args.coverage, args.city))
+    return command_line(lambda: _price_file(args.artifacts, args.listings,
+                                            [args.month] if args.months is None else parse_months(args.months),
+                                            args.output, args.coverage, args.city))
 
 
-def _price_file(artifacts: str | Path, listings: str | Path, month: int, output: str | Path,
+def _price_file(artifacts: str | Path, listings: str | Path, months: Sequence[int], output: str | Path,
                 coverage: float = DEFAULT_COVERAGE, city: str | None = None) -> pd.DataFrame:
-    """The command's work: price the file's possible rows into ``output``, list the refused ones in
-    :func:`rejected_path`; fail (after listing them) when no row is left to price. Neither output
-    may be the listings file, and both are held while written (:func:`airbnb.io.exclusive`)."""
+    """The command's work: every listing of the file into ``output`` (:func:`price_listings`), the
+    refused values into :func:`rejected_path`; fail (after listing them) when no row can be priced.
+    Neither output may be the listings file, and both are held while written (:func:`airbnb.io.exclusive`)."""
     rejects = rejected_path(output)
     for written in (output, rejects):
         refuse_input(written, [listings])
@@ -331,22 +418,45 @@ def _price_file(artifacts: str | Path, listings: str | Path, month: int, output:
         predictor = PricePredictor.load(artifacts)
         raw = read_listings_file(listings)
         try:
-            result = predictor.predict(raw, month, on_invalid="skip", coverage=check_coverage(coverage), city=city)
-        except ListingValueError as exc:  # with "skip": not one row left to price
+            result = price_listings(predictor, raw, months, check_coverage(coverage), city)
+        except ListingValueError as exc:  # not one row left to price
             _write_csvs({rejects: exc.rejected})
             raise ListingValueError(f"none of the {len(raw)} listing(s) in {listings} can be priced: each has a "
                                     f"value no listing can have or lacks one (listed in {rejects})",
                                     exc.rejected) from None
-        rejected = result.attrs["rejected"]
+        rejected = result.attrs.pop("rejected")
         _write_csvs({Path(output): result, **({rejects: rejected} if len(rejected) else {})})
         if len(rejected):
-            log.warning("%d listing(s) of %s have a value no listing can have or lack one and are not priced: see %s",
-                        rejected["listing_id"].nunique(), listings, rejects)
+            log.warning("%d listing(s) of %s have a value no listing can have or lack one and are not priced: "
+                        "see not_priced in %s (each value in %s)", rejected["listing_id"].nunique(), listings,
+                        output, rejects)
         else:
             rejects.unlink(missing_ok=True)  # an earlier run's refusals do not belong to this output
-    log.info("priced %d listings for month %d -> %s (median $%.0f)", len(result), month, output,
-             result["recommended_price"].median())
+    log.info("%s", summary_line(result, output))
     return result
+
+
+def summary_line(result: pd.DataFrame, output: str | Path) -> str:
+    """What a person wants to know first about a priced file: how many, the typical price, and how
+    many listings sit far from their recommendation."""
+    priced = result[result["not_priced"] == ""]
+    months = sorted(priced["month"].unique().astype(int).tolist())
+    gap = priced["gap_pct"]
+    listed = gap.notna()
+    line = (f"priced {priced['listing_id'].nunique()} listing(s) for month(s) {_ranges(months)} -> {output}: "
+            f"recommended median ${priced['recommended_price'].median():,.0f}")
+    if listed.any():
+        line += (f", listed median ${priced.loc[listed, 'listed_price'].median():,.0f}; listed over "
+                 f"{BIG_GAP_PCT:.0f}% above the recommendation {int((gap > BIG_GAP_PCT).sum())}, over "
+                 f"{BIG_GAP_PCT:.0f}% below {int((gap < -BIG_GAP_PCT).sum())} (listing-months)")
+    unpriced = int((result["not_priced"] != "").sum())
+    return line + (f"; {unpriced} not priced (see not_priced)" if unpriced else "")
+
+
+def _ranges(months: Sequence[int]) -> str:
+    """[1, 2, 3, 7] -> '1-3, 7'."""
+    runs = np.split(np.asarray(months), np.flatnonzero(np.diff(months) != 1) + 1)
+    return ", ".join(f"{r[0]}-{r[-1]}" if len(r) > 1 else f"{r[0]}" for r in runs)
 
 
 def _write_csvs(frames: dict[Path, pd.DataFrame]) -> None:

@@ -9,14 +9,17 @@ writes the README's screenshot.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-from airbnb.explore import ExploreConfig
-from airbnb.explore_app import running_server
+from airbnb.explore import Explorer, ExploreConfig
+from airbnb.explore_app import LINK_STYLE, running_server
+
+from conftest import ALBANY, require_shared
 
 # Flags that work on this project's machines (no sandbox as root, no GPU, nothing fetched from outside).
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -78,13 +81,14 @@ def set_text(page, control: str, value: str) -> None:
     box.press("Enter")
 
 
-def test_the_page_reprices_when_a_control_changes(chromium, served, tmp_path):
+@contextlib.contextmanager
+def opened(chromium: str, url: str, log: Path, profile: Path):
+    """Headless Chromium on the explorer page, once its first price is shown; closed afterwards."""
     from playwright.sync_api import sync_playwright
 
-    url, log = served
     with sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=chromium, headless=True, args=CHROMIUM_FLAGS,
+            str(profile), executable_path=chromium, headless=True, args=CHROMIUM_FLAGS,
             viewport={"width": 1280, "height": 1180}, timeout=60_000)
         try:
             page = context.pages[0] if context.pages else context.new_page()
@@ -95,36 +99,92 @@ def test_the_page_reprices_when_a_control_changes(chromium, served, tmp_path):
             except Exception:
                 pytest.fail(f"the explorer did not render:\n{page.inner_text('body')[:2000]}\n"
                             f"{log.read_text()[-3000:]}")
-
-            two = shown_price(page)
-            if page.input_value(".explore-accommodates input") != "2":
-                before = page.get_attribute(PRICE, "data-price")
-                set_text(page, "accommodates", "2")
-                two = wait_for_new_price(page, before)
-            set_text(page, "accommodates", "6")
-            six = wait_for_new_price(page, page.get_attribute(PRICE, "data-price"))
-            assert six != pytest.approx(two, rel=1e-4), "6 guests are priced unlike 2"
-            steps, total = breakdown(page)
-            assert len(steps) == 6 and sum(steps) == pytest.approx(six, abs=1e-4) and total == pytest.approx(six)
-            low, high = (float(page.get_attribute(PRICE, a)) for a in ("data-low", "data-high"))
-            assert 0 < low < six < high
-            assert page.locator(".airbnb-explore-comparable").count() == 5
-            assert page.locator(".airbnb-explore-curve circle").count() == 12
-            page.wait_for_timeout(300)  # let the layout settle before the picture
-            page.screenshot(path=str(tmp_path / "explorer.png"))
-            if os.environ.get("AIRBNB_SCREENSHOT"):
-                shutil.copy(tmp_path / "explorer.png", os.environ["AIRBNB_SCREENSHOT"])
-
-            # bad input: a message in the page, never a traceback or a price
-            set_text(page, "accommodates", "0")
-            page.wait_for_selector(".airbnb-explore-error", timeout=UPDATE_S * 1000)
-            assert "accommodates" in page.inner_text(".airbnb-explore-error")
-            assert page.get_attribute(PRICE, "data-price") == "" and "Traceback" not in page.content()
-            set_text(page, "accommodates", "3")
-            wait_for_new_price(page, "")
-            set_text(page, "neighbourhood_cleansed", "Atlantis")
-            page.wait_for_function("() => (document.querySelector('.airbnb-explore-seen') || {}).innerText"
-                                   "?.includes('<UNK>')", timeout=UPDATE_S * 1000)
-            assert shown_price(page) > 0
+            yield page
         finally:
             context.close()
+
+
+def test_the_page_reprices_when_a_control_changes(chromium, served, tmp_path):
+    url, log = served
+    with opened(chromium, url, log, tmp_path / "profile") as page:
+        two = shown_price(page)
+        if page.input_value(".explore-accommodates input") != "2":
+            before = page.get_attribute(PRICE, "data-price")
+            set_text(page, "accommodates", "2")
+            two = wait_for_new_price(page, before)
+        set_text(page, "accommodates", "6")
+        six = wait_for_new_price(page, page.get_attribute(PRICE, "data-price"))
+        assert six != pytest.approx(two, rel=1e-4), "6 guests are priced unlike 2"
+        steps, total = breakdown(page)
+        assert len(steps) == 6 and sum(steps) == pytest.approx(six, abs=1e-4) and total == pytest.approx(six)
+        low, high = (float(page.get_attribute(PRICE, a)) for a in ("data-low", "data-high"))
+        assert 0 < low < six < high
+        assert page.locator(".airbnb-explore-comparable").count() == 5
+        assert page.locator(".airbnb-explore-curve circle").count() == 12
+        page.wait_for_timeout(300)  # let the layout settle before the picture
+        page.screenshot(path=str(tmp_path / "explorer.png"))
+        if os.environ.get("AIRBNB_SCREENSHOT"):
+            shutil.copy(tmp_path / "explorer.png", os.environ["AIRBNB_SCREENSHOT"])
+
+        # bad input: a message in the page, never a traceback or a price
+        set_text(page, "accommodates", "0")
+        page.wait_for_selector(".airbnb-explore-error", timeout=UPDATE_S * 1000)
+        assert "accommodates" in page.inner_text(".airbnb-explore-error")
+        assert page.get_attribute(PRICE, "data-price") == "" and "Traceback" not in page.content()
+        set_text(page, "accommodates", "3")
+        wait_for_new_price(page, "")
+        set_text(page, "neighbourhood_cleansed", "Atlantis")
+        page.wait_for_function("() => (document.querySelector('.airbnb-explore-seen') || {}).innerText"
+                               "?.includes('<UNK>')", timeout=UPDATE_S * 1000)
+        assert shown_price(page) > 0
+
+
+@pytest.fixture(scope="module")
+def albany_run(tmp_path_factory) -> tuple[Path, Path]:
+    """A short run on Albany (Inside Airbnb, 2024-11): (its table, its artifacts)."""
+    from airbnb import etl, train
+
+    require_shared(ALBANY)
+    root = tmp_path_factory.mktemp("albany")
+    etl.run_etl([ALBANY / "listings.csv.gz"], ALBANY / "reviews.csv.gz", root / "table.parquet")
+    train.train(train.TrainConfig(data_path=str(root / "table.parquet"), output_dir=str(root / "art"), epochs=20,
+                                  ensemble_size=1, progress=False))
+    return root / "table.parquet", root / "art"
+
+
+def test_an_albany_run_in_the_browser(chromium, albany_run, tmp_path):
+    """A real city: the page opens on the month its data saw (November) without a warning, names
+    the port it is served on, links comparables to Airbnb as links, gives distances in km, and
+    prices a listing the ETL left out of the table from its raw row, at the price the package gives."""
+    import pandas as pd
+
+    from airbnb.predict import read_listings_file
+
+    table_path, artifacts = albany_run
+    table_ids = set(pd.read_parquet(table_path, columns=["listing_id"])["listing_id"])
+    raw = read_listings_file(ALBANY / "listings.csv.gz")
+    dropped = next(int(i) for i in raw["id"] if int(i) not in table_ids)
+    expected = Explorer.load(artifacts)
+    expected = expected.quote(expected.listing_from_id(dropped, month=11))
+    with running_server(ExploreConfig(artifacts_dir=str(artifacts)), tmp_path, start_seconds=SERVER_START_S) as url, \
+            opened(chromium, url, tmp_path / "voila.log", tmp_path / "profile") as page:
+        port = url.rstrip("/").rsplit(":", 1)[1]
+        header = page.inner_text(".airbnb-explore-header")
+        assert f":{port}/" in header and (port == "8866" or "8866" not in page.inner_text("body"))
+        assert page.input_value(".explore-month input") == "11"
+        assert "not in the training table" not in page.inner_text("body")
+        links = page.locator(".airbnb-explore-comparable a.airbnb-explore-link")
+        assert links.count() == 5
+        assert links.first.get_attribute("href").startswith("https://www.airbnb.com/rooms/")
+        style = links.first.evaluate("a => [getComputedStyle(a).textDecorationLine, getComputedStyle(a).color]")
+        assert style == ["underline", "rgb(21, 101, 192)"] and "#1565c0" in LINK_STYLE
+        kms = page.eval_on_selector_all(".airbnb-explore-km", "els => els.map(e => e.innerText)")
+        assert len(kms) == 5 and all(k.endswith(" km") for k in kms), kms
+
+        before = page.get_attribute(PRICE, "data-price")
+        set_text(page, "listing-id", str(dropped))
+        price = wait_for_new_price(page, before)
+        assert price == pytest.approx(expected.price, rel=1e-6)
+        assert f"listing {dropped} is not in the run's table" in page.inner_text(".explore-notes")
+        own = page.locator(f"{PRICE} a.airbnb-explore-link")
+        assert own.get_attribute("href") == f"https://www.airbnb.com/rooms/{dropped}"

@@ -13,9 +13,10 @@ import pytest
 
 from airbnb import etl
 from airbnb.explore import (COMPARABLE_AXES, LISTING_URL, Explorer, ExploreConfig, ExploreError, Listing,
-                            table_origin)
-from airbnb.explore_app import (ExplorerApp, app, comparables_html, curve_svg, page_notebook, price_html,
-                                waterfall_html)
+                            km_between, table_origin)
+from airbnb.explore_app import (LINK_STYLE, ExplorerApp, app, comparables_html, curve_svg, header_html,
+                                page_notebook, price_html, waterfall_html)
+from airbnb import predict, train
 from airbnb.features import UNK
 from airbnb.errors import ConfigError
 
@@ -113,7 +114,16 @@ def test_real_ids_link_to_airbnb(explorer):
     got = real.quote(real.default_listing()).comparables
     assert list(got["url"]) == [LISTING_URL.format(i) for i in got["listing_id"]]
     assert got["url"].iloc[0] == f"https://www.airbnb.com/rooms/{got['listing_id'].iloc[0]}"
-    assert "<a href='https://www.airbnb.com/rooms/" in comparables_html(real.quote(real.default_listing()))
+    quote = real.quote(real.default_listing())
+    first = got["listing_id"].iloc[0]
+    # links that look like links (the page's theme draws a bare <a> as plain text), opening a new tab
+    assert (f"<a class='airbnb-explore-link' href='https://www.airbnb.com/rooms/{first}' target='_blank' "
+            f"rel='noopener' style='{LINK_STYLE}'>{first}</a>") in comparables_html(quote)
+    assert "text-decoration:underline" in LINK_STYLE
+    own = quote.listing.listing_id
+    assert quote.url == f"https://www.airbnb.com/rooms/{own}"
+    assert f"href='https://www.airbnb.com/rooms/{own}'" in price_html(quote)
+    assert explorer.quote(explorer.default_listing()).url is None, "the synthetic city's listing has no page"
 
 
 def test_an_unknown_neighbourhood_is_priced_as_unk_and_said_so(explorer):
@@ -222,7 +232,8 @@ def test_the_widgets_reprice_on_every_change(explorer):
     target = explorer.listings.iloc[11]
     page.listing_id.value = str(target["listing_id"])
     assert page.controls["neighbourhood_cleansed"].value == target["neighbourhood_cleansed"]
-    assert page.controls["accommodates"].value == target["accommodates"] and page.quote.listing.month == 7
+    assert page.controls["accommodates"].value == target["accommodates"]
+    assert page.quote.listing.month == explorer.default_listing().month, "the month stays the one the page shows"
     page.listing_id.value = "999"
     assert "Cannot start from that listing" in page.notes.value
     page.controls["neighbourhood_cleansed"].value = "Atlantis"
@@ -267,3 +278,93 @@ def test_a_table_row_with_unknown_values_is_priced_as_the_table_prices_it(explor
     assert page.controls["host_is_superhost"].value is False and page.quote.listing.host_is_superhost is None
     page.controls["host_is_superhost"].value = True
     assert page.quote.listing.host_is_superhost is True
+
+
+# --------------------------------------------------------------------------- issue 23: a real city's day
+
+@pytest.fixture(scope="module")
+def one_month_run(small_table, tmp_path_factory):
+    """A run trained on one month of the small city, as on a city with one Inside Airbnb snapshot."""
+    table = pd.read_parquet(small_table)
+    rows = table[table["year_month"] == table["year_month"].min()].reset_index(drop=True)
+    path = tmp_path_factory.mktemp("one-month") / "table.parquet"
+    rows.to_parquet(path, index=False)
+    out = tmp_path_factory.mktemp("one-month-run")
+    train.train(train.TrainConfig(data_path=str(path), output_dir=str(out), epochs=1, ensemble_size=1,
+                                  progress=False))
+    return int(rows["month"].iloc[0]), Explorer.load(out)
+
+
+def test_the_page_opens_on_a_month_the_data_saw(one_month_run):
+    seen, explorer = one_month_run
+    assert seen != 7, "the fixture's month is not the old hard-coded July"
+    assert explorer.seen_month() == seen and explorer.default_listing().month == seen
+    page = ExplorerApp(explorer)
+    assert page.quote.listing.month == seen and page.controls["month"].value == seen
+    assert not [n for n in page.quote.notes if "not in the training table" in n], page.quote.notes
+    assert MONTH_NAME[seen] in page.price.value
+    lonely = Explorer(explorer.predictor, None)
+    assert lonely.default_listing().month == seen, "without a table too"
+
+
+MONTH_NAME = dict(enumerate(["", "January", "February", "March", "April", "May", "June", "July", "August",
+                             "September", "October", "November", "December"]))
+
+
+def test_a_listing_the_etl_dropped_is_priced_from_its_raw_row(explorer, small_city, small_run, tmp_path):
+    assert Explorer.load(small_run).raw_listings == sorted(small_city.listings), "the table's raw files, found"
+    raw = pd.read_csv(small_city.listings[-1], dtype=str)
+    dropped = raw.iloc[[5]].assign(id="4242", accommodates="5", price="")  # no price: the ETL drops it
+    older = dropped.assign(accommodates="1")
+    raw_file = tmp_path / "listings.csv"
+    pd.concat([older, raw, dropped]).to_csv(raw_file, index=False)
+    real = Explorer(explorer.predictor, explorer.listings, origin="inside_airbnb", raw_listings=[raw_file])
+    assert 4242 not in set(real.listing_ids())
+    listing = real.listing_from_id("4242", month=3)
+    assert listing.listing_id == 4242 and listing.accommodates == 5 and listing.month == 3, "its latest row"
+    quote = real.quote(listing)
+    direct = explorer.predictor.predict(dropped, month=3)
+    assert quote.price == pytest.approx(direct["recommended_price"].iloc[0], rel=1e-6), "priced as predict prices it"
+    assert any("listing 4242 is not in the run's table" in n and "raw listings file" in n for n in quote.notes)
+    assert quote.url == "https://www.airbnb.com/rooms/4242"
+    page = ExplorerApp(real)
+    page.listing_id.value = "4242"
+    assert page.quote is not None and page.quote.listing.listing_id == 4242
+    assert page.controls["accommodates"].value == 5 and "airbnb-explore-error" not in page.notes.value
+    with pytest.raises(ExploreError, match=r"listing 77 is not in the run's table .* nor in its raw listings files "
+                                           r"\(\d+ rows\)"):
+        real.listing_from_id(77)
+    bad = tmp_path / "bad.csv"
+    dropped.assign(accommodates="0").to_csv(bad, index=False)
+    broken = Explorer(explorer.predictor, explorer.listings, origin="inside_airbnb", raw_listings=[bad])
+    gone = Explorer(explorer.predictor, explorer.listings, origin="inside_airbnb", raw_listings=[tmp_path / "gone.csv"])
+    with pytest.raises(ExploreError, match="the run's raw listings file cannot be read .*gone.csv"):
+        gone.listing_from_id(4242)
+    with pytest.raises(ExploreError, match=r"^listing 4242 of the raw listings file cannot be priced: "
+                                           r"accommodates 0.0 \(allowed 1 to 16 \(Airbnb's guest limit\)\)$"):
+        broken.listing_from_id(4242)
+
+
+def test_comparables_say_how_far_away_they_are_in_km(explorer):
+    assert km_between((0.0, 0.0), np.array([[1.0, 0.0], [0.0, 0.0]])) == pytest.approx([111.195, 0.0], abs=1e-3)
+    assert km_between((60.0, 10.0), np.array([[60.0, 11.0]]))[0] == pytest.approx(55.6, abs=0.1), "cos(60°) of it"
+    listing = explorer.default_listing()
+    quote = explorer.quote(listing)
+    table = explorer.listings.set_index("listing_id").loc[quote.comparables["listing_id"], ["latitude", "longitude"]]
+    expected = km_between((listing.latitude, listing.longitude), table.to_numpy(np.float64))
+    np.testing.assert_allclose(quote.comparables["km"], expected)
+    shown = [float(v) for v in re.findall(r"data-km='([0-9.]+)'", comparables_html(quote))]
+    np.testing.assert_allclose(shown, expected, atol=1e-6)
+    assert comparables_html(quote).count(" km</td>") == len(quote.comparables)
+
+
+def test_the_header_names_the_address_the_page_is_served_on(explorer, monkeypatch):
+    assert "9123" in header_html("runs/x", "http://127.0.0.1:9123/") and "8866" not in header_html(
+        "runs/x", "http://127.0.0.1:9123/")
+    monkeypatch.setenv("VOILA_REQUEST_URL", "http://localhost:8901/")
+    page = ExplorerApp(explorer)
+    assert "href='http://localhost:8901/'" in page.header.value and str(explorer.artifacts_dir) in page.header.value
+    monkeypatch.delenv("VOILA_REQUEST_URL")
+    assert "this page" not in ExplorerApp(explorer).header.value, "in JupyterLab there is no address to give"
+    sources = "".join(c.source for c in nbformat.read(str(REPO / "notebooks" / "explore.ipynb"), as_version=4).cells)
+    assert "8866" not in sources, "the notebook's text is shown on any port"

@@ -19,6 +19,8 @@ from airbnb.breakdown import FACTOR_COLUMNS
 from airbnb.predict import ListingValueError, PricePredictor
 from airbnb.schema import DOMAINS
 
+from conftest import cli_error
+
 
 @pytest.fixture(scope="module")
 def trained(small_table, tmp_path_factory):
@@ -202,9 +204,10 @@ def test_cli_writes_predictions(trained, small_city, tmp_path):
     predict.main(["--artifacts", str(result.output_dir), "--listings", str(small_city.listings[0]),
                   "--month", "7", "--output", str(out)])
     preds = pd.read_csv(out)
-    assert list(preds.columns) == ["listing_id", "month", "recommended_price", "price_low", "price_high", "bias",
-                                   *AXES, *FACTOR_COLUMNS, "month_seen", "out_of_range"]
+    assert list(preds.columns) == [*predict.PERSON_COLUMNS, "bias", *AXES, *FACTOR_COLUMNS, "month_seen",
+                                   "out_of_range"]
     assert preds["month_seen"].all() and preds["out_of_range"].isna().all()  # '' reads back as missing
+    assert preds["not_priced"].isna().all()
     assert (preds["recommended_price"] > 0).all()
     assert len(preds) == len(pd.read_csv(small_city.listings[0])) and (preds["month"] == 7).all()
     assert ((preds["price_low"] < preds["recommended_price"]) & (preds["recommended_price"] < preds["price_high"])).all()
@@ -214,6 +217,83 @@ def test_cli_writes_predictions(trained, small_city, tmp_path):
     wide = pd.read_csv(wide)
     assert (wide["price_low"] <= preds["price_low"]).all() and (wide["price_high"] >= preds["price_high"]).all()
     assert (wide["price_high"] - wide["price_low"] > preds["price_high"] - preds["price_low"]).any()
+
+
+def test_cli_output_is_for_a_person(trained, small_city, tmp_path, caplog):
+    """Listed price, recommendation, the gap between them, name, neighbourhood and URL, per listing."""
+    raw = pd.read_csv(small_city.listings[0], dtype=str).iloc[:4]
+    raw.loc[0, "price"] = "$1,250.00"
+    raw.to_csv(tmp_path / "listings.csv", index=False)
+    with caplog.at_level(logging.INFO, logger="airbnb"):
+        run_cli(trained, tmp_path / "listings.csv", tmp_path / "preds.csv")
+    preds = pd.read_csv(tmp_path / "preds.csv")
+    assert preds["listing_id"].tolist() == raw["id"].astype(int).tolist()
+    assert preds["name"].tolist() == raw["name"].tolist()
+    assert preds["neighbourhood"].tolist() == raw["neighbourhood_cleansed"].str.strip().tolist()
+    assert preds["url"].tolist() == raw["listing_url"].tolist()
+    assert preds["listed_price"].iloc[0] == 1250.0
+    np.testing.assert_allclose(preds["listed_price"], raw["price"].str.replace(r"[$,]", "", regex=True).astype(float))
+    gap = 100 * (preds["listed_price"] / preds["recommended_price"] - 1)
+    np.testing.assert_allclose(preds["gap_pct"], gap, rtol=1e-4, atol=0.01)  # the CSV keeps 2 decimals
+    assert preds["gap_pct"].iloc[0] > 100, "listed at $1,250: far above any recommendation here"
+    summary = [r.getMessage() for r in caplog.records if r.getMessage().startswith("priced ")]
+    median = preds["recommended_price"].median()
+    assert summary == [f"priced 4 listing(s) for month(s) 7 -> {tmp_path / 'preds.csv'}: recommended median "
+                       f"${median:,.0f}, listed median ${preds['listed_price'].median():,.0f}; listed over 20% "
+                       f"above the recommendation {int((gap > 20).sum())}, over 20% below {int((gap < -20).sum())} "
+                       "(listing-months)"]
+
+
+def test_cli_without_a_url_column_links_the_airbnb_page_of_the_id(trained, small_city, tmp_path):
+    raw = pd.read_csv(small_city.listings[0], dtype=str).iloc[:2].drop(columns=["listing_url", "name", "price"])
+    raw.to_csv(tmp_path / "listings.csv", index=False)
+    run_cli(trained, tmp_path / "listings.csv", tmp_path / "preds.csv")
+    preds = pd.read_csv(tmp_path / "preds.csv")
+    assert preds["url"].tolist() == [f"https://www.airbnb.com/rooms/{i}" for i in raw["id"]]
+    assert preds["name"].isna().all() and preds["listed_price"].isna().all() and preds["gap_pct"].isna().all()
+
+
+@pytest.mark.parametrize("text, months", [("7", [7]), ("6,7,8", [6, 7, 8]), ("1-12", list(range(1, 13))),
+                                          ("1-3,12", [1, 2, 3, 12]), (" 2 - 3 , 3", [2, 3])])
+def test_months_are_lists_and_ranges(text, months):
+    assert predict.parse_months(text) == months
+
+
+@pytest.mark.parametrize("text", ["0", "13", "3-1", "1-13", "july", "1-2-3", "", "7,"])
+def test_months_that_are_not_months_are_refused(text):
+    with pytest.raises(ConfigError, match=f"--months takes months 1-12 .*got {text!r}"):
+        predict.parse_months(text)
+
+
+def test_cli_prices_every_month_asked(trained, small_city, tmp_path):
+    raw = pd.read_csv(small_city.listings[0], dtype=str).iloc[:3]
+    raw.loc[1, "accommodates"] = "0"
+    raw.to_csv(tmp_path / "listings.csv", index=False)
+    result, predictor = trained
+    predict.main(["--artifacts", str(result.output_dir), "--listings", str(tmp_path / "listings.csv"),
+                  "--months", "1-3,7", "--output", str(tmp_path / "preds.csv")])
+    preds = pd.read_csv(tmp_path / "preds.csv")
+    ids = raw["id"].astype(int).tolist()
+    # each priceable listing once per month, in the file's order; the unpriceable one once, in its place
+    assert list(zip(preds["listing_id"], preds["month"].fillna(0).astype(int))) == [
+        *[(ids[0], m) for m in (1, 2, 3, 7)], (ids[1], 0), *[(ids[2], m) for m in (1, 2, 3, 7)]]
+    alone = predictor.predict(raw.iloc[[2]], month=2)
+    row = preds[(preds["listing_id"] == ids[2]) & (preds["month"] == 2)]
+    assert row["recommended_price"].iloc[0] == pytest.approx(alone["recommended_price"].iloc[0], abs=0.006)
+    assert preds.loc[preds["listing_id"] == ids[1], "recommended_price"].isna().all()
+
+
+def test_cli_month_flags_are_one_or_the_other(trained, small_city, tmp_path, capsys):
+    result, _ = trained
+    base = ["--artifacts", str(result.output_dir), "--listings", str(small_city.listings[0]),
+            "--output", str(tmp_path / "p.csv")]
+    for extra in ([], ["--month", "7", "--months", "1-3"]):
+        with pytest.raises(SystemExit) as exited:
+            predict.main([*base, *extra])
+        assert exited.value.code == 2
+        assert "--months" in capsys.readouterr().err
+    assert cli_error(capsys, predict.main, [*base, "--months", "5-2"]) == (
+        "error: --months takes months 1-12 as a list or ranges (7, 6,7,8, 1-12, 1-3,12), got '5-2'")
 
 
 def test_cli_bad_month_is_a_clean_error(trained, small_city, tmp_path, capsys):
@@ -337,18 +417,38 @@ def run_cli(trained, listings, output):
 def test_cli_prices_the_possible_rows_and_lists_the_rejected_ones(trained, small_city, tmp_path, capsys):
     rows = first_rows(small_city, 3)
     rows.loc[1, "accommodates"] = "10000"
+    rows.loc[1, "latitude"] = ""
     rows.to_csv(tmp_path / "listings.csv", index=False)
     with warnings_logged() as warned:
         run_cli(trained, tmp_path / "listings.csv", tmp_path / "preds.csv")
     ids = rows["id"].astype(int).tolist()
-    assert pd.read_csv(tmp_path / "preds.csv")["listing_id"].tolist() == [ids[0], ids[2]]
-    rejected = pd.read_csv(tmp_path / "preds.rejected.csv", dtype={"value": str})
-    assert rejected.to_dict("records") == [{"listing_id": ids[1], "column": "accommodates", "value": "10000.0",
-                                            "allowed": "1 to 16 (Airbnb's guest limit)"}]
+    preds = pd.read_csv(tmp_path / "preds.csv")
+    assert preds["listing_id"].tolist() == ids, "a listing that cannot be priced is listed, in its place"
+    assert preds["not_priced"].tolist()[::2] == [np.nan, np.nan] and preds[["recommended_price", "price_low"]].iloc[
+        1].isna().all()
+    assert preds["not_priced"].iloc[1] == ("accommodates 10000.0 (allowed 1 to 16 (Airbnb's guest limit)); "
+                                           "latitude  (allowed a number (required))")
+    assert preds["name"].iloc[1] == rows["name"].iloc[1]
+    rejected = pd.read_csv(tmp_path / "preds.rejected.csv", dtype={"value": str}, keep_default_na=False)
+    assert rejected.to_dict("records") == [
+        {"listing_id": ids[1], "column": "accommodates", "value": "10000.0", "allowed": "1 to 16 (Airbnb's guest limit)"},
+        {"listing_id": ids[1], "column": "latitude", "value": "", "allowed": "a number (required)"}]
     assert [w for w in warned if "not priced" in w] == [
         f"1 listing(s) of {tmp_path / 'listings.csv'} have a value no listing can have or lack one and are not priced: "
-        f"see {tmp_path / 'preds.rejected.csv'}"]
+        f"see not_priced in {tmp_path / 'preds.csv'} (each value in {tmp_path / 'preds.rejected.csv'})"]
     assert capsys.readouterr().err == ""
+
+
+def test_many_listings_outside_the_training_range_warn_in_one_summarising_line(trained, small_city):
+    _, predictor = trained
+    rows = first_rows(small_city, 6)
+    rows["host_response_rate"] = "1%"  # possible, and below every training listing's
+    rows.loc[[0, 1], "bedrooms"] = "30"
+    with warnings_logged() as warned:
+        priced = predictor.predict_months(predictor.to_table_rows(rows, 7), range(1, 13))
+    assert len(priced) == 72 and (priced["out_of_range"] != "").all()
+    assert warned == ["6 of 6 listing(s) have inputs far outside the training range, priced as the nearest training "
+                      "listings (listings per input: host_response_rate 6, bedrooms 2; see out_of_range)"]
 
 
 def test_cli_with_every_row_rejected_fails_naming_the_rejected_file(trained, small_city, tmp_path, capsys):

@@ -279,7 +279,10 @@ def test_predict_prices_the_other_rows_and_names_an_unparsable_one_by_its_id(sma
                "--month", "7", "--output", str(tmp_path / "preds.csv"))
     assert proc.returncode == 0, proc.stderr
     priced = pd.read_csv(tmp_path / "preds.csv", dtype={"listing_id": "Int64"})
-    assert priced["listing_id"].tolist() == [int(rows.loc[0, "id"]), pd.NA, int(rows.loc[3, "id"])]
+    assert priced["listing_id"].tolist() == [int(rows.loc[0, "id"]), int(rows.loc[1, "id"]), pd.NA,
+                                             int(rows.loc[3, "id"])]
+    assert priced["recommended_price"].isna().tolist() == [False, True, False, False]
+    assert priced["not_priced"].iloc[1] == "latitude not a number (allowed a number (required))"
     assert pd.read_csv(tmp_path / "preds.rejected.csv", dtype=str).to_dict("records") == [
         {"listing_id": rows.loc[1, "id"], "column": "latitude", "value": "not a number",
          "allowed": "a number (required)"}]
