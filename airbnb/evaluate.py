@@ -131,6 +131,20 @@ class Evaluation:
         """The learned year curve: :func:`month_effects` of the evaluated rows."""
         return month_effects(self.predictor, self.rows)
 
+    def to_dict(self) -> dict:
+        return {
+            "split": self.split,
+            "rows": len(self.rows),
+            "listings": int(self.rows["listing_id"].nunique()),
+            "data": self.data,
+            "models": self.metrics.to_dict(orient="index"),
+            "baselines": self.baselines,
+            "buckets": {name: table.reset_index().to_dict(orient="records") for name, table in self.buckets.items()},
+            "cold_start": self.cold_start.reset_index().to_dict(orient="records"),
+            "price_range": self.price_range,
+            **({"cv": self.cv.to_dict()} if self.cv is not None else {}),
+        }
+
 
 def month_effects(predictor: PricePredictor, rows: pd.DataFrame) -> pd.DataFrame:
     """Per month 1-12, the seasonality axis's occupancy-weighted mean dollars over ``rows`` priced
@@ -150,20 +164,6 @@ def month_effects(predictor: PricePredictor, rows: pd.DataFrame) -> pd.DataFrame
     return pd.DataFrame({"month": months, "effect": per_member.mean(axis=0),
                          "sd": per_member.std(axis=0, ddof=1) if len(per_member) > 1 else 0.0,
                          "seen": predictor.processor.month_seen(months)})
-
-    def to_dict(self) -> dict:
-        return {
-            "split": self.split,
-            "rows": len(self.rows),
-            "listings": int(self.rows["listing_id"].nunique()),
-            "data": self.data,
-            "models": self.metrics.to_dict(orient="index"),
-            "baselines": self.baselines,
-            "buckets": {name: table.reset_index().to_dict(orient="records") for name, table in self.buckets.items()},
-            "cold_start": self.cold_start.reset_index().to_dict(orient="records"),
-            "price_range": self.price_range,
-            **({"cv": self.cv.to_dict()} if self.cv is not None else {}),
-        }
 
 
 def evaluate_run(artifacts_dir: str | Path, data_path: str | Path | None = None, split: str = EvaluateConfig.split,
