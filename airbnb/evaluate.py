@@ -53,6 +53,26 @@ from .schema import CITY, ROW_KEY, TABLE_COLUMNS
 
 log = get_logger(__name__)
 
+def month_effects(predictor: PricePredictor, rows: pd.DataFrame) -> pd.DataFrame:
+    """Per month 1-12, the seasonality axis's occupancy-weighted mean dollars over ``rows`` priced
+    in that month as of the training rows' latest month (no year trend), per ensemble member:
+    ``effect`` is the members' mean, ``sd`` their spread (the uncertainty the ensemble shows; 0
+    for one member), ``seen`` whether training covered the month (else its effect is 0)."""
+    months = np.arange(1, 13)
+    repeated = rows.loc[rows.index.repeat(12), TABLE_COLUMNS].drop(columns="year_month")
+    repeated["month"] = np.tile(months, len(rows))
+    dataset = AirbnbDataset(predictor.processor.transform(repeated), embedder=predictor.embedder)
+    weight = np.tile(rows["estimated_occupancy_rate"].to_numpy(np.float64), 12).reshape(len(rows), 12)
+    per_member = []
+    for member in getattr(predictor.model, "members", [predictor.model]):
+        dollars = predict_dataset(member, dataset)["seasonality"].to_numpy().reshape(len(rows), 12)
+        per_member.append((dollars * weight).sum(axis=0) / weight.sum(axis=0))
+    per_member = np.array(per_member)
+    return pd.DataFrame({"month": months, "effect": per_member.mean(axis=0),
+                         "sd": per_member.std(axis=0, ddof=1) if len(per_member) > 1 else 0.0,
+                         "seen": predictor.processor.month_seen(months)})
+
+
 # --------------------------------------------------------------------------- evaluating a run
 
 MODEL_NAME = "additive_axis_model"
@@ -144,26 +164,6 @@ class Evaluation:
             "price_range": self.price_range,
             **({"cv": self.cv.to_dict()} if self.cv is not None else {}),
         }
-
-
-def month_effects(predictor: PricePredictor, rows: pd.DataFrame) -> pd.DataFrame:
-    """Per month 1-12, the seasonality axis's occupancy-weighted mean dollars over ``rows`` priced
-    in that month as of the training rows' latest month (no year trend), per ensemble member:
-    ``effect`` is the members' mean, ``sd`` their spread (the uncertainty the ensemble shows; 0
-    for one member), ``seen`` whether training covered the month (else its effect is 0)."""
-    months = np.arange(1, 13)
-    repeated = rows.loc[rows.index.repeat(12), TABLE_COLUMNS].drop(columns="year_month")
-    repeated["month"] = np.tile(months, len(rows))
-    dataset = AirbnbDataset(predictor.processor.transform(repeated), embedder=predictor.embedder)
-    weight = np.tile(rows["estimated_occupancy_rate"].to_numpy(np.float64), 12).reshape(len(rows), 12)
-    per_member = []
-    for member in getattr(predictor.model, "members", [predictor.model]):
-        dollars = predict_dataset(member, dataset)["seasonality"].to_numpy().reshape(len(rows), 12)
-        per_member.append((dollars * weight).sum(axis=0) / weight.sum(axis=0))
-    per_member = np.array(per_member)
-    return pd.DataFrame({"month": months, "effect": per_member.mean(axis=0),
-                         "sd": per_member.std(axis=0, ddof=1) if len(per_member) > 1 else 0.0,
-                         "seen": predictor.processor.month_seen(months)})
 
 
 def evaluate_run(artifacts_dir: str | Path, data_path: str | Path | None = None, split: str = EvaluateConfig.split,

@@ -1,6 +1,6 @@
 """Time, not only listings: the model and every baseline on a real city's panel of snapshots.
 
-    python benchmarks/panel.py [--until 2025-03] [--folds 5]
+    python benchmarks/panel.py [--parts forward cv] [--until 2025-03] [--folds 5] [--epochs N --ensemble-size K]
 
 Albany's ten listings snapshots (``../shared/.../albany-panel``, 2023-07 to 2025-11) are built into
 one table by the ETL (both engines build the same one; weights from the 2024-11 reviews file where
@@ -12,7 +12,8 @@ same inputs (month and the year trend included) for every model:
 - K-fold cross-validation grouped by listing (:func:`airbnb.evaluate.cross_validate`), with the
   error per snapshot month over all folds' test rows.
 
-Writes the ``panel`` section of BENCHMARKS.md (skipped with a note when ../shared is absent).
+Writes the ``panel_forward`` and ``panel_cv`` sections of BENCHMARKS.md, each when done (skipped with a
+note when ../shared is absent).
 """
 from __future__ import annotations
 
@@ -50,8 +51,58 @@ def months_markdown(months: pd.DataFrame) -> list[str]:
     return lines
 
 
+def table_line(summary: dict) -> str:
+    return (f"Albany's ten snapshots 2023-07 to 2025-11 as one table: {summary['rows_out']:,} listing-months of "
+            f"{summary['listings_out']} listings (weights: {summary['weight_method']['rows']}; the reduced 2024-01 "
+            f"scrape's amenities from each listing's other snapshots: {list(summary['reduced_scrapes'].values())}; "
+            f"{summary['parse_issues']['last_scraped_spreadsheet_date']} rows with spreadsheet dates read).")
+
+
+def training_line(args) -> str:
+    default = (args.epochs, args.ensemble_size) == (train.TrainConfig.epochs, train.TrainConfig.ensemble_size)
+    return (f"Default training{'' if default else f' but at most {args.epochs} epochs and {args.ensemble_size} member(s)'}; "
+            "every baseline has the same inputs, month and year trend included.")
+
+
+def forward_section(config: train.TrainConfig, args, summary: dict) -> str:
+    started = time.perf_counter()
+    forward = evaluate.forward_validate(config, args.until)
+    seconds = time.perf_counter() - started
+    print(forward.metrics[list(METRICS)], flush=True)
+    fwd = forward.metrics.sort_values("mape_weighted")
+    return "\n".join([
+        "## A panel of snapshots, forward in time (`benchmarks/panel.py --parts forward`)", "",
+        table_line(summary), training_line(args), "",
+        f"Trained on the snapshots up to {args.until} ({forward.rows.get('train', 0)} train, "
+        f"{forward.rows.get('validation', 0)} validation rows), tested on the later ones "
+        f"({forward.rows.get('test', 0)} rows), in {seconds:.0f} s:", "",
+        "| model | weighted MAPE | weighted RMSE | weighted R² |", "|---|---|---|---|",
+        *(f"| {m} | {percent(r['mape_weighted'])} | ${r['rmse_weighted']:.1f} | {r['r2_weighted']:.3f} |"
+          for m, r in fwd.iterrows()), "",
+        "Per test month (weighted MAPE):", "", *months_markdown(forward.months)])
+
+
+def cv_section(config: train.TrainConfig, args, summary: dict) -> str:
+    started = time.perf_counter()
+    cv = evaluate.cross_validate(config, args.folds, progress=False)
+    seconds = time.perf_counter() - started
+    print(cv.summary(METRICS), flush=True)
+    return "\n".join([
+        f"## A panel of snapshots, {args.folds}-fold CV grouped by listing (`benchmarks/panel.py --parts cv`)", "",
+        table_line(summary), training_line(args), "",
+        f"Every snapshot; mean ± sd over the folds, in {seconds:.0f} s:", "",
+        "| model | " + " | ".join(METRICS) + " |", "|---|" + "---|" * len(METRICS),
+        *(f"| {m} | " + " | ".join(r) + " |" for m, r in cv.summary(METRICS).iterrows()), "",
+        "Per snapshot month, over all folds' test rows (weighted MAPE):", "", *months_markdown(cv.months)])
+
+
+PARTS = {"forward": forward_section, "cv": cv_section}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--parts", nargs="+", default=list(PARTS), choices=list(PARTS),
+                        help="each part writes its own section as soon as it is done")
     parser.add_argument("--until", default="2025-03", help="the forward split's last training month")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=train.TrainConfig.epochs,
@@ -65,42 +116,16 @@ def main() -> None:
     if not PANEL.is_dir():
         print(f"skipping: {PANEL} not found (expected ../shared beside the repository)")
         return
-    cache = Path(args.work) / "cache"
+    command = "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]])
     with tempfile.TemporaryDirectory(prefix="panel-") as work:
         table_path = Path(work) / "albany-panel.parquet"
         summary = etl.run_etl(PANEL, REVIEWS, table_path)
-        config = train.configure(data_path=str(table_path), progress=False, cache_dir=str(cache),
+        config = train.configure(data_path=str(table_path), progress=False, cache_dir=str(Path(args.work) / "cache"),
                                  epochs=args.epochs, ensemble_size=args.ensemble_size)
-        started = time.perf_counter()
-        forward = evaluate.forward_validate(config, args.until)
-        forward_seconds = time.perf_counter() - started
-        print(forward.metrics[list(METRICS)], flush=True)
-        started = time.perf_counter()
-        cv = evaluate.cross_validate(config, args.folds, progress=False)
-        cv_seconds = time.perf_counter() - started
-        print(cv.summary(METRICS), flush=True)
-    fwd = forward.metrics.sort_values("mape_weighted")
-    body = "\n".join([
-        "## A panel of snapshots: time and listings (`benchmarks/panel.py`)", "",
-        f"Albany's ten snapshots 2023-07 to 2025-11 as one table: {summary['rows_out']:,} listing-months of "
-        f"{summary['listings_out']} listings (weights: {summary['weight_method']['rows']}; the reduced 2024-01 "
-        f"scrape's amenities from each listing's other snapshots: {list(summary['reduced_scrapes'].values())}; "
-        f"{summary['parse_issues']['last_scraped_spreadsheet_date']} rows with spreadsheet dates read). "
-        f"Default training{'' if (args.epochs, args.ensemble_size) == (train.TrainConfig.epochs, train.TrainConfig.ensemble_size) else f' but at most {args.epochs} epochs and {args.ensemble_size} member(s)'}; "
-        "every baseline has the same inputs, month and year trend included.", "",
-        f"**Forward split**: trained on the snapshots up to {args.until} ({forward.rows.get('train', 0)} train, "
-        f"{forward.rows.get('validation', 0)} validation rows), tested on the later ones "
-        f"({forward.rows.get('test', 0)} rows) in {forward_seconds:.0f} s:", "",
-        "| model | weighted MAPE | weighted RMSE | weighted R² |", "|---|---|---|---|",
-        *(f"| {m} | {percent(r['mape_weighted'])} | ${r['rmse_weighted']:.1f} | {r['r2_weighted']:.3f} |"
-          for m, r in fwd.iterrows()), "",
-        "Per test month (weighted MAPE):", "", *months_markdown(forward.months), "",
-        f"**{args.folds}-fold CV grouped by listing** (every snapshot; mean ± sd over the folds) in {cv_seconds:.0f} s:", "",
-        "| model | " + " | ".join(METRICS) + " |", "|---|" + "---|" * len(METRICS),
-        *(f"| {m} | " + " | ".join(r) + " |" for m, r in cv.summary(METRICS).iterrows()), "",
-        "Per snapshot month, over all folds' test rows (weighted MAPE):", "", *months_markdown(cv.months)])
-    print(body)
-    update_markdown({"panel": body}, "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]))
+        for part in args.parts:
+            body = PARTS[part](config, args, summary)
+            print(body, flush=True)
+            update_markdown({f"panel_{part}": body}, command)
 
 
 if __name__ == "__main__":

@@ -68,6 +68,17 @@ def test_cold_start_buckets_pool_every_fold(cv, table):
     assert json.loads(json.dumps(cv.to_dict()))["cold_start"][0]["model"] == evaluate.MODEL_NAME
 
 
+def test_month_table_pools_every_fold(cv, table):
+    """Every model's errors per snapshot month over all folds' test rows: each row once, and the
+    months' weighted errors add up to the pooled one."""
+    months = cv.months
+    assert set(months.index.get_level_values("model")) == set(cv.mean.index)
+    got = months.loc["weighted_mean", "n_rows"]
+    assert got.to_dict() == table["year_month"].value_counts().sort_index().to_dict()
+    assert months.loc[evaluate.MODEL_NAME, "weight_share"].sum() == pytest.approx(1.0)
+    assert json.loads(json.dumps(cv.to_dict()))["months"][0]["year_month"] == table["year_month"].min()
+
+
 def test_mean_and_sd_are_over_the_folds(cv):
     mape = cv.folds.pivot(index="fold", columns="model", values="mape_weighted")
     np.testing.assert_allclose(cv.mean["mape_weighted"], mape.mean()[cv.mean.index])
