@@ -53,6 +53,7 @@ from .schema import CITY, ROW_KEY, TABLE_COLUMNS
 
 log = get_logger(__name__)
 
+
 def month_effects(predictor: PricePredictor, rows: pd.DataFrame) -> pd.DataFrame:
     """Per month 1-12, the seasonality axis's occupancy-weighted mean dollars over ``rows`` priced
     in that month as of the training rows' latest month (no year trend), per ensemble member:
