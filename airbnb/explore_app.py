@@ -30,7 +30,7 @@ import webbrowser
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from .cli import add_config_flags
+from .cli import add_config_flags, description
 from .errors import UserError, command_line
 from .explore import CONTROLS, DEFAULT_ARTIFACTS, Explorer, ExploreConfig, ExploreError, Listing, Quote
 from .explore_kernels import MAX_KERNELS, CappedKernelManager
@@ -542,7 +542,7 @@ def serve(config: ExploreConfig, port: int = DEFAULT_PORT, open_browser: bool = 
 def main(argv: Sequence[str] | None = None) -> int:
     from .log import setup_logging
 
-    parser = argparse.ArgumentParser(prog="python -m airbnb.explore_app", description=__doc__.split("\n\n")[0],
+    parser = argparse.ArgumentParser(prog="python -m airbnb.explore_app", description=description(__doc__),
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     add_config_flags(parser, ExploreConfig)
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="localhost port of the page (1-65535)")

@@ -40,6 +40,7 @@ import pandas as pd
 from .artifacts import load_model
 from .axes import SEEN_MONTH
 from .breakdown import predict_dataset
+from .cli import description
 from .conformal import DEFAULT_COVERAGE, Calibration, check_coverage
 from .dataset import AirbnbDataset
 from .embeddings import AmenityEmbedder
@@ -385,7 +386,7 @@ def rejected_path(output: str | Path) -> Path:
 
 
 def main(argv: Sequence[str] | None = None) -> pd.DataFrame:
-    parser = argparse.ArgumentParser(prog="python -m airbnb.predict", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m airbnb.predict", description=description(__doc__))
     parser.add_argument("--artifacts", required=True, help="artifacts directory of a training run")
     parser.add_argument("--listings", required=True, help="listings.csv[.gz] in Inside Airbnb format")
     when = parser.add_mutually_exclusive_group(required=True)

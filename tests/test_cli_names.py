@@ -12,7 +12,7 @@ from airbnb.config import DEFAULT_TABLE_PATH
 from conftest import write_listings, write_reviews
 
 COMMANDS = ["airbnb.etl", "airbnb.train", "airbnb.evaluate", "airbnb.tune", "airbnb.run", "airbnb.report",
-            "airbnb.synthetic.cli"]
+            "airbnb.synthetic.cli", "airbnb.predict", "airbnb.explore_app"]
 
 
 @pytest.mark.parametrize("module", COMMANDS)

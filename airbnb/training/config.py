@@ -65,7 +65,8 @@ class TrainConfig:
                                       deprecated={"--no-reviews-indicator": True, "--no-no-reviews-indicator": False})
     loss: str = option("mse", "per-row loss of the target: 'mse' (SPEC §6), 'huber' or 'l1' (on log price these "
                        "weigh relative misses, as MAPE does)", choices=LOSSES)
-    huber_delta: float = option(0.1, "where the Huber loss turns from squared to linear (in log price: ~10%)")
+    huber_delta: float = option(0.1, "where the Huber loss turns from squared to linear (in log price, 0.1 is a "
+                                "miss of about 10 percent)")
     distill: float = option(0.0, "share of a LightGBM teacher's out-of-fold log price in the training target "
                             "(0: the listed price only; see airbnb.training.teacher)")
     weight_decay: float = option(1e-4, "Adam weight decay")
