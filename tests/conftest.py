@@ -152,6 +152,21 @@ def small_table(small_city, tmp_path_factory) -> Path:
     return out
 
 
+def trained_on_one_month(small_table: Path, tmp_path_factory, month: str, **settings) -> tuple[pd.DataFrame, Path]:
+    """(rows, artifacts) of a run trained on one month ('first' or 'last') of the small city, as on a
+    city with one Inside Airbnb snapshot."""
+    from airbnb import train
+
+    table = pd.read_parquet(small_table)
+    months = table["year_month"]
+    rows = table[months == (months.min() if month == "first" else months.max())].reset_index(drop=True)
+    path = tmp_path_factory.mktemp("one-month") / "table.parquet"
+    rows.to_parquet(path, index=False)
+    out = tmp_path_factory.mktemp("one-month-run")
+    train.train(train.TrainConfig(data_path=str(path), output_dir=str(out), progress=False, **settings))
+    return rows, out
+
+
 NEW_LISTING_DISCOUNT = 20.0
 
 

@@ -20,7 +20,7 @@ from airbnb import predict, train
 from airbnb.features import UNK
 from airbnb.errors import ConfigError
 
-from conftest import REPO, rerecord, write_listings, write_reviews
+from conftest import REPO, rerecord, trained_on_one_month, write_listings, write_reviews
 
 
 @pytest.fixture(scope="module")
@@ -285,13 +285,7 @@ def test_a_table_row_with_unknown_values_is_priced_as_the_table_prices_it(explor
 @pytest.fixture(scope="module")
 def one_month_run(small_table, tmp_path_factory):
     """A run trained on one month of the small city, as on a city with one Inside Airbnb snapshot."""
-    table = pd.read_parquet(small_table)
-    rows = table[table["year_month"] == table["year_month"].min()].reset_index(drop=True)
-    path = tmp_path_factory.mktemp("one-month") / "table.parquet"
-    rows.to_parquet(path, index=False)
-    out = tmp_path_factory.mktemp("one-month-run")
-    train.train(train.TrainConfig(data_path=str(path), output_dir=str(out), epochs=1, ensemble_size=1,
-                                  progress=False))
+    rows, out = trained_on_one_month(small_table, tmp_path_factory, "first", epochs=1, ensemble_size=1)
     return int(rows["month"].iloc[0]), Explorer.load(out)
 
 

@@ -19,7 +19,7 @@ from airbnb.breakdown import FACTOR_COLUMNS
 from airbnb.predict import ListingValueError, PricePredictor
 from airbnb.schema import DOMAINS
 
-from conftest import cli_error
+from conftest import cli_error, trained_on_one_month
 
 
 @pytest.fixture(scope="module")
@@ -114,12 +114,7 @@ def warnings_logged(name: str = "airbnb.predict"):
 @pytest.fixture(scope="module")
 def one_snapshot(small_table, tmp_path_factory):
     """A model trained on one month of the small city, as on a city with one Inside Airbnb snapshot."""
-    table = pd.read_parquet(small_table)
-    rows = table[table["year_month"] == table["year_month"].max()].reset_index(drop=True)
-    path = tmp_path_factory.mktemp("one-month") / "table.parquet"
-    rows.to_parquet(path, index=False)
-    out = tmp_path_factory.mktemp("one-month-artifacts")
-    train.train(train.TrainConfig(data_path=str(path), output_dir=str(out), epochs=2, progress=False))
+    rows, out = trained_on_one_month(small_table, tmp_path_factory, "last", epochs=2)
     return rows, PricePredictor.load(out)
 
 

@@ -17,16 +17,7 @@ from airbnb import run as runner
 from airbnb.evaluate import MODEL_NAME
 
 from conftest import REPO
-from test_browser import CHROMIUM_FLAGS, find_chromium
-
-
-@pytest.fixture
-def chromium() -> str:
-    found = find_chromium()
-    if found is None:
-        pytest.skip("no Chromium found (install Debian's chromium package: make test does so as root, or set "
-                    "AIRBNB_CHROMIUM to a Chromium executable)")
-    return found
+from test_browser import CHROMIUM_FLAGS, chromium  # noqa: F401  (the fixture)
 
 
 def test_the_report_shows_the_runs_cross_validated_headline(chromium, tmp_path, caplog):
