@@ -55,7 +55,8 @@ def test_etl_without_output_writes_the_citys_own_table(tmp_path, monkeypatch, ca
     monkeypatch.chdir(tmp_path)
     folder = tmp_path / "springfield-2024-11"
     listings = write_listings(folder / "listings.csv", [{"id": 1}, {"id": 2}, {"id": 3}])
-    reviews = write_reviews(folder / "reviews.csv", [(1, "2024-10-20"), (2, "2024-10-01")])
+    # the reviews reach the scrape month (2024-11), so they weigh every row of it
+    reviews = write_reviews(folder / "reviews.csv", [(1, "2024-10-20"), (1, "2024-11-01"), (2, "2024-10-01")])
     etl.main(["--listings", str(listings), "--reviews", str(reviews)])
     assert (tmp_path / DEFAULT_TABLE_PATH.parent / "springfield.parquet").is_file()
     assert not (tmp_path / DEFAULT_TABLE_PATH).exists(), "the built-in city's table is never the default"

@@ -68,7 +68,8 @@ def test_original_preset_axes_are_centred_dollars(small_table, tmp_path):
 def test_raw_listing_rows_price_like_table_rows(trained, small_city):
     """A snapshot's raw text rows give the table rows' numbers (rows the ETL did not need to impute)."""
     result, predictor = trained
-    snapshot = small_city.listings[6]
+    # the latest snapshot: raw rows are priced as of the training rows' latest month, where the trend input is 0
+    snapshot = small_city.listings[-1]
     raw = predict.read_listings_file(snapshot)
     complete = raw.dropna(subset=["bedrooms", "beds", "bathrooms_text", "review_scores_rating",
                                   "review_scores_value", "host_response_rate", "host_acceptance_rate",
