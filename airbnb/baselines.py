@@ -34,6 +34,7 @@ from __future__ import annotations
 import os
 import re
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Protocol, Sequence
 
@@ -420,8 +421,6 @@ class ExplainableBoostingBaseline:
         self.num_threads = num_threads or available_cores()
 
     def fit(self, X, y_price, weight, X_val=None, y_val=None, w_val=None) -> "ExplainableBoostingBaseline":
-        import warnings
-
         from interpret.glassbox import ExplainableBoostingRegressor
 
         y, w = _log_target(y_price, weight)
@@ -465,7 +464,7 @@ BASELINES: dict[str, type] = {
     cls.name: cls for cls in (LightGBMBaseline, HistGradientBoostingBaseline, RidgeBaseline, WeightedMeanBaseline,
                               ExplainableBoostingBaseline, ExplainableBoostingInteractionsBaseline)}
 # What a run is evaluated against unless told otherwise: the EBMs are asked for by name (``--baselines``),
-# since one fit takes minutes where LightGBM takes a second (BENCHMARKS.md).
+# since one fit takes minutes where LightGBM takes a second (README, "How good is it?").
 DEFAULT_BASELINES: tuple[str, ...] = ("lightgbm", "hist_gradient_boosting", "ridge", "weighted_mean")
 
 
@@ -492,8 +491,7 @@ class FittedBaselines:
 
 def _make(name: str, seed: int, num_threads: int | None) -> Baseline:
     cls = BASELINES[name]
-    threaded = cls in (LightGBMBaseline, HistGradientBoostingBaseline, ExplainableBoostingBaseline,
-                       ExplainableBoostingInteractionsBaseline)
+    threaded = issubclass(cls, (LightGBMBaseline, HistGradientBoostingBaseline, ExplainableBoostingBaseline))
     return cls(seed=seed, num_threads=num_threads) if threaded else cls(seed=seed)
 
 

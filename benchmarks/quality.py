@@ -188,12 +188,12 @@ def verdict(cv: pd.DataFrame) -> str:
 
 
 def markdown(results: dict, args: argparse.Namespace) -> str:
-    BASELINES = args.baselines  # noqa: N806  (the columns: the baselines this run fitted)
+    fitted = args.baselines  # the columns: the baselines this run fitted
     lines = ["## Accuracy: the model against every baseline (`benchmarks/quality.py`)", "",
              f"{args.folds}-fold cross-validation grouped by listing (`airbnb.evaluate.cross_validate`): every "
              "listing is tested once; of the rest, 20% of all listings validate (early stopping of the model and "
              "of both boosters) and the others train. Mean ± sd over the folds; weighted = by estimated "
-             "occupancy. Baselines: " + ", ".join(f"`{b}`" for b in BASELINES) + " (`airbnb.baselines`, all on "
+             "occupancy. Baselines: " + ", ".join(f"`{b}`" for b in fitted) + " (`airbnb.baselines`, all on "
              "log price but the mean, which is geometric).", "",
              "| city | model | weighted MAPE | weighted RMSE ($) | weighted R² |", "|---|---|---|---|---|"]
     for label, res in results.items():
@@ -208,25 +208,25 @@ def markdown(results: dict, args: argparse.Namespace) -> str:
               f"--test-share 0.2`, seeds 0–{args.seeds - 1}, then `airbnb.evaluate.evaluate_run`): test-split "
               "weighted MAPE per seed, the baselines fitted on the same training rows and early-stopped on the "
               "same validation rows; training time is the default model's whole `train()` per seed.", "",
-              "| city | test rows | model | " + " | ".join(f"`{b}`" for b in BASELINES)
+              "| city | test rows | model | " + " | ".join(f"`{b}`" for b in fitted)
               + " | model ≤ LightGBM on every seed | training time |",
-              "|---|---|---|" + "---|" * len(BASELINES) + "---|---|"]
+              "|---|---|---|" + "---|" * len(fitted) + "---|---|"]
     for label, res in results.items():
         table = res["holdout"]
         cell = lambda name: " / ".join(f"{100 * v:.2f}%" for v in table[name])  # noqa: E731
         wins = bool((table[evaluate.MODEL_NAME] <= table["lightgbm"]).all())
         lines.append(f"| {label} | {res['test_rows']} | {cell(evaluate.MODEL_NAME)} | "
-                     + " | ".join(cell(b) for b in BASELINES)
+                     + " | ".join(cell(b) for b in fitted)
                      + f" | {'yes' if wins else '**no**'} | {' / '.join(f'{s:.0f} s' for s in res['seconds'])} |")
     lines += ["", "New listings: the same cross-validation's test rows (every listing once) by reviews in the last "
               "12 months; `0` are listings without recent reviews, whose scores the ETL imputes (a real city's "
               "table has almost none: its occupancy weight needs recent reviews). Weighted MAPE, default preset.",
-              "", "| city | reviews (12 months) | listing-months | model | " + " | ".join(f"`{b}`" for b in BASELINES)
-              + " |", "|---|---|---|---|" + "---|" * len(BASELINES)]
+              "", "| city | reviews (12 months) | listing-months | model | " + " | ".join(f"`{b}`" for b in fitted)
+              + " |", "|---|---|---|---|" + "---|" * len(fitted)]
     for label, res in results.items():
         cold = res["cold_start"]
         for bucket in cold.loc[evaluate.MODEL_NAME].index:
-            cells = [f"{100 * cold.loc[(m, bucket), HEADLINE]:.2f}%" for m in [evaluate.MODEL_NAME, *BASELINES]]
+            cells = [f"{100 * cold.loc[(m, bucket), HEADLINE]:.2f}%" for m in [evaluate.MODEL_NAME, *fitted]]
             lines.append(f"| {label} | {bucket} | {int(cold.loc[(evaluate.MODEL_NAME, bucket), 'n_rows'])} | "
                          + " | ".join(cells) + " |")
     return "\n".join(lines)
