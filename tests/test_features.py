@@ -81,6 +81,15 @@ def test_location_encoding_matches_its_definition():
     np.testing.assert_allclose(out[0], expected, atol=1e-6)
 
 
+def test_city_scale_octaves_vary_across_a_city():
+    """SPEC §4's octaves hardly turn across a city; training's (first octave 6) do."""
+    lat, lon = 40.73 + np.linspace(-0.05, 0.05, 11), -74.19 + np.linspace(-0.05, 0.05, 11)
+    spec, city = LocationEncoding()(lat, lon), LocationEncoding(first_octave=6)(lat, lon)
+    assert spec.std(axis=0).max() < 0.2 < 0.5 < city.std(axis=0).max()
+    np.testing.assert_allclose(LocationEncoding(n_frequencies=2, first_octave=6)(lat, lon)[:, :2],
+                               cyclical(lat * 64.0, 180.0), atol=1e-6)
+
+
 def test_a_processor_saved_before_ranges_and_months_still_transforms(fitted, table):
     """Processors pickled by 0.1 lack ``ranges`` and ``months_seen``: no clipping, every month seen."""
     import copy

@@ -36,6 +36,8 @@ def test_matches_training_time_predictions(trained):
     got = predictor.predict_table(rows)
     np.testing.assert_allclose(got["recommended_price"], expected["predicted_price"], rtol=1e-5)
     np.testing.assert_allclose(got[AXES[0]], expected[AXES[0]], rtol=1e-4, atol=1e-3)
+    assert predictor.processor.location == result.processor.location
+    assert predictor.processor.location.first_octave == train.TrainConfig().location_first_octave > 0
 
 
 def test_breakdown_sums_to_the_price(trained):

@@ -11,6 +11,7 @@ import torch
 
 from airbnb import train
 from airbnb.dataset import make_loader
+from airbnb.features import LocationEncoding
 from airbnb.model import AXES
 from airbnb.breakdown import predict_dataset
 from airbnb.predict import PricePredictor
@@ -254,7 +255,7 @@ def test_log_target_identity(small_table, tmp_path):
 
 SPEC_TRAINING = {"epochs": 10, "target": "price", "amenities_multihot": False, "weight_decay": 0.0,
                  "early_stopping_patience": 0, "ensemble_size": 1, "amenities_encoding": "sentence",
-                 "hidden_layers": 1, "weight_average": 0.0, "batch_size": 64, "learning_rate": 1e-3,
+                 "hidden_layers": 1, "weight_average": 0.0, "location_first_octave": 0, "batch_size": 64, "learning_rate": 1e-3,
                  "test_size": 0.2}
 
 
@@ -277,6 +278,7 @@ def test_original_preset_builds_the_spec_model(small_table, tmp_path):
     shapes = lambda m: {k: tuple(v.shape) for k, v in m.state_dict().items()}  # noqa: E731
     assert shapes(result.model) == shapes(spec)
     assert result.model.config.target == "price" and not (tmp_path / "members").exists()
+    assert result.processor.location == LocationEncoding()  # SPEC §4's octaves
 
 
 def test_explicit_flags_override_the_preset():

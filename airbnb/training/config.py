@@ -25,7 +25,7 @@ _EMBEDDINGS = ("neighbourhood_embedding_dim", "property_type_embedding_dim", "co
 BOUNDS = {"epochs": (1, 10_000), "batch_size": (1, 1 << 20), "grad_accumulation": (1, 1024), "ensemble_size": (1, 64),
           "prefetch_factor": (1, 64), "hidden_layers": (1, 16), "num_workers": (0, 256), "threads": (0, 1024),
           "early_stopping_patience": (0, 10_000), "warmup_epochs": (0, 10_000), "weight_decay": (0, 1),
-          "huber_delta": (1e-6, 100), "distill": (0, 1),
+          "huber_delta": (1e-6, 100), "distill": (0, 1), "location_first_octave": (0, 24),
           "early_stopping_min_delta": (0, 1e6), "seed": (0, 2**32 - 1), "amenities_hidden": (0, 4096),
           **dict.fromkeys(_WIDTHS, (1, 4096)), **dict.fromkeys(_EMBEDDINGS, (1, 1024))}
 
@@ -85,6 +85,9 @@ class TrainConfig:
                                             "neighbourhood embedding width")
     property_type_embedding_dim: int = option(DEFAULT_EMBEDDING_DIMS["property_type"], "property type embedding width")
     count_embedding_dim: int = option(DEFAULT_EMBEDDING_DIMS["bedrooms"], "bedrooms/beds/bathrooms embedding width")
+    location_first_octave: int = option(6, "first octave of the latitude/longitude sin-cos encoding above its "
+                                        "180°/360° base periods: 6 spans 2.8° down to 0.02° of latitude (about "
+                                        "2 km), the scale of a city; 0 is SPEC §4's 180° to 1.4°")
     city_embedding_dim: int = option(CITY_EMBEDDING_DIM, "city embedding width (location axis), used only when "
                                      "the training rows hold several cities (one city: no such input)")
     # schedule and stopping
@@ -160,7 +163,7 @@ PRESETS: dict[str, dict] = {
     "default": {},
     "original": {"epochs": 10, "target": "price", "amenities_multihot": False, "no_reviews_indicator": False, "weight_decay": 0.0,
                  "early_stopping_patience": 0, "ensemble_size": 1, "amenities_encoding": "sentence",
-                 "hidden_layers": 1, "weight_average": 0.0},
+                 "hidden_layers": 1, "weight_average": 0.0, "location_first_octave": 0},
 }
 
 

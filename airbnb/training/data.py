@@ -11,7 +11,7 @@ from ..artifacts import load_table
 from ..dataset import AirbnbDataset
 from ..embeddings import AmenityEmbedder
 from ..errors import ConfigError
-from ..features import FeatureProcessor
+from ..features import FeatureProcessor, LocationEncoding
 from ..log import get_logger
 from .config import SMOKE_ROWS, TrainConfig
 from .teacher import distilled
@@ -85,7 +85,7 @@ def prepare(config: TrainConfig, table: pd.DataFrame | None = None, splits: pd.S
         splits = split_listings(df["listing_id"], config.test_size, config.holdout_size)
     else:
         splits = pd.Series(np.asarray(splits, dtype=object)[:len(df)], index=df.index, name="split")
-    processor = FeatureProcessor().fit(df[splits == "train"])
+    processor = FeatureProcessor(LocationEncoding(first_octave=config.location_first_octave)).fit(df[splits == "train"])
     embedder = AmenityEmbedder(config.amenities_model_name, config.amenities_encoding, config.cache_dir,
                                progress=config.progress)
     rows = {"train": distilled(df[splits == "train"], df[splits == "validation"], config.distill, config.seed),
