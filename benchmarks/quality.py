@@ -136,6 +136,7 @@ ABLATIONS = {
     "no weight decay (`--weight-decay 0`)": {"weight_decay": 0.0},
     "one hidden layer (`--hidden-layers 1`)": {"hidden_layers": 1},
     "no weight averaging (`--weight-average 0`)": {"weight_average": 0.0},
+    "SPEC's location octaves (`--location-first-octave 0`)": {"location_first_octave": 0},
 }
 
 
