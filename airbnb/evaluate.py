@@ -215,11 +215,12 @@ def evaluate_run(artifacts_dir: str | Path, data_path: str | Path | None = None,
 
 
 def _fit_baselines(train_rows: pd.DataFrame, validation_rows: pd.DataFrame, names: Sequence[str] | None,
-                   seed: int) -> FittedBaselines | None:
+                   seed: int, num_threads: int | None = None) -> FittedBaselines | None:
     """The baselines on the run's training rows, early-stopped on its validation rows (None: none asked)."""
     if names is not None and not len(names):
         return None
-    return fit_baselines(train_rows, validation_rows if len(validation_rows) else None, names, seed)
+    return fit_baselines(train_rows, validation_rows if len(validation_rows) else None, names, seed,
+                         num_threads=num_threads)
 
 
 def _buckets(rows: pd.DataFrame, data_path: Path) -> dict[str, pd.Series]:
@@ -284,7 +285,8 @@ def _mean_sd(metric: str, mean: float, sd: float) -> str:
 
 
 def cross_validate(config: train.TrainConfig, k: int = 5, table: pd.DataFrame | None = None,
-                   baselines: Sequence[str] | None = None, progress: bool = True) -> CrossValidation:
+                   baselines: Sequence[str] | None = None, progress: bool = True,
+                   num_threads: int | None = None) -> CrossValidation:
     """K-fold cross-validation grouped by listing of the model (trained with ``config``) and the baselines.
 
     Each fold holds out 1/K of the listings as its test rows; of the rest, ``config.test_size``
@@ -302,7 +304,8 @@ def cross_validate(config: train.TrainConfig, k: int = 5, table: pd.DataFrame | 
         for fold, splits in enumerate(tqdm(folds, desc="cross-validation folds", unit="fold", disable=not progress)):
             started = time.perf_counter()
             with quiet(*FOLD_LOGGERS):  # a fold's trainings in one line, below
-                test, prices = _fit_and_score(config, table, splits, Path(work) / f"fold-{fold}", baselines)
+                test, prices, _ = _fit_and_score(config, table, splits, Path(work) / f"fold-{fold}", baselines,
+                                                 num_threads)
             y, w = test["target_price"].to_numpy(), test["estimated_occupancy_rate"].to_numpy()
             scores = metrics_table(y, prices, w)
             tested.append((test, prices))
@@ -318,9 +321,11 @@ def cross_validate(config: train.TrainConfig, k: int = 5, table: pd.DataFrame | 
 
 
 def _fit_and_score(config: train.TrainConfig, table: pd.DataFrame, splits: pd.Series, output_dir: Path,
-                   baselines: Sequence[str] | None) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+                   baselines: Sequence[str] | None, num_threads: int | None = None
+                   ) -> tuple[pd.DataFrame, dict[str, np.ndarray], dict]:
     """Train the model (``config``) and the baselines on ``splits``' train rows, early-stopped on its
-    validation rows; returns the test rows and each model's prices for them."""
+    validation rows; returns the test rows, each model's prices for them and what each baseline's
+    fit chose (with its fit time)."""
     # a smoke test keeps its one epoch but not its row cap: every test row must be priced
     run_config = dataclasses.replace(config, output_dir=str(output_dir), progress=False, holdout_size=0.0,
                                      resume="", tracking=False, smoke_test=False, epochs=config.epochs_to_run)
@@ -329,10 +334,11 @@ def _fit_and_score(config: train.TrainConfig, table: pd.DataFrame, splits: pd.Se
     parts = {s: table[splits == s].reset_index(drop=True) for s in ("train", "validation", "test")}
     test = AirbnbDataset(data.processor.transform(parts["test"]), embedder=data.embedder)
     prices = {MODEL_NAME: predict_dataset(result.model, test)["predicted_price"].to_numpy()}
-    fitted = _fit_baselines(parts["train"], parts["validation"], baselines, config.seed)
-    if fitted is not None:
-        prices.update(fitted.predict(parts["test"]))
-    return parts["test"], prices
+    fitted = _fit_baselines(parts["train"], parts["validation"], baselines, config.seed, num_threads)
+    if fitted is None:
+        return parts["test"], prices, {}
+    prices.update(fitted.predict(parts["test"]))
+    return parts["test"], prices, fitted.details()
 
 
 def _per_bucket(rows: pd.DataFrame, prices: dict[str, np.ndarray], buckets: pd.Series) -> pd.DataFrame:
@@ -363,9 +369,10 @@ class ForwardValidation:
     months: pd.DataFrame  # rows: (model, year_month)
     rows: dict  # rows per split
     config: dict
+    baselines: dict  # what each baseline's fit chose (iterations, alpha) and its fit time
 
     def to_dict(self) -> dict:
-        return {"until": self.until, "rows": self.rows, "config": self.config,
+        return {"until": self.until, "rows": self.rows, "config": self.config, "baselines": self.baselines,
                 "metrics": self.metrics.to_dict(orient="index"),
                 "months": self.months.reset_index().to_dict(orient="records")}
 
@@ -386,18 +393,19 @@ def forward_splits(table: pd.DataFrame, until: str, test_size: float) -> pd.Seri
 
 
 def forward_validate(config: train.TrainConfig, until: str, table: pd.DataFrame | None = None,
-                     baselines: Sequence[str] | None = None) -> ForwardValidation:
+                     baselines: Sequence[str] | None = None, num_threads: int | None = None) -> ForwardValidation:
     """Train the model (``config``) and the baselines on the rows up to ``until`` and score them on
     the later rows (:func:`forward_splits`): a test of time, where :func:`cross_validate` tests
-    listings. The test months' seasonality is learned only if earlier years covered those months."""
+    listings. The test months' seasonality is learned only if earlier years covered those months.
+    ``num_threads`` as in :func:`cross_validate`."""
     check_names(baselines)
     table = (load_table(config.data_path, config.cities) if table is None else table).reset_index(drop=True)
     splits = forward_splits(table, until, config.test_size)
     with tempfile.TemporaryDirectory(prefix="airbnb-forward-") as work:
-        test, prices = _fit_and_score(config, table, splits, Path(work), baselines)
+        test, prices, fitted = _fit_and_score(config, table, splits, Path(work), baselines, num_threads)
     y, w = test["target_price"].to_numpy(), test["estimated_occupancy_rate"].to_numpy()
     return ForwardValidation(until, metrics_table(y, prices, w), month_table(test, prices),
-                             {k: int(v) for k, v in splits.value_counts().items()}, dataclasses.asdict(config))
+                             {k: int(v) for k, v in splits.value_counts().items()}, dataclasses.asdict(config), fitted)
 
 
 def run_config(artifacts_dir: str | Path) -> train.TrainConfig:
