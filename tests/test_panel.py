@@ -242,6 +242,7 @@ def test_explorer_and_predict_show_the_learned_year_curve_at_the_latest_level(pa
     training rows never covered are flagged and get no seasonality."""
     from airbnb.axes import SEEN_MONTH
     from airbnb.explore import Explorer
+    from airbnb.explore_app import curve_svg
     from airbnb.predict import PricePredictor, read_listings_file
 
     table, run = panel_run
@@ -255,6 +256,7 @@ def test_explorer_and_predict_show_the_learned_year_curve_at_the_latest_level(pa
     assert len(old), "the small panel has listings that left after the earlier year"
     row = old.iloc[[0]]
     quote = explorer.quote(explorer.listing_from_id(int(row["listing_id"].iloc[0])))
+    assert quote.as_of == "2025-11" and "every month at 2025-11's price level" in curve_svg(quote)
     effects = evaluate.month_effects(predictor, row)
     curve = predictor.predict_months(row.drop(columns="year_month"))
     np.testing.assert_allclose(quote.months["recommended_price"], curve["recommended_price"], rtol=1e-5)
