@@ -1,5 +1,5 @@
 """Evaluation of a trained run against the baselines (metrics from :mod:`airbnb.metrics`),
-per-bucket tables, and grouped cross-validation.
+per-bucket tables, grouped cross-validation, and a panel's forward split (a test of time).
 
 Metrics answer "how far off is the recommended price", so they are in dollars (MAE, RMSE), in
 relative terms (MAPE, RMSE of log price) and as explained variance (R²). Each is reported twice:
