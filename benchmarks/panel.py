@@ -45,13 +45,10 @@ def percent(value: float) -> str:
 
 
 def months_markdown(months: pd.DataFrame) -> list[str]:
-    """Weighted MAPE per model (rows) and month (columns), with each month's rows."""
-    mape = months["mape_weighted"].unstack("model")
-    rows = months["n_rows"].unstack("model").iloc[:, 0]
-    lines = ["| model | " + " | ".join(f"{m} ({rows[m]} rows)" for m in mape.index) + " |",
-             "|---|" + "---|" * len(mape.index)]
-    lines += [f"| {model} | " + " | ".join(percent(v) for v in mape[model]) + " |" for model in mape.columns]
-    return lines
+    """Weighted MAPE per model (rows) and month (columns, with each month's rows)."""
+    table = evaluate.month_summary(months)
+    lines = ["| model | " + " | ".join(table.columns) + " |", "|---|" + "---|" * len(table.columns)]
+    return lines + [f"| {model} | " + " | ".join(f"{v:.1f}%" for v in row) + " |" for model, row in table.iterrows()]
 
 
 def table_line(summary: dict) -> str:
