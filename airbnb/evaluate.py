@@ -1,5 +1,5 @@
 """Evaluation of a trained run against the baselines (metrics from :mod:`airbnb.metrics`),
-per-bucket tables, and grouped cross-validation.
+per-bucket tables, grouped cross-validation, and a panel's forward split (a test of time).
 
 Metrics answer "how far off is the recommended price", so they are in dollars (MAE, RMSE), in
 relative terms (MAPE, RMSE of log price) and as explained variance (R²). Each is reported twice:
@@ -20,6 +20,7 @@ on the later ones (tomorrow's prices from today's table), with an error table pe
     python -m airbnb.evaluate --artifacts runs/default/artifacts          # the run's test split
     python -m airbnb.evaluate --artifacts runs/default/artifacts --cv 5   # and 5-fold CV of its config
     python -m airbnb.evaluate --data-path table.parquet --cv 5            # CV of the default config
+    python -m airbnb.evaluate --data-path panel.parquet --forward-until 2025-03  # train up to 2025-03, test later
 """
 from __future__ import annotations
 
@@ -102,10 +103,15 @@ class EvaluateConfig:
     neighbourhoods_geojson: str | None = option(
         None, "the city's neighbourhoods.geojson from Inside Airbnb: the notebook's map fills its neighbourhoods "
         "(None: neighbourhood medians drawn as discs)", cli=False)
-    preset: str = option("default", "training configuration to cross-validate without --artifacts",
-                         choices=tuple(train.PRESETS), notebook=False)
-    cities: list[str] = option([], "with --cv and no --artifacts: these cities of the table only (a run is "
-                               "evaluated on the cities it was trained on)", notebook=False)
+    preset: str = option("default", "training configuration to cross-validate (or to train forward) without "
+                         "--artifacts", choices=tuple(train.PRESETS), notebook=False)
+    cities: list[str] = option([], "with --cv or --forward-until and no --artifacts: these cities of the table only "
+                               "(a run is evaluated on the cities it was trained on)", notebook=False)
+    forward_until: str | None = option(
+        None, "a test of time instead of listings: train on the table's snapshots up to this month (YYYY-MM) and "
+        "test on the later ones, the model and the baselines (--baselines) on the same split, with the error per "
+        "test month (trains the preset on --data-path, or a run's configuration on its table with --artifacts; "
+        "results go beside the table as .forward_metrics.json unless --output)", notebook=False)
 
     def __post_init__(self):
         check_types(self)
@@ -116,6 +122,10 @@ class EvaluateConfig:
             raise ConfigError(f"cv must be an integer >= 2 (the number of folds) or 0 (off), got {self.cv!r}")
         if self.n_examples < 0:
             raise ConfigError(f"n_examples must be >= 0, got {self.n_examples}")
+        if self.forward_until is not None:
+            check_month(self.forward_until, "forward_until")
+            if self.cv:
+                raise ConfigError("forward_until and cv are two evaluations (time, listings): run one at a time")
 
 
 @dataclass
@@ -145,8 +155,10 @@ class Evaluation:
         return one_each.sample(min(n, len(one_each)), random_state=seed)
 
     def month_profile(self, row: pd.Series) -> pd.DataFrame:
-        """That listing-month (an :meth:`examples` row) priced for each month of the year."""
-        return self.predictor.predict_months(self.rows.loc[[row.name], TABLE_COLUMNS])
+        """That listing-month (an :meth:`examples` row) priced for each month of the year at the latest
+        year's level, as ``predict`` and the explorer price a month (an older snapshot's own level
+        would mix its year into the months)."""
+        return self.predictor.predict_months(self.rows.loc[[row.name], TABLE_COLUMNS].drop(columns="year_month"))
 
     def month_effects(self) -> pd.DataFrame:
         """The learned year curve: :func:`month_effects` of the evaluated rows."""
@@ -215,11 +227,12 @@ def evaluate_run(artifacts_dir: str | Path, data_path: str | Path | None = None,
 
 
 def _fit_baselines(train_rows: pd.DataFrame, validation_rows: pd.DataFrame, names: Sequence[str] | None,
-                   seed: int) -> FittedBaselines | None:
+                   seed: int, num_threads: int | None = None) -> FittedBaselines | None:
     """The baselines on the run's training rows, early-stopped on its validation rows (None: none asked)."""
     if names is not None and not len(names):
         return None
-    return fit_baselines(train_rows, validation_rows if len(validation_rows) else None, names, seed)
+    return fit_baselines(train_rows, validation_rows if len(validation_rows) else None, names, seed,
+                         num_threads=num_threads)
 
 
 def _buckets(rows: pd.DataFrame, data_path: Path) -> dict[str, pd.Series]:
@@ -284,7 +297,8 @@ def _mean_sd(metric: str, mean: float, sd: float) -> str:
 
 
 def cross_validate(config: train.TrainConfig, k: int = 5, table: pd.DataFrame | None = None,
-                   baselines: Sequence[str] | None = None, progress: bool = True) -> CrossValidation:
+                   baselines: Sequence[str] | None = None, progress: bool = True,
+                   num_threads: int | None = None) -> CrossValidation:
     """K-fold cross-validation grouped by listing of the model (trained with ``config``) and the baselines.
 
     Each fold holds out 1/K of the listings as its test rows; of the rest, ``config.test_size``
@@ -302,7 +316,8 @@ def cross_validate(config: train.TrainConfig, k: int = 5, table: pd.DataFrame | 
         for fold, splits in enumerate(tqdm(folds, desc="cross-validation folds", unit="fold", disable=not progress)):
             started = time.perf_counter()
             with quiet(*FOLD_LOGGERS):  # a fold's trainings in one line, below
-                test, prices = _fit_and_score(config, table, splits, Path(work) / f"fold-{fold}", baselines)
+                test, prices, _ = _fit_and_score(config, table, splits, Path(work) / f"fold-{fold}", baselines,
+                                                 num_threads)
             y, w = test["target_price"].to_numpy(), test["estimated_occupancy_rate"].to_numpy()
             scores = metrics_table(y, prices, w)
             tested.append((test, prices))
@@ -318,9 +333,11 @@ def cross_validate(config: train.TrainConfig, k: int = 5, table: pd.DataFrame | 
 
 
 def _fit_and_score(config: train.TrainConfig, table: pd.DataFrame, splits: pd.Series, output_dir: Path,
-                   baselines: Sequence[str] | None) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+                   baselines: Sequence[str] | None, num_threads: int | None = None
+                   ) -> tuple[pd.DataFrame, dict[str, np.ndarray], dict]:
     """Train the model (``config``) and the baselines on ``splits``' train rows, early-stopped on its
-    validation rows; returns the test rows and each model's prices for them."""
+    validation rows; returns the test rows, each model's prices for them and what each baseline's
+    fit chose (with its fit time)."""
     # a smoke test keeps its one epoch but not its row cap: every test row must be priced
     run_config = dataclasses.replace(config, output_dir=str(output_dir), progress=False, holdout_size=0.0,
                                      resume="", tracking=False, smoke_test=False, epochs=config.epochs_to_run)
@@ -329,10 +346,11 @@ def _fit_and_score(config: train.TrainConfig, table: pd.DataFrame, splits: pd.Se
     parts = {s: table[splits == s].reset_index(drop=True) for s in ("train", "validation", "test")}
     test = AirbnbDataset(data.processor.transform(parts["test"]), embedder=data.embedder)
     prices = {MODEL_NAME: predict_dataset(result.model, test)["predicted_price"].to_numpy()}
-    fitted = _fit_baselines(parts["train"], parts["validation"], baselines, config.seed)
-    if fitted is not None:
-        prices.update(fitted.predict(parts["test"]))
-    return parts["test"], prices
+    fitted = _fit_baselines(parts["train"], parts["validation"], baselines, config.seed, num_threads)
+    if fitted is None:
+        return parts["test"], prices, {}
+    prices.update(fitted.predict(parts["test"]))
+    return parts["test"], prices, fitted.details()
 
 
 def _per_bucket(rows: pd.DataFrame, prices: dict[str, np.ndarray], buckets: pd.Series) -> pd.DataFrame:
@@ -351,6 +369,15 @@ def month_table(rows: pd.DataFrame, prices: dict[str, np.ndarray]) -> pd.DataFra
     return _per_bucket(rows, prices, rows["year_month"])
 
 
+def month_summary(months: pd.DataFrame, metric: str = "mape_weighted") -> pd.DataFrame:
+    """A :func:`month_table` for people: one row per model (in its order), one column per month
+    labelled with its rows ("2025-10 (346 rows)"), ``metric`` rounded (MAPE in percent)."""
+    values = months[metric].unstack("year_month").reindex(months.index.unique("model"))
+    rows = months["n_rows"].groupby("year_month").first()
+    values.columns = [f"{month} ({rows[month]} rows)" for month in values.columns]
+    return (values * 100).round(1) if metric.startswith("mape") else values.round(3)
+
+
 # --------------------------------------------------------------------------- forward in time
 
 @dataclass
@@ -363,18 +390,25 @@ class ForwardValidation:
     months: pd.DataFrame  # rows: (model, year_month)
     rows: dict  # rows per split
     config: dict
+    baselines: dict  # what each baseline's fit chose (iterations, alpha) and its fit time
 
     def to_dict(self) -> dict:
-        return {"until": self.until, "rows": self.rows, "config": self.config,
+        return {"until": self.until, "rows": self.rows, "config": self.config, "baselines": self.baselines,
                 "metrics": self.metrics.to_dict(orient="index"),
                 "months": self.months.reset_index().to_dict(orient="records")}
+
+
+def check_month(value, name: str = "until") -> str:
+    """``value`` if it is a month ``YYYY-MM``, else a ConfigError naming ``name``."""
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value):
+        raise ConfigError(f"{name} must be a month YYYY-MM, got {value!r}")
+    return value
 
 
 def forward_splits(table: pd.DataFrame, until: str, test_size: float) -> pd.Series:
     """Per row 'test' after the month ``until`` (``YYYY-MM``); the earlier rows 'train' or
     'validation' (``test_size`` of their listings, for early stopping), grouped by listing."""
-    if not isinstance(until, str) or not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", until):
-        raise ConfigError(f"until must be a month YYYY-MM, got {until!r}")
+    check_month(until)
     later = (table["year_month"] > until).to_numpy()
     if later.all() or not later.any():
         months = sorted(table["year_month"].unique())
@@ -386,18 +420,19 @@ def forward_splits(table: pd.DataFrame, until: str, test_size: float) -> pd.Seri
 
 
 def forward_validate(config: train.TrainConfig, until: str, table: pd.DataFrame | None = None,
-                     baselines: Sequence[str] | None = None) -> ForwardValidation:
+                     baselines: Sequence[str] | None = None, num_threads: int | None = None) -> ForwardValidation:
     """Train the model (``config``) and the baselines on the rows up to ``until`` and score them on
     the later rows (:func:`forward_splits`): a test of time, where :func:`cross_validate` tests
-    listings. The test months' seasonality is learned only if earlier years covered those months."""
+    listings. The test months' seasonality is learned only if earlier years covered those months.
+    ``num_threads`` as in :func:`cross_validate`."""
     check_names(baselines)
     table = (load_table(config.data_path, config.cities) if table is None else table).reset_index(drop=True)
     splits = forward_splits(table, until, config.test_size)
     with tempfile.TemporaryDirectory(prefix="airbnb-forward-") as work:
-        test, prices = _fit_and_score(config, table, splits, Path(work), baselines)
+        test, prices, fitted = _fit_and_score(config, table, splits, Path(work), baselines, num_threads)
     y, w = test["target_price"].to_numpy(), test["estimated_occupancy_rate"].to_numpy()
     return ForwardValidation(until, metrics_table(y, prices, w), month_table(test, prices),
-                             {k: int(v) for k, v in splits.value_counts().items()}, dataclasses.asdict(config))
+                             {k: int(v) for k, v in splits.value_counts().items()}, dataclasses.asdict(config), fitted)
 
 
 def run_config(artifacts_dir: str | Path) -> train.TrainConfig:
@@ -485,7 +520,7 @@ def build_parser(explicit_only: bool = False) -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> Evaluation | CrossValidation:
+def main(argv: Sequence[str] | None = None) -> Evaluation | CrossValidation | ForwardValidation:
     parser = build_parser()
     parser.parse_args(argv)  # --help, and errors reported against the documented defaults
     given = vars(build_parser(explicit_only=True).parse_args(argv))
@@ -493,13 +528,19 @@ def main(argv: Sequence[str] | None = None) -> Evaluation | CrossValidation:
     return command_line(lambda: _guarded(given))
 
 
-def _guarded(given: dict) -> Evaluation | CrossValidation:
+def _guarded(given: dict) -> Evaluation | CrossValidation | ForwardValidation:
     """The command with its output held while written (:func:`airbnb.io.exclusive`; metrics.json
     inside a run folder holds the folder, as training into it does) and never one of its inputs
     (the table, the run's files)."""
     config = EvaluateConfig(**given)
+    if config.forward_until:
+        training = _forward_training(config, given)
+        output = _beside_table(config, training.data_path, ".forward_metrics.json")
+        refuse_input(output, [training.data_path])
+        with exclusive(output):
+            return _forward_command(config, training, output)
     runless = "artifacts_dir" not in given and config.cv and config.data_path
-    output = _cv_metrics_path(config) if runless else config.metrics_path
+    output = _beside_table(config, config.data_path, ".cv_metrics.json") if runless else config.metrics_path
     if output:
         run_files = [] if runless else [p for p in Path(config.artifacts_dir).glob("*") if p.name != METRICS]
         refuse_input(output, [*([config.data_path] if config.data_path else []), *run_files])
@@ -507,8 +548,39 @@ def _guarded(given: dict) -> Evaluation | CrossValidation:
         return _evaluate_command(given)
 
 
-def _cv_metrics_path(config: EvaluateConfig) -> Path:
-    return Path(config.metrics_path or Path(config.data_path).with_suffix(".cv_metrics.json"))
+def _beside_table(config: EvaluateConfig, table: str | Path, suffix: str) -> Path:
+    """``--output``, else a file beside the table (a run's own metrics.json is left as it is)."""
+    return Path(config.metrics_path or Path(table).with_suffix(suffix))
+
+
+def _forward_training(config: EvaluateConfig, given: dict) -> train.TrainConfig:
+    """What the forward split trains: a run's configuration (``--artifacts``) on its table unless
+    ``--data-path`` names another, else the preset on ``--data-path``."""
+    if "artifacts_dir" in given:
+        run = run_config(config.artifacts_dir)
+        return dataclasses.replace(run, data_path=config.data_path or run.data_path)
+    if not config.data_path:
+        raise ConfigError("--forward-until needs a table: --data-path TABLE (or --artifacts of a trained run)")
+    return train.configure(config.preset, data_path=config.data_path, seed=config.seed, cities=config.cities)
+
+
+def _forward_command(config: EvaluateConfig, training: train.TrainConfig, output: Path) -> ForwardValidation:
+    result = forward_validate(training, config.forward_until, baselines=config.baselines)
+    tested = sorted(result.months.index.unique("year_month"))
+    print(f"forward split: trained on the snapshots up to {result.until} ({result.rows.get('train', 0):,} train, "
+          f"{result.rows.get('validation', 0):,} validation listing-months), tested on the later ones "
+          f"({', '.join(tested)}: {result.rows.get('test', 0):,} listing-months), best first:")
+    print(readable_table(result.metrics).to_string())
+    print("\nweighted MAPE (%) per test month:")
+    print(month_summary(result.months).to_string())
+    write_json(output, {"forward": result.to_dict()})
+    log.info("wrote %s", output)
+    if len(result.metrics) > 1:
+        models = result.metrics.to_dict(orient="index")
+        best = _best_baseline(models)
+        print("\n" + Verdict("forward split", models[MODEL_NAME]["mape_weighted"], best, models[best]["mape_weighted"],
+                              None, None, "").headline())
+    return result
 
 
 def _evaluate_command(given: dict) -> Evaluation | CrossValidation:
@@ -538,7 +610,7 @@ def _cross_validate_preset(config: EvaluateConfig) -> CrossValidation:
                                             cities=config.cities), config.cv, baselines=config.baselines)
     print(f"{config.cv}-fold cross-validation (grouped by listing), mean ± sd:")
     print(result.summary().to_string())
-    write_json(_cv_metrics_path(config), {"cv": result.to_dict()})
+    write_json(_beside_table(config, config.data_path, ".cv_metrics.json"), {"cv": result.to_dict()})
     return result
 
 

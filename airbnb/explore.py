@@ -160,6 +160,8 @@ class Quote:
     seen_as: dict[str, str]  # how the model sees the categorical inputs (an unknown one as <UNK>)
     notes: list[str] = field(default_factory=list)
     url: str | None = None  # the listing's page on Airbnb (a real city's listing started from its id)
+    # every month is priced at this snapshot month's level (YYYY-MM: the training table's latest; None: unknown)
+    as_of: str | None = None
 
 
 @contextlib.contextmanager
@@ -377,6 +379,12 @@ class Explorer:
         listing without a month of its own is priced, so no warning of an unseen month comes first."""
         return int(max(self.predictor.processor.months_seen, default=7))
 
+    def as_of(self) -> str | None:
+        """The training table's latest snapshot month (YYYY-MM): a price for any month is that month at
+        this level, so a panel's earlier years do not mix into the year curve (None: a run from before)."""
+        latest = self.predictor.processor.latest_month
+        return None if latest is None else f"{latest // 12:04d}-{latest % 12 + 1:02d}"
+
     def default_listing(self, month: int | None = None, city: str | None = None) -> Listing:
         """The table's most typical listing (of ``city``, for a model of several): the one nearest the
         base price along every axis, in ``month`` (None: its own latest month, one the data saw)."""
@@ -513,7 +521,7 @@ class Explorer:
                      months[["month", "recommended_price", "price_low", "price_high", SEEN_MONTH]]
                      .reset_index(drop=True),
                      self.comparables(row, listing.listing_id, listing.city, (listing.latitude, listing.longitude)),
-                     seen_as, notes + self.notes, url)
+                     seen_as, notes + self.notes, url, self.as_of())
 
     def _input_notes(self, listing: Listing, row: pd.Series) -> list[str]:
         notes = []

@@ -167,8 +167,9 @@ def curve_svg(quote: Quote, width: int = 560, height: int = 190) -> str:
                      f"<title>{MONTHS[i]}: {money(v)}</title></circle>"
                      f"<text x='{x:.1f}' y='{height - 6}' text-anchor='middle' fill='#444'>{MONTHS[i]}</text>")
     parts.append("</svg>")
+    level = f"; every month at {quote.as_of}'s price level" if quote.as_of else ""
     return ("<div><b>Across the year</b> <span style='color:#666'>(line: recommended price; band: its range; "
-            "orange: the chosen month)</span><br>" + "".join(parts) + "</div>")
+            f"orange: the chosen month{level})</span><br>" + "".join(parts) + "</div>")
 
 
 def comparables_html(quote: Quote) -> str:

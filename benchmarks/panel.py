@@ -1,11 +1,13 @@
 """Time, not only listings: the model and every baseline on a real city's panel of snapshots.
 
     python benchmarks/panel.py [--parts forward cv] [--until 2025-03] [--folds 5] [--epochs N --ensemble-size K]
+                               [--baselines NAME ...] [--threads 1]
 
 Albany's ten listings snapshots (``../shared/.../albany-panel``, 2023-07 to 2025-11) are built into
 one table by the ETL (both engines build the same one; weights from the 2024-11 reviews file where
 it covers the month, else the listings' own columns). Then, with the default training and the
-same inputs (month and the year trend included) for every model:
+same inputs (month and the year trend included) for the model and every baseline (the EBMs
+included unless ``--baselines`` names fewer):
 
 - a forward split (:func:`airbnb.evaluate.forward_validate`): trained on the snapshots up to
   ``--until``, tested on the later ones, with the error per test month;
@@ -30,6 +32,7 @@ import pandas as pd
 from run import update_markdown  # benchmarks/run.py: BENCHMARKS.md sections with the machine line
 
 from airbnb import etl, evaluate, train
+from airbnb.baselines import BASELINES
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data" / "insideairbnb"
@@ -42,13 +45,10 @@ def percent(value: float) -> str:
 
 
 def months_markdown(months: pd.DataFrame) -> list[str]:
-    """Weighted MAPE per model (rows) and month (columns), with each month's rows."""
-    mape = months["mape_weighted"].unstack("model")
-    rows = months["n_rows"].unstack("model").iloc[:, 0]
-    lines = ["| model | " + " | ".join(f"{m} ({rows[m]} rows)" for m in mape.index) + " |",
-             "|---|" + "---|" * len(mape.index)]
-    lines += [f"| {model} | " + " | ".join(percent(v) for v in mape[model]) + " |" for model in mape.columns]
-    return lines
+    """Weighted MAPE per model (rows) and month (columns, with each month's rows)."""
+    table = evaluate.month_summary(months)
+    lines = ["| model | " + " | ".join(table.columns) + " |", "|---|" + "---|" * len(table.columns)]
+    return lines + [f"| {model} | " + " | ".join(f"{v:.1f}%" for v in row) + " |" for model, row in table.iterrows()]
 
 
 def table_line(summary: dict) -> str:
@@ -60,13 +60,14 @@ def table_line(summary: dict) -> str:
 
 def training_line(args) -> str:
     default = (args.epochs, args.ensemble_size) == (train.TrainConfig.epochs, train.TrainConfig.ensemble_size)
-    return (f"Default training{'' if default else f' but at most {args.epochs} epochs and {args.ensemble_size} member(s)'}; "
-            "every baseline has the same inputs, month and year trend included.")
+    threads = f" {args.threads} thread(s) for torch and the boosters;" if args.threads else ""
+    return (f"Default training{'' if default else f' but at most {args.epochs} epochs and {args.ensemble_size} member(s)'};"
+            f"{threads} the baselines ({', '.join(args.baselines)}) have the same inputs, month and year trend included.")
 
 
 def forward_section(config: train.TrainConfig, args, summary: dict) -> str:
     started = time.perf_counter()
-    forward = evaluate.forward_validate(config, args.until)
+    forward = evaluate.forward_validate(config, args.until, baselines=args.baselines, num_threads=args.threads or None)
     seconds = time.perf_counter() - started
     print(forward.metrics[list(METRICS)], flush=True)
     fwd = forward.metrics.sort_values("mape_weighted")
@@ -79,12 +80,15 @@ def forward_section(config: train.TrainConfig, args, summary: dict) -> str:
         "| model | weighted MAPE | weighted RMSE | weighted R² |", "|---|---|---|---|",
         *(f"| {m} | {percent(r['mape_weighted'])} | ${r['rmse_weighted']:.1f} | {r['r2_weighted']:.3f} |"
           for m, r in fwd.iterrows()), "",
-        "Per test month (weighted MAPE):", "", *months_markdown(forward.months)])
+        "Per test month (weighted MAPE):", "", *months_markdown(forward.months), "",
+        "Baselines' fit times: " + ", ".join(f"{name} {d['fit_seconds']:.0f} s" for name, d in forward.baselines.items())
+        + "."])
 
 
 def cv_section(config: train.TrainConfig, args, summary: dict) -> str:
     started = time.perf_counter()
-    cv = evaluate.cross_validate(config, args.folds, progress=False)
+    cv = evaluate.cross_validate(config, args.folds, baselines=args.baselines, progress=False,
+                                 num_threads=args.threads or None)
     seconds = time.perf_counter() - started
     print(cv.summary(METRICS), flush=True)
     return "\n".join([
@@ -108,6 +112,10 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=train.TrainConfig.epochs,
                         help="at most this many epochs (fewer: a shorter run on a busy machine)")
     parser.add_argument("--ensemble-size", type=int, default=train.TrainConfig.ensemble_size)
+    parser.add_argument("--baselines", nargs="+", default=list(BASELINES), choices=list(BASELINES),
+                        help="the baselines fitted beside the model (default: every one)")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="threads for torch and the boosters (0: every core; 1 is faster on a busy machine)")
     parser.add_argument("--work", default=str(REPO / "data" / "bench" / "quality"),
                         help="the embedding cache is kept here between runs")
     args = parser.parse_args()
@@ -121,7 +129,7 @@ def main() -> None:
         table_path = Path(work) / "albany-panel.parquet"
         summary = etl.run_etl(PANEL, REVIEWS, table_path)
         config = train.configure(data_path=str(table_path), progress=False, cache_dir=str(Path(args.work) / "cache"),
-                                 epochs=args.epochs, ensemble_size=args.ensemble_size)
+                                 epochs=args.epochs, ensemble_size=args.ensemble_size, threads=args.threads)
         for part in args.parts:
             body = PARTS[part](config, args, summary)
             print(body, flush=True)

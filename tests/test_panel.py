@@ -1,6 +1,8 @@
 """A panel of snapshots read as one city, the seasonality trend, and evaluation forward in time."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -179,3 +181,108 @@ def test_month_effects_per_member_and_zero_for_months_never_covered(small_run, s
     seen = effects[effects["seen"]]
     assert (seen["sd"] > 0).all()  # five members, each its own curve
     assert seen["effect"].max() - seen["effect"].min() > 1.0  # the synthetic city's seasons, in dollars
+
+
+def test_forward_command_prints_every_model_and_each_test_month(small_run, small_table, tmp_path, capsys):
+    """``python -m airbnb.evaluate --forward-until M``: the run's configuration trained on the months up
+    to M, every model scored on the same later rows, the per-month table printed and written."""
+    table = pd.read_parquet(small_table)
+    months = sorted(table["year_month"].unique())
+    output = tmp_path / "forward.json"
+    result = evaluate.main(["--artifacts", str(small_run), "--data-path", str(small_table), "--forward-until",
+                            months[-3], "--baselines", "ridge", "weighted_mean", "--output", str(output)])
+    printed = capsys.readouterr().out
+    assert f"trained on the snapshots up to {months[-3]}" in printed
+    assert f"{months[-2]}, {months[-1]}: {len(table[table['year_month'] > months[-3]]):,} listing-months" in printed
+    for model in (evaluate.MODEL_NAME, "ridge", "weighted_mean"):
+        assert printed.count(model) >= 2  # in the overall table and in the per-month one
+    per_month = evaluate.month_summary(result.months)
+    assert list(per_month.index) == [evaluate.MODEL_NAME, "ridge", "weighted_mean"]
+    assert list(per_month.columns) == [f"{m} ({(table['year_month'] == m).sum()} rows)" for m in months[-2:]]
+    assert per_month.loc["ridge"].iloc[0] == round(100 * result.months.loc[("ridge", months[-2]), "mape_weighted"], 1)
+    assert per_month.to_string() in printed
+    saved = json.loads(output.read_text())["forward"]["metrics"]
+    assert saved["ridge"]["mape_weighted"] == pytest.approx(result.metrics.loc["ridge", "mape_weighted"])
+    assert result.config["epochs"] == 2  # the run's own configuration (small_run trains 2 epochs)
+    assert "forward split: worse than the best baseline" in printed or "better than the best baseline" in printed
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--data-path", "t.parquet", "--forward-until", "2025-3"], "forward_until must be a month YYYY-MM, got '2025-3'"),
+    (["--data-path", "t.parquet", "--forward-until", "2025-03", "--cv", "5"], "forward_until and cv are two"),
+    (["--forward-until", "2025-03"], "--forward-until needs a table: --data-path TABLE"),
+])
+def test_forward_command_refuses_a_bad_month_cv_at_once_and_no_table(argv, message, capsys):
+    with pytest.raises(SystemExit) as stop:
+        evaluate.main(argv)
+    assert stop.value.code == 1 and message in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- the year curve when pricing
+
+@pytest.fixture(scope="module")
+def panel_run(small_table, tmp_path_factory):
+    """(table, artifacts) of a one-member run on a small panel shaped like Albany's: months 7-10 of one
+    year, then 1, 3 and 11 of the next (2, 4, 5, 6 and 12 never covered), so the trend input varies."""
+    table = pd.read_parquet(small_table)
+    month = table["month"].astype(int)
+    table = table[month.isin([1, 3, 7, 8, 9, 10, 11])].copy()
+    earlier = table["month"].astype(int).between(7, 10)
+    table.loc[earlier, "year_month"] = "2024-" + table.loc[earlier, "year_month"].str[5:]
+    root = tmp_path_factory.mktemp("small-panel")
+    table.to_parquet(root / "panel.parquet", index=False)
+    train.train(train.TrainConfig(data_path=str(root / "panel.parquet"), output_dir=str(root / "run"), epochs=3,
+                                  ensemble_size=1, progress=False))
+    return table.reset_index(drop=True), root / "run"
+
+
+def test_explorer_and_predict_show_the_learned_year_curve_at_the_latest_level(panel_run, small_city):
+    """A price 'for month m' is m at the latest year's level (trend input 0) wherever a listing is
+    priced: the explorer's 12-month curve and ``predict``'s are the model's month effects; months the
+    training rows never covered are flagged and get no seasonality."""
+    from airbnb.axes import SEEN_MONTH
+    from airbnb.explore import Explorer
+    from airbnb.explore_app import curve_svg
+    from airbnb.predict import PricePredictor, read_listings_file
+
+    table, run = panel_run
+    explorer = Explorer.load(run)
+    predictor = explorer.predictor
+    unseen = [2, 4, 5, 6, 12]
+    assert predictor.processor.months_seen == (1, 3, 7, 8, 9, 10, 11)
+    # a listing whose latest snapshot is in the earlier year: its own level is not the latest
+    old = table[table["year_month"] < "2025"].sort_values("year_month").drop_duplicates("listing_id", keep="last")
+    old = old[~old["listing_id"].isin(table.loc[table["year_month"] > "2025", "listing_id"])]
+    assert len(old), "the small panel has listings that left after the earlier year"
+    row = old.iloc[[0]]
+    quote = explorer.quote(explorer.listing_from_id(int(row["listing_id"].iloc[0])))
+    assert quote.as_of == "2025-11" and "every month at 2025-11's price level" in curve_svg(quote)
+    effects = evaluate.month_effects(predictor, row)
+    curve = predictor.predict_months(row.drop(columns="year_month"))
+    np.testing.assert_allclose(quote.months["recommended_price"], curve["recommended_price"], rtol=1e-5)
+    np.testing.assert_allclose(curve["seasonality"], effects["effect"], rtol=1e-5, atol=1e-6)
+    assert quote.months.loc[quote.months[SEEN_MONTH] == False, "month"].tolist() == unseen  # noqa: E712
+    assert (curve.loc[curve["month"].isin(unseen), "seasonality"] == 0).all()
+    assert effects.loc[effects["seen"], "effect"].abs().max() > 0.01  # the seen months carry the learned curve
+    at_own_level = predictor.predict_months(row)  # its snapshot's year_month: the trend input is not 0
+    assert np.abs(at_own_level["recommended_price"] - curve["recommended_price"]).max() > 0.01
+    # predict: raw rows of a listings file priced for each month get the same curve (the seasonality
+    # factor reads only the month and the trend input), not the curve at an earlier year's level
+    raw = read_listings_file(sorted(small_city.root.glob("*/listings.csv*"))[0]).head(20)
+    priced = pd.concat([predictor.predict(raw, month=m) for m in range(1, 13)], ignore_index=True)
+    factors = priced.pivot(index="listing_id", columns="month", values="seasonality_factor").to_numpy()
+    np.testing.assert_allclose(factors, np.tile(curve["seasonality_factor"], (len(factors), 1)), rtol=1e-5)
+    assert np.abs(at_own_level["seasonality_factor"] - curve["seasonality_factor"]).max() > 1e-4
+    assert sorted(priced.loc[~priced[SEEN_MONTH], "month"].unique()) == unseen
+
+
+def test_the_evaluate_notebook_s_month_profile_is_at_the_latest_level(panel_run):
+    table, run = panel_run
+    evaluation = evaluate.evaluate_run(run, baselines=[])
+    rows = evaluation.rows
+    row = rows[rows["year_month"] < "2025"].iloc[0]
+    profile = evaluation.month_profile(row)
+    at_latest = evaluation.predictor.predict_months(rows.loc[[row.name]].drop(columns="year_month"))
+    np.testing.assert_allclose(profile["recommended_price"], at_latest["recommended_price"], rtol=1e-6)
+    at_own_level = evaluation.predictor.predict_months(rows.loc[[row.name]])
+    assert np.abs(at_own_level["seasonality_factor"] - profile["seasonality_factor"]).max() > 1e-4
