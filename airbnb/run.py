@@ -50,7 +50,6 @@ QUIET_KERNEL = ["--IPKernelApp.log_level=ERROR"]
 # A tqdm bar as a kernel writes it: "train:  12%|█▏   | 24/200 [00:32<02:55,  1.00epoch/s]".
 _KERNEL_BAR = re.compile(r"(?P<desc>[^\r\n:|]+):\s+\d+%\|[^|]*\|\s*(?P<done>\d+)/(?P<total>\d+) "
                          r"\[[^,\]]*,\s*[\d.?]+(?:s/)?(?P<unit>[a-z]+)")
-CITY_FOLDS = 5  # a city run's cross-validation: a small city's single test split is a few dozen listings
 MANIFEST = "manifest.json"
 # What every manifest of a run holds from its start: how a run directory is told from other folders.
 MANIFEST_KEYS = {"params_file", "params", "run_dir", "package_version", "started", "status", "stages"}
@@ -272,14 +271,15 @@ def earlier_run(run_dir: Path) -> dict | None:
 def city_params(listings: Sequence[str], reviews: Sequence[str] | None = None, name: str | None = None) -> dict:
     """The params of a run on a city's own files: its table and run folder named ``name`` (default:
     the city the listings' folder names), every notebook default (training stops on its own), and
-    cross-validation against every baseline."""
+    cross-validation against every baseline (a small city's single test split is a few dozen listings)."""
     from .etl import EtlConfig, expand_paths
+    from .evaluate import CV_FOLDS
 
     name = name or "+".join(sorted({EtlConfig().city_of(p) for p in expand_paths(list(listings), "listings")}))
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.+-]*", name):
         raise RunError(f"--name {name!r}: use letters, digits and - _ . + (it names runs/<name>/ and the table)")
     return {"run_dir": str(Path("runs") / name), "listings": list(listings), "reviews": list(reviews) if reviews else None,
-            "data_path": str(Path("data/processed") / f"{name}.parquet"), "cv": CITY_FOLDS}
+            "data_path": str(Path("data/processed") / f"{name}.parquet"), "cv": CV_FOLDS}
 
 
 def run(params_path: str | Path | None, run_dir: str | Path | None = None, stages: Sequence[str] = STAGES,

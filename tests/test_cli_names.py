@@ -6,7 +6,7 @@ import importlib
 
 import pytest
 
-from airbnb import etl, run, train
+from airbnb import etl, evaluate, run, train
 from airbnb.config import DEFAULT_TABLE_PATH
 
 from conftest import write_listings, write_reviews
@@ -74,7 +74,7 @@ def test_a_city_run_cross_validates_and_is_named_by_its_folder(tmp_path):
     listings = write_listings(tmp_path / "albany-2024-11" / "listings.csv", [{"id": 1}])
     params = run.city_params([str(listings)])
     assert params == {"run_dir": "runs/albany", "listings": [str(listings)], "reviews": None,
-                      "data_path": "data/processed/albany.parquet", "cv": run.CITY_FOLDS}
+                      "data_path": "data/processed/albany.parquet", "cv": evaluate.CV_FOLDS}
     assert run.city_params([str(listings)], ["r.csv"], "alb-2")["run_dir"] == "runs/alb-2"
     with pytest.raises(run.RunError, match="--name '../x'"):
         run.city_params([str(listings)], name="../x")
