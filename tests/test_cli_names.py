@@ -122,3 +122,15 @@ def test_make_lab_serves_the_repository_root(tmp_path):
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+
+
+def test_the_readme_leads_with_the_analysts_path_and_its_environment():
+    """Its first 10 lines give the own-city command and the environment the python commands need,
+    and no `python -m` command comes before the README says to activate .venv."""
+    from conftest import REPO
+
+    text = (REPO / "README.md").read_text()
+    lead = "\n".join(text.splitlines()[:10])
+    assert "make city LISTINGS=" in lead and "REVIEWS=" in lead and "report.html" in lead
+    assert "source .venv/bin/activate" in lead
+    assert text.index(".venv/bin/activate") < text.index("python -m "), "a python -m command before the .venv"
