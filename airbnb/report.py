@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import html
+import logging
 import os
 from pathlib import Path
 from typing import Sequence
@@ -25,7 +26,7 @@ from .errors import UserError, command_line
 from .etl import summary_path, zero_weight_note
 from .evaluate import CV_FOLDS, MODEL_NAME, Verdict, verdict
 from .io import atomic_path, read_json
-from .log import get_logger, setup_logging
+from .log import get_logger, quiet, setup_logging
 from .metrics import readable_table
 from .predict import PricePredictor
 from .schema import ROW_KEY
@@ -66,9 +67,10 @@ def neighbourhood_medians(metrics: dict) -> pd.DataFrame:
     """Per neighbourhood: listings, median listed and recommended price, and the median absolute
     error in % on the test split's listings (those the model never trained on)."""
     artifacts = metrics["data"]["artifacts"]
-    predictor = PricePredictor.load(artifacts)
-    table = load_table(metrics["data"]["path"], predictor.config["train_config"].get("cities", []))
-    prices = predictor.predict_table(table)["recommended_price"].to_numpy()
+    with quiet("airbnb.predict", "airbnb.embeddings", level=logging.ERROR):  # evaluation said it all already
+        predictor = PricePredictor.load(artifacts)
+        table = load_table(metrics["data"]["path"], predictor.config["train_config"].get("cities", []))
+        prices = predictor.predict_table(table)["recommended_price"].to_numpy()
     rows = table[[*ROW_KEY, "neighbourhood_cleansed", "target_price"]].assign(recommended=prices)
     rows = rows.merge(read_splits(artifacts), on=ROW_KEY, how="left")
     rows["test_error"] = np.where(rows["split"] == "test",
