@@ -45,8 +45,9 @@ log = get_logger(__name__)
 
 STAGES = ("process", "train", "evaluate")
 RUN_KEYS = {"run_dir"}  # keys of the params file that are not notebook parameters
-# A kernel's own start-up notes (e.g. that it talks to papermill over local TCP) are not the run's.
-QUIET_KERNEL = ["--IPKernelApp.log_level=ERROR"]
+# A kernel's own log (start-up notes, "KeyboardInterrupt caught in kernel" as it is shut down) is not
+# the run's: a failing cell reaches the run through papermill, with its notebook.
+QUIET_KERNEL = ["--IPKernelApp.log_level=CRITICAL"]
 # A tqdm bar as a kernel writes it: "train:  12%|█▏   | 24/200 [00:32<02:55,  1.00epoch/s]".
 _KERNEL_BAR = re.compile(r"(?P<desc>[^\r\n:|]+):\s+\d+%\|[^|]*\|\s*(?P<done>\d+)/(?P<total>\d+) "
                          r"\[[^,\]]*,\s*[\d.?]+(?:s/)?(?P<unit>[a-z]+)")
