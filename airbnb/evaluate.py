@@ -78,6 +78,7 @@ def month_effects(predictor: PricePredictor, rows: pd.DataFrame) -> pd.DataFrame
 # --------------------------------------------------------------------------- evaluating a run
 
 MODEL_NAME = "additive_axis_model"
+CV_FOLDS = 5  # the cross-validation a city run does and a verdict without one recommends
 # What a cross-validation fold's trainings log below a warning: its one fold line says what matters.
 FOLD_LOGGERS = ("airbnb.train", "airbnb.training", "airbnb.embeddings", "airbnb.baselines")
 SPLITS_SCORED = ("test", "validation")
@@ -486,8 +487,8 @@ def verdict(metrics: dict) -> Verdict:
         return Verdict("test split", split[MODEL_NAME]["mape_weighted"], best, split[best]["mape_weighted"],
                        None, None,
                        f"only the single test split ({test_listings} listings) was scored: its figure moves by "
-                       "points with which listings fall into it; cross-validate (--cv 5, or cv: 5 in a params file) "
-                       "for a figure to trust")
+                       f"points with which listings fall into it; cross-validate (--cv {CV_FOLDS}, or cv: {CV_FOLDS} "
+                       "in a params file) for a figure to trust")
     mean, sd = cv["mean"], cv["sd"]
     best = _best_baseline(mean)
     tested = sum(f["test_rows"] for f in cv["folds"] if f["model"] == MODEL_NAME)

@@ -30,10 +30,13 @@ import webbrowser
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
+from .artifacts import METRICS
 from .cli import add_config_flags, description
 from .errors import UserError, command_line
-from .explore import CONTROLS, DEFAULT_ARTIFACTS, Explorer, ExploreConfig, ExploreError, Listing, Quote
+from .explore import (CONTROLS, DEFAULT_ARTIFACTS, Explorer, ExploreConfig, ExploreError, Listing, Quote,
+                      resolve_record_path)
 from .explore_kernels import MAX_KERNELS, CappedKernelManager
+from .io import read_json
 from .log import get_logger
 from .schema import REVIEW_SCORE_COLUMNS
 
@@ -67,13 +70,47 @@ def link(url: str, text: str) -> str:
 
 
 def header_html(artifacts_dir: str | Path, url: str | None = None) -> str:
-    """The page's title: the run it prices and, when served, the address it is served on (Voilà
-    tells its kernels the address each page was requested at: the port is the server's real one)."""
+    """The page's title: the run it prices, how far off that run's prices are (its report's
+    headline) and, when served, the address it is served on (Voilà tells its kernels the address
+    each page was requested at: the port is the server's real one)."""
     url = url if url is not None else os.environ.get("VOILA_REQUEST_URL")
     served = f" <span style='color:#666'>· this page: {link(url, html.escape(url))}</span>" if url else ""
     return (f"<div class='airbnb-explore-header'><b style='font-size:1.3em'>Price explorer</b> "
             f"<span style='color:#666'>for the run in <code>{html.escape(str(artifacts_dir))}</code></span>"
-            f"{served}</div>")
+            f"{served}{accuracy_html(run_metrics(artifacts_dir))}</div>")
+
+
+def run_metrics(artifacts_dir: str | Path) -> dict | None:
+    """The run's ``metrics.json``: in its artifacts folder (``airbnb.evaluate``'s default) or in the
+    run folder around it (``airbnb.run``'s), and only when it evaluated these artifacts."""
+    artifacts_dir = Path(artifacts_dir)
+    for path in (artifacts_dir / METRICS, artifacts_dir.parent / METRICS):
+        if path.is_file():
+            with contextlib.suppress(ValueError, OSError, KeyError, TypeError):
+                metrics = read_json(path)
+                if resolve_record_path(metrics["data"]["artifacts"], artifacts_dir).resolve() == artifacts_dir.resolve():
+                    return metrics
+    return None
+
+
+def accuracy_html(metrics: dict | None) -> str:
+    """The run's headline error against its best baseline (as its report states it); nothing for a
+    run never evaluated against a baseline."""
+    if metrics is None or len(metrics.get("models", {})) < 2:
+        return ""
+    from .evaluate import verdict
+
+    found = verdict(metrics)
+
+    def figure(name: str, value: float, sd: float | None) -> str:
+        spread = f" ± {100 * sd:.1f}" if sd is not None else ""
+        return f"<span class='airbnb-explore-{name}' data-value='{value!r}'>{100 * value:.1f}%</span>{spread}"
+
+    return (f"<div class='airbnb-explore-accuracy' style='color:#444'>Prices are off by "
+            f"{figure('model-mape', found.model_mape, found.model_sd)} on average (weighted MAPE, "
+            f"<span class='airbnb-explore-source'>{html.escape(found.source)}</span>) against the best baseline, "
+            f"<span class='airbnb-explore-best-baseline'>{html.escape(found.baseline)}</span>, at "
+            f"{figure('baseline-mape', found.baseline_mape, found.baseline_sd)}.</div>")
 
 
 def money(value: float) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import html
+import logging
 import os
 from pathlib import Path
 from typing import Sequence
@@ -23,9 +24,9 @@ from .artifacts import METRICS, load_table, read_splits
 from .cli import description
 from .errors import UserError, command_line
 from .etl import summary_path, zero_weight_note
-from .evaluate import MODEL_NAME, Verdict, verdict
+from .evaluate import CV_FOLDS, MODEL_NAME, Verdict, verdict
 from .io import atomic_path, read_json
-from .log import get_logger, setup_logging
+from .log import get_logger, quiet, setup_logging
 from .metrics import readable_table
 from .predict import PricePredictor
 from .schema import ROW_KEY
@@ -66,9 +67,10 @@ def neighbourhood_medians(metrics: dict) -> pd.DataFrame:
     """Per neighbourhood: listings, median listed and recommended price, and the median absolute
     error in % on the test split's listings (those the model never trained on)."""
     artifacts = metrics["data"]["artifacts"]
-    predictor = PricePredictor.load(artifacts)
-    table = load_table(metrics["data"]["path"], predictor.config["train_config"].get("cities", []))
-    prices = predictor.predict_table(table)["recommended_price"].to_numpy()
+    with quiet("airbnb.predict", "airbnb.embeddings", level=logging.ERROR):  # evaluation said it all already
+        predictor = PricePredictor.load(artifacts)
+        table = load_table(metrics["data"]["path"], predictor.config["train_config"].get("cities", []))
+        prices = predictor.predict_table(table)["recommended_price"].to_numpy()
     rows = table[[*ROW_KEY, "neighbourhood_cleansed", "target_price"]].assign(recommended=prices)
     rows = rows.merge(read_splits(artifacts), on=ROW_KEY, how="left")
     rows["test_error"] = np.where(rows["split"] == "test",
@@ -90,6 +92,7 @@ def render(run_dir: Path, metrics: dict, manifest: dict, medians: pd.DataFrame) 
         f"<p>Run <code>{_e(run_dir)}</code>, started {_e(manifest.get('started', '?'))}, "
         f"status <b>{_e(manifest.get('status', '?'))}</b>.</p>",
         *_verdict(metrics),
+        _single_split(run_dir, metrics, manifest),
         _models(metrics),
         "<h2>What the data held</h2>", _data(metrics),
         f"<h2>Per neighbourhood ({_count(len(shown), len(medians))})</h2>",
@@ -115,6 +118,24 @@ def _verdict(metrics: dict) -> list[str]:
     found = verdict(metrics)
     return [_headline(found), "<h2>Which figure to trust</h2>",
             f"<p id='trust'>{_e(found.trust[:1].upper() + found.trust[1:])}.</p>"]
+
+
+def _single_split(run_dir: Path, metrics: dict, manifest: dict) -> str:
+    """Without cross-validation: say plainly that the headline is one split's, and how to get the
+    cross-validated figure into this report (it refits the model and every baseline K times)."""
+    if metrics.get("cv") or len(metrics["models"]) < 2:
+        return ""
+    k = CV_FOLDS
+    stages = manifest.get("stages", {})
+    minutes = sum(stages.get(s, {}).get("seconds", 0) for s in ("train", "evaluate")) * k / 60
+    cost = f", about {minutes:.0f} minutes for this run" if minutes >= 1 else ""
+    commands = [f"python -m airbnb.evaluate --artifacts {metrics['data']['artifacts']} --cv {k} "
+                f"--output {run_dir / METRICS}", f"python -m airbnb.report {run_dir}"]
+    return (f"<p id='single-split'>This figure is from <b>one test split of {metrics['listings']:,} listings</b>, "
+            f"not cross-validated. For the {k}-fold cross-validated figure (it refits the model and every "
+            f"baseline {k} times{cost}), add <code>cv: {k}</code> to the params file and run it again, or "
+            "cross-validate this run and rewrite this report:</p>"
+            + "".join(f"<pre><code>{_e(c)}</code></pre>" for c in commands))
 
 
 def _headline(found: Verdict) -> str:

@@ -45,12 +45,12 @@ log = get_logger(__name__)
 
 STAGES = ("process", "train", "evaluate")
 RUN_KEYS = {"run_dir"}  # keys of the params file that are not notebook parameters
-# A kernel's own start-up notes (e.g. that it talks to papermill over local TCP) are not the run's.
-QUIET_KERNEL = ["--IPKernelApp.log_level=ERROR"]
+# A kernel's own log (start-up notes, "KeyboardInterrupt caught in kernel" as it is shut down) is not
+# the run's: a failing cell reaches the run through papermill, with its notebook.
+QUIET_KERNEL = ["--IPKernelApp.log_level=CRITICAL"]
 # A tqdm bar as a kernel writes it: "train:  12%|█▏   | 24/200 [00:32<02:55,  1.00epoch/s]".
 _KERNEL_BAR = re.compile(r"(?P<desc>[^\r\n:|]+):\s+\d+%\|[^|]*\|\s*(?P<done>\d+)/(?P<total>\d+) "
                          r"\[[^,\]]*,\s*[\d.?]+(?:s/)?(?P<unit>[a-z]+)")
-CITY_FOLDS = 5  # a city run's cross-validation: a small city's single test split is a few dozen listings
 MANIFEST = "manifest.json"
 # What every manifest of a run holds from its start: how a run directory is told from other folders.
 MANIFEST_KEYS = {"params_file", "params", "run_dir", "package_version", "started", "status", "stages"}
@@ -272,14 +272,15 @@ def earlier_run(run_dir: Path) -> dict | None:
 def city_params(listings: Sequence[str], reviews: Sequence[str] | None = None, name: str | None = None) -> dict:
     """The params of a run on a city's own files: its table and run folder named ``name`` (default:
     the city the listings' folder names), every notebook default (training stops on its own), and
-    cross-validation against every baseline."""
+    cross-validation against every baseline (a small city's single test split is a few dozen listings)."""
     from .etl import EtlConfig, expand_paths
+    from .evaluate import CV_FOLDS
 
     name = name or "+".join(sorted({EtlConfig().city_of(p) for p in expand_paths(list(listings), "listings")}))
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.+-]*", name):
         raise RunError(f"--name {name!r}: use letters, digits and - _ . + (it names runs/<name>/ and the table)")
     return {"run_dir": str(Path("runs") / name), "listings": list(listings), "reviews": list(reviews) if reviews else None,
-            "data_path": str(Path("data/processed") / f"{name}.parquet"), "cv": CITY_FOLDS}
+            "data_path": str(Path("data/processed") / f"{name}.parquet"), "cv": CV_FOLDS}
 
 
 def run(params_path: str | Path | None, run_dir: str | Path | None = None, stages: Sequence[str] = STAGES,

@@ -195,3 +195,18 @@ def small_run(small_table, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("small-run")
     train.train(train.TrainConfig(data_path=str(small_table), output_dir=str(out), epochs=2, progress=False))
     return out
+
+
+@pytest.fixture(scope="session")
+def albany_city_run(tmp_path_factory) -> Path:
+    """One short run of the one-command city route (``python -m airbnb.run --city``) on Albany
+    (Inside Airbnb, 2024-11, listings and reviews): its run folder. Every stage, shortened: 20
+    epochs of one member, 2-fold cross-validation against every baseline (~1-2 minutes)."""
+    from airbnb import run
+
+    require_shared(ALBANY)
+    root = tmp_path_factory.mktemp("albany-city")
+    params = run.city_params([str(ALBANY / "listings.csv.gz")], [str(ALBANY / "reviews.csv.gz")], "albany")
+    params.update(run_dir=str(root / "albany"), data_path=str(root / "albany.parquet"), cv=2, epochs=20,
+                  ensemble_size=1)
+    return run.run(None, params=params)

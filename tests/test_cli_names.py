@@ -6,7 +6,7 @@ import importlib
 
 import pytest
 
-from airbnb import etl, run, train
+from airbnb import etl, evaluate, run, train
 from airbnb.config import DEFAULT_TABLE_PATH
 
 from conftest import write_listings, write_reviews
@@ -74,7 +74,7 @@ def test_a_city_run_cross_validates_and_is_named_by_its_folder(tmp_path):
     listings = write_listings(tmp_path / "albany-2024-11" / "listings.csv", [{"id": 1}])
     params = run.city_params([str(listings)])
     assert params == {"run_dir": "runs/albany", "listings": [str(listings)], "reviews": None,
-                      "data_path": "data/processed/albany.parquet", "cv": run.CITY_FOLDS}
+                      "data_path": "data/processed/albany.parquet", "cv": evaluate.CV_FOLDS}
     assert run.city_params([str(listings)], ["r.csv"], "alb-2")["run_dir"] == "runs/alb-2"
     with pytest.raises(run.RunError, match="--name '../x'"):
         run.city_params([str(listings)], name="../x")
@@ -122,3 +122,15 @@ def test_make_lab_serves_the_repository_root(tmp_path):
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+
+
+def test_the_readme_leads_with_the_analysts_path_and_its_environment():
+    """Its first 10 lines give the own-city command and the environment the python commands need,
+    and no `python -m` command comes before the README says to activate .venv."""
+    from conftest import REPO
+
+    text = (REPO / "README.md").read_text()
+    lead = "\n".join(text.splitlines()[:10])
+    assert "make city LISTINGS=" in lead and "REVIEWS=" in lead and "report.html" in lead
+    assert "source .venv/bin/activate" in lead
+    assert text.index(".venv/bin/activate") < text.index("python -m "), "a python -m command before the .venv"

@@ -362,3 +362,35 @@ def test_the_header_names_the_address_the_page_is_served_on(explorer, monkeypatc
     assert "this page" not in ExplorerApp(explorer).header.value, "in JupyterLab there is no address to give"
     sources = "".join(c.source for c in nbformat.read(str(REPO / "notebooks" / "explore.ipynb"), as_version=4).cells)
     assert "8866" not in sources, "the notebook's text is shown on any port"
+
+
+def test_the_header_states_the_runs_error_against_the_best_baseline(tmp_path, monkeypatch):
+    """As the run's report does: from the run's metrics.json (beside its artifacts, or in the run
+    folder around them), cross-validated when it ran; nothing from another run's metrics."""
+    from airbnb.evaluate import MODEL_NAME
+    from airbnb.io import write_json
+
+    from test_report import metrics
+
+    monkeypatch.delenv("VOILA_REQUEST_URL", raising=False)
+    artifacts = tmp_path / "run" / "artifacts"
+    artifacts.mkdir(parents=True)
+    assert "MAPE" not in header_html(artifacts), "a run never evaluated states no error"
+    split = metrics({MODEL_NAME: 0.1964, "ridge": 0.2057, "lightgbm": 0.3})
+    split["data"]["artifacts"] = str(artifacts)
+    write_json(tmp_path / "run" / "metrics.json", split)
+    page = header_html(artifacts)
+    assert "<span class='airbnb-explore-model-mape' data-value='0.1964'>19.6%</span> on average" in page
+    assert "<span class='airbnb-explore-best-baseline'>ridge</span>" in page and "data-value='0.2057'>20.6%" in page
+    assert "<span class='airbnb-explore-source'>test split</span>" in page
+
+    cv = metrics({MODEL_NAME: 0.1964, "ridge": 0.2057}, {MODEL_NAME: 0.21, "ridge": 0.19, "lightgbm": 0.25})
+    cv["data"]["artifacts"] = str(artifacts)
+    write_json(artifacts / "metrics.json", cv)  # evaluate's own place comes first
+    page = header_html(artifacts)
+    assert "data-value='0.21'>21.0%</span> ± 2.0" in page and "data-value='0.19'>19.0%</span> ± 2.0" in page
+    assert "5-fold cross-validation" in page
+
+    for path in (artifacts / "metrics.json", tmp_path / "run" / "metrics.json"):
+        write_json(path, {**cv, "data": {**cv["data"], "artifacts": str(tmp_path / "another" / "artifacts")}})
+    assert "MAPE" not in header_html(artifacts), "another run's figures are not this run's"

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import re
 
 import nbformat
 import numpy as np
@@ -44,9 +46,16 @@ def smoke_params(tmp_path, **overrides):
     return path, params
 
 
-def test_one_command_run_is_a_complete_repeatable_record(tmp_path):
+def test_one_command_run_is_a_complete_repeatable_record(tmp_path, capfd, caplog):
     path, params = smoke_params(tmp_path, cv=2)
+    caplog.set_level(logging.INFO, logger="airbnb")
     first = runner.run(path, tmp_path / "run")
+    # what the terminal shows: a bar per stage run to its end, no kernel chatter, the headline last
+    shown = capfd.readouterr().err
+    assert [stage for stage in runner.STAGES if re.search(rf"\r?{stage:<8}: 100%\|", shown)] == list(runner.STAGES)
+    assert "IPKernelApp" not in shown and "Debugger warning" not in shown, shown[-2000:]
+    assert caplog.records[-1].getMessage().startswith("run complete: model's weighted MAPE ")
+    assert caplog.records[-1].getMessage().endswith(f"report: {first / 'report.html'}")
     manifest = json.loads((first / "manifest.json").read_text())
     assert manifest["status"] == "ok" and list(manifest["stages"]) == list(runner.STAGES)
     assert all(manifest["stages"][s]["seconds"] > 0 for s in runner.STAGES)

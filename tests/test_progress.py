@@ -69,3 +69,23 @@ def test_a_run_mirrors_the_kernels_progress_bars():
     bars.write("\rtrain:   1%|          | 2/200 [00:03<05:27,  1.65s/epoch]")  # the next training's bar
     assert bars.bars["train"] is not first and bars.bars["train"].n == 2
     bars.close()
+
+
+def test_a_city_runs_notebooks_keep_a_readable_record(albany_city_run):
+    """The executed notebooks of a real city's run (Albany, 20 epochs, 2 cross-validation folds)
+    hold a few progress-bar updates (one per 5 s at most, tqdm's mininterval), not one per epoch
+    or batch, and training's summary lines rather than a line per epoch."""
+    import json
+
+    import nbformat
+
+    manifest = json.loads((albany_city_run / "manifest.json").read_text())
+    for stage, record in manifest["stages"].items():
+        notebook = nbformat.read(str(albany_city_run / record["notebook"]), as_version=4)
+        text = "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.outputs
+                       if o.output_type == "stream")
+        bars = len(re.findall(r"\d+%\|", text))
+        assert bars <= 4 + record["seconds"] / 5, (stage, bars, record["seconds"])
+        if stage == "train":
+            epochs = re.findall(r"epoch (\d+)/(\d+)  validation MAPE [\d.]+% \(best [\d.]+%\)", text)
+            assert epochs and epochs[0] == ("1", "20") and len(epochs) < 20, epochs

@@ -101,3 +101,17 @@ def test_a_run_without_baselines_reports_the_models_figure_alone(tmp_path):
     page = report.render(tmp_path / "r", found, {}, medians)
     assert "id='model-mape' data-value='0.2'>20.0%</span>; no baseline was evaluated" in page
     assert "id='trust'" not in page
+
+
+def test_a_single_split_report_says_so_and_how_to_cross_validate(tmp_path):
+    medians = pd.DataFrame({"listings": [1]}, index=pd.Index(["A"], name="neighbourhood"))
+    manifest = {"status": "ok", "stages": {s: {"notebook": f"{s}.ipynb", "seconds": t}
+                                           for s, t in (("process", 50.0), ("train", 120.0), ("evaluate", 90.0))}}
+    run_dir = tmp_path / "default"
+    page = report.render(run_dir, metrics({MODEL_NAME: 0.083, "lightgbm": 0.098}), manifest, medians)
+    assert "<p id='single-split'>This figure is from <b>one test split of 31 listings</b>, not cross-validated." in page
+    assert f"baseline {evaluate.CV_FOLDS} times, about 18 minutes for this run), add <code>cv: 5</code>" in page
+    assert (f"<pre><code>python -m airbnb.evaluate --artifacts a --cv 5 --output {run_dir / 'metrics.json'}</code>"
+            f"</pre><pre><code>python -m airbnb.report {run_dir}</code></pre>") in page
+    cross_validated = metrics({MODEL_NAME: 0.083, "lightgbm": 0.098}, {MODEL_NAME: 0.09, "lightgbm": 0.1})
+    assert "single-split" not in report.render(run_dir, cross_validated, manifest, medians)
