@@ -42,3 +42,12 @@ def test_the_verdict_names_the_best_baseline_and_the_gap(model, expected):
     cv = pd.DataFrame({quality.HEADLINE + "_mean": [model, 0.19, 0.175, 0.18]},
                       index=["model, preset default", "model, preset original", "lightgbm", "ridge"])
     assert quality.verdict(cv) == f"the model is {expected}"
+
+
+def test_slow_baselines_are_left_out_only_on_larger_tables(tmp_path):
+    table = tmp_path / "t.parquet"
+    pd.DataFrame({"listing_id": range(10)}).to_parquet(table)
+    every = ["lightgbm", "ebm", "ridge", "ebm_interactions"]
+    assert quality.chosen_baselines(every, table, 0) == (every, [])
+    assert quality.chosen_baselines(every, table, 10) == (every, [])
+    assert quality.chosen_baselines(every, table, 9) == (["lightgbm", "ridge"], ["ebm", "ebm_interactions"])
