@@ -99,12 +99,12 @@ def accuracy_html(metrics: dict | None) -> str:
     if metrics is None or len(metrics.get("models", {})) < 2:
         return ""
     from .evaluate import verdict
+    from .report import percent_html
 
     found = verdict(metrics)
 
     def figure(name: str, value: float, sd: float | None) -> str:
-        spread = f" ± {100 * sd:.1f}" if sd is not None else ""
-        return f"<span class='airbnb-explore-{name}' data-value='{value!r}'>{100 * value:.1f}%</span>{spread}"
+        return percent_html(f"class='airbnb-explore-{name}'", value, sd)
 
     return (f"<div class='airbnb-explore-accuracy' style='color:#444'>Prices are off by "
             f"{figure('model-mape', found.model_mape, found.model_sd)} on average (weighted MAPE, "

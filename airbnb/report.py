@@ -138,10 +138,16 @@ def _single_split(run_dir: Path, metrics: dict, manifest: dict) -> str:
             + "".join(f"<pre><code>{_e(c)}</code></pre>" for c in commands))
 
 
+def percent_html(attributes: str, value: float, sd: float | None) -> str:
+    """A weighted MAPE as pages show it (one decimal, ± the folds' sd); ``data-value`` holds the
+    exact figure, so a browser test can check the page against metrics.json."""
+    spread = f" ± {100 * sd:.1f}" if sd is not None else ""
+    return f"<span {attributes} data-value='{value!r}'>{100 * value:.1f}%</span>{spread}"
+
+
 def _headline(found: Verdict) -> str:
     def figure(key: str, value: float, sd: float | None) -> str:
-        spread = f" ± {100 * sd:.1f}" if sd is not None else ""
-        return f"<span id='{key}' data-value='{value!r}'>{100 * value:.1f}%</span>{spread}"
+        return percent_html(f"id='{key}'", value, sd)
 
     return (f"<p class='headline'>The model's weighted MAPE is {figure('model-mape', found.model_mape, found.model_sd)}"
             f" against the best baseline, <span id='best-baseline'>{_e(found.baseline)}</span>, at "
