@@ -99,7 +99,7 @@ def accuracy_html(metrics: dict | None) -> str:
     if metrics is None or len(metrics.get("models", {})) < 2:
         return ""
     from .evaluate import verdict
-    from .report import percent_html
+    from .metrics import percent_html
 
     found = verdict(metrics)
 

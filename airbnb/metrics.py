@@ -160,3 +160,10 @@ def _both(y: np.ndarray, p: np.ndarray, w: np.ndarray) -> dict[str, float]:
     weighted = _metrics(y, p, w) if w.sum() > 0 else dict.fromkeys(METRICS, float("nan"))
     unweighted = _metrics(y, p, None)
     return {f"{m}_{kind}": values[m] for m in METRICS for kind, values in zip(KINDS, (weighted, unweighted))}
+
+
+def percent_html(attributes: str, value: float, sd: float | None) -> str:
+    """A weighted MAPE as pages show it (one decimal, ± the folds' sd); ``data-value`` holds the
+    exact figure, so a browser test can check the page against metrics.json."""
+    spread = f" ± {100 * sd:.1f}" if sd is not None else ""
+    return f"<span {attributes} data-value='{value!r}'>{100 * value:.1f}%</span>{spread}"

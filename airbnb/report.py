@@ -27,7 +27,7 @@ from .etl import summary_path, zero_weight_note
 from .evaluate import CV_FOLDS, MODEL_NAME, Verdict, verdict
 from .io import atomic_path, read_json
 from .log import get_logger, quiet, setup_logging
-from .metrics import readable_table
+from .metrics import percent_html, readable_table
 from .predict import PricePredictor
 from .schema import ROW_KEY
 
@@ -136,13 +136,6 @@ def _single_split(run_dir: Path, metrics: dict, manifest: dict) -> str:
             f"baseline {k} times{cost}), add <code>cv: {k}</code> to the params file and run it again, or "
             "cross-validate this run and rewrite this report:</p>"
             + "".join(f"<pre><code>{_e(c)}</code></pre>" for c in commands))
-
-
-def percent_html(attributes: str, value: float, sd: float | None) -> str:
-    """A weighted MAPE as pages show it (one decimal, ± the folds' sd); ``data-value`` holds the
-    exact figure, so a browser test can check the page against metrics.json."""
-    spread = f" ± {100 * sd:.1f}" if sd is not None else ""
-    return f"<span {attributes} data-value='{value!r}'>{100 * value:.1f}%</span>{spread}"
 
 
 def _headline(found: Verdict) -> str:
