@@ -41,10 +41,13 @@ def kill_after_epoch(proc: subprocess.Popen, checkpoint: Path, epoch: int, timeo
             assert proc.poll() is None, f"training ended before epoch {epoch}: {proc.stderr.read().decode()[-2000:]}"
             assert time.monotonic() < deadline, "training too slow to reach the kill point"
             if checkpoint.is_file():
+                proc.send_signal(signal.SIGSTOP)  # frozen while read: it cannot run on to the end meanwhile
                 try:
                     seen = read_checkpoint(checkpoint)["state"]["epoch"]
                 except (ArtifactsError, FileNotFoundError):  # replaced while being read
                     pass
+                if seen < epoch:
+                    proc.send_signal(signal.SIGCONT)
             time.sleep(0.05)
     finally:
         proc.send_signal(signal.SIGKILL)
