@@ -43,7 +43,7 @@ from .axes import AXES, AXIS_LABELS, SEEN_MONTH
 from .cli import check_bounds, check_types, option
 from .conformal import DEFAULT_COVERAGE, check_coverage
 from .errors import UserError
-from .etl import parse_amenities, summary_path
+from .etl import month_text, parse_amenities, summary_path
 from .features import UNK
 from .io import file_sha256, read_json
 from .notebook import project_root
@@ -383,7 +383,7 @@ class Explorer:
         """The training table's latest snapshot month (YYYY-MM): a price for any month is that month at
         this level, so a panel's earlier years do not mix into the year curve (None: a run from before)."""
         latest = self.predictor.processor.latest_month
-        return None if latest is None else f"{latest // 12:04d}-{latest % 12 + 1:02d}"
+        return None if latest is None else month_text(latest)
 
     def default_listing(self, month: int | None = None, city: str | None = None) -> Listing:
         """The table's most typical listing (of ``city``, for a model of several): the one nearest the

@@ -628,7 +628,7 @@ def review_counts(df: pd.DataFrame, reviews: pd.DataFrame, last: dict[str, int],
     return count, method.where(~covered, "reviews_file")
 
 
-def _month_text(month: int) -> str:
+def month_text(month: int) -> str:
     """A :func:`month_index` as ``YYYY-MM``."""
     return f"{month // 12:04d}-{month % 12 + 1:02d}"
 
@@ -796,7 +796,7 @@ def _attach_weight(df: pd.DataFrame, reviews_paths: Sequence[Path], config: EtlC
         summary.weight_method = {"method": "reviews_file",
                                  "rows": {k: int(v) for k, v in method.value_counts().items()},
                                  "reviews_read": int(len(reviews)),
-                                 "reviews_end": {city: _month_text(m) for city, m in sorted(last.items())}}
+                                 "reviews_end": {city: month_text(m) for city, m in sorted(last.items())}}
     else:
         count, method = reviews_from_listings(df, config)
         summary.weight_method = {"method": "listings_columns",

@@ -58,7 +58,7 @@ from . import (ESSENTIAL_COLUMNS, FAR_FROM_CITY, MEAN_IMPUTED, MEDIAN_IMPUTED, O
                listing_review_counts, log, month_index, occupancy_from_reviews, old_scale_from_stats,
                parse_keys, parse_listing_features, parse_prices, parse_reviews, read_csv_columns,
                read_listings_file, reduced_scrapes_record, rescaled_columns, reviews_city, reviews_cover, score_divisors,
-               summary_path, summary_record, zero_weight_note, NO_AMENITIES, REVIEW_COLUMNS, _month_text)
+               summary_path, summary_record, zero_weight_note, NO_AMENITIES, REVIEW_COLUMNS, month_text)
 from ..errors import one_line
 from ..io import atomic_paths, exclusive, json_text, scratch_dir
 from ..schema import CITY, DOMAINS, PARTITION_COLUMNS, ROW_KEY, TABLE_SCHEMA
@@ -535,7 +535,7 @@ def build(spark: SparkSession, paths: Sequence[Path], reviews_paths: Sequence[Pa
     if reviews_paths:
         summary.weight_method = {"method": "reviews_file", "rows": rows_by_method,
                                  "reviews_read": int(found["reviews_read"] or 0),
-                                 "reviews_end": {city: _month_text(m) for city, m in sorted(last.items())}}
+                                 "reviews_end": {city: month_text(m) for city, m in sorted(last.items())}}
     else:
         summary.weight_method = {"method": "listings_columns", "rows": rows_by_method}
     log.info("weight method: %s", summary.weight_method)
