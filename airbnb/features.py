@@ -84,7 +84,7 @@ class LocationEncoding:
     1.4° of latitude: across a city (Newark spans 0.1°) each turns by a fraction of a radian, so the
     network sees a nearly constant input and location detail rests on the few neighbourhoods.
     Training starts the octaves at 6 (2.8° down to 0.022°, about 2.4 km; ``--location-first-octave``),
-    the scale at which prices vary within a city: measured 0.5 points better in Newark's 5-fold CV.
+    the scale at which prices vary within a city (Newark's 5-fold CV: 18.72% -> 18.08%).
     """
 
     n_frequencies: int = 8
