@@ -31,7 +31,7 @@ from .reading import check_listing_headers
 from .spark_workers import (DONE_FIELDS, FLAG, REVIEW_FIELDS, SCORES, TASK_FIELDS, add_up, feature_layout, file_stats,
                             listing_fields, parse_tasks, stats_columns, stats_from_text, stats_text)
 from .steps import FAR_FROM_CITY, NO_AMENITIES, fill_values_from, imputation_record, reduced_scrapes_record
-from .weights import (listing_review_counts, occupancy_from_reviews, reviews_city, reviews_cover,
+from .weights import (WEIGHT_METHODS, listing_review_counts, occupancy_from_reviews, reviews_city, reviews_cover,
                       weight_method_record, zero_weight_note)
 
 try:
@@ -200,7 +200,6 @@ def _fill_reduced_scrapes(rows: DataFrame, paths: Sequence[Path]) -> tuple[DataF
             F.count("*").alias("rows"), _count(F.col("_filled").isNotNull()).alias("imputed")).collect()
     record = reduced_scrapes_record(paths, reduced, {r["_file"]: r["rows"] for r in counts},
                                     {r["_file"]: r["imputed"] for r in counts})
-    log.info("reduced scrape(s), amenities taken from the listing's other snapshots: %s", record)
     return rows.withColumn("amenities", F.coalesce(F.col("_filled"), F.lit(NO_AMENITIES))).drop("_known", "_filled"), record
 
 
@@ -269,9 +268,9 @@ def build(spark: SparkSession, paths: Sequence[Path], reviews_paths: Sequence[Pa
     from_ltm, from_occupancy = listing_review_counts(F.col("number_of_reviews_ltm"), occupancy.cast("double"), config)
     count = F.coalesce(from_occupancy, from_ltm, F.lit(0.0))
     method = F.when(from_occupancy.isNotNull(), "estimated_occupancy_l365d").otherwise("number_of_reviews_ltm")
+    cities = sorted({config.city_of(p) for p in paths})
     if reviews_paths:  # where the reviews files cover the row's month (airbnb.etl.weights.reviews_cover)
-        cities_read = sorted({config.city_of(p) for p in paths})
-        last = reviews_cover((reviews_city(reviews_paths[i], cities_read, config), int(m) if m else None)
+        last = reviews_cover((reviews_city(reviews_paths[i], cities, config), int(m) if m else None)
                              for i, m in done.loc["reviews", "months"].items())
         with worker_errors(), timed("the review windows"):
             keys = rows.filter(reaching).select("listing_id", "_month")
@@ -290,7 +289,6 @@ def build(spark: SparkSession, paths: Sequence[Path], reviews_paths: Sequence[Pa
 
     # the remaining steps' counts, the fill values, the rows per city and the neighbourhoods' groups, in one pass
     fill_columns = [*MEDIAN_IMPUTED, *MEAN_IMPUTED, "number_of_reviews_ltm"]
-    cities = sorted({config.city_of(p) for p in paths})
     final = F.col("_final")
     with timed("the remaining steps' counts and the fill values"):
         found = _collect_one(rows.agg(
@@ -301,7 +299,7 @@ def build(spark: SparkSession, paths: Sequence[Path], reviews_paths: Sequence[Pa
             _count(F.col("_impossible") == FAR_FROM_CITY).alias(FAR_FROM_CITY),
             _count(reaching).alias("possible"),
             *(_count(F.col("_method") == m).alias(f"method:{m}")
-              for m in ("reviews_file", "estimated_occupancy_l365d", "number_of_reviews_ltm")),
+              for m in WEIGHT_METHODS),
             _count(final).alias("final"),
             *([F.sum(F.when(reaching, F.col("_read"))).alias("reviews_read")] if reviews_paths else []),
             *(F.percentile(F.when(final, F.col(c)), F.lit(0.5)).alias(f"median:{c}") for c in MEDIAN_IMPUTED),
@@ -317,13 +315,12 @@ def build(spark: SparkSession, paths: Sequence[Path], reviews_paths: Sequence[Pa
                   FAR_FROM_CITY: found[FAR_FROM_CITY]})
     if reviews_paths:
         summary.parse_issues["reviews_unparseable"] = int(done.loc["reviews", "unparseable"].sum())
-    methods = {m: found[f"method:{m}"] for m in ("reviews_file", "estimated_occupancy_l365d", "number_of_reviews_ltm")}
+    methods = {m: found[f"method:{m}"] for m in WEIGHT_METHODS}
     rows_by_method = {m: n for m, n in sorted(methods.items(), key=lambda kv: -kv[1]) if n}
     if reviews_paths:
         summary.weight_method = weight_method_record(rows_by_method, last, int(found["reviews_read"] or 0))
     else:
         summary.weight_method = weight_method_record(rows_by_method)
-    log.info("weight method: %s", summary.weight_method)
     summary.step("positive_weight", found["possible"], found["final"], {"zero_weight": found["possible"] - found["final"]})
     log.info("%s", zero_weight_note(found["possible"] - found["final"], found["possible"]))
     fill = fill_values_from({c: found[f"median:{c}"] for c in MEDIAN_IMPUTED}, {c: found[f"mean:{c}"] for c in MEAN_IMPUTED})

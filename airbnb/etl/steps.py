@@ -54,9 +54,11 @@ def reduced_files(amenities: pd.Series, files: pd.Series) -> list[int]:
 
 
 def reduced_scrapes_record(paths: Sequence[Path], reduced: Sequence[int], rows: dict, imputed: dict) -> dict:
-    """The summary's ``reduced_scrapes``: per reduced file, its rows and how many got amenities."""
-    return {str(paths[f]): {"column": "amenities", "rows": int(rows.get(f, 0)), "imputed": int(imputed.get(f, 0))}
-            for f in reduced}
+    """The summary's ``reduced_scrapes`` (logged): per reduced file, its rows and how many got amenities."""
+    record = {str(paths[f]): {"column": "amenities", "rows": int(rows.get(f, 0)), "imputed": int(imputed.get(f, 0))}
+              for f in reduced}
+    log.info("reduced scrape(s), amenities taken from the listing's other snapshots: %s", record)
+    return record
 
 
 def fill_reduced_scrapes(df: pd.DataFrame, paths: Sequence[Path]) -> tuple[pd.Series, dict]:
@@ -75,7 +77,6 @@ def fill_reduced_scrapes(df: pd.DataFrame, paths: Sequence[Path]) -> tuple[pd.Se
     imputed = in_reduced & filled.notna()
     record = reduced_scrapes_record(paths, reduced, df.loc[in_reduced, "_file"].value_counts().to_dict(),
                                     df.loc[imputed, "_file"].value_counts().to_dict())
-    log.info("reduced scrape(s), amenities taken from the listing's other snapshots: %s", record)
     return filled.fillna(NO_AMENITIES), record
 
 # What a column gets when it has no value at all (some dumps carry host_response_rate as "N/A"

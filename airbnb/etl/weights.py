@@ -20,6 +20,8 @@ from .parsing import parse_ids
 from .reading import read_csv_columns
 
 log = get_logger(__package__)
+# How a row's 90-day review count is known: its reviews file, else its listing's own columns.
+WEIGHT_METHODS = ("reviews_file", "estimated_occupancy_l365d", "number_of_reviews_ltm")
 
 
 def month_index(dates: pd.Series) -> pd.Series:
@@ -135,12 +137,15 @@ def reviews_from_listings(df: pd.DataFrame, config: EtlConfig) -> tuple[pd.Serie
 
 
 def weight_method_record(rows: dict[str, int], last: dict[str, int] | None = None, reviews_read: int = 0) -> dict:
-    """The summary's ``weight_method``: the rows weighted by each method; with reviews files
-    (``last``: per city the month they end, :func:`reviews_cover`) the reviews read too."""
+    """The summary's ``weight_method`` (logged): the rows weighted by each method; with reviews
+    files (``last``: per city the month they end, :func:`reviews_cover`) the reviews read too."""
     if last is None:
-        return {"method": "listings_columns", "rows": rows}
-    return {"method": "reviews_file", "rows": rows, "reviews_read": reviews_read,
-            "reviews_end": {city: month_text(m) for city, m in sorted(last.items())}}
+        record = {"method": "listings_columns", "rows": rows}
+    else:
+        record = {"method": "reviews_file", "rows": rows, "reviews_read": reviews_read,
+                  "reviews_end": {city: month_text(m) for city, m in sorted(last.items())}}
+    log.info("weight method: %s", record)
+    return record
 
 
 def attach_weight(df: pd.DataFrame, reviews_paths: Sequence[Path], config: EtlConfig,
@@ -161,7 +166,6 @@ def attach_weight(df: pd.DataFrame, reviews_paths: Sequence[Path], config: EtlCo
     df["reviews_in_last_90_days"] = np.rint(count).astype("int32")
     df["estimated_occupancy_rate"] = occupancy_from_reviews(count, config)
     keep = df["estimated_occupancy_rate"] > 0
-    log.info("weight method: %s", summary.weight_method)
     summary.step("positive_weight", len(df), int(keep.sum()), {"zero_weight": (~keep).sum()})
     listings = df["listing_id"].nunique()
     log.info("%s", zero_weight_note(int((~keep).sum()), len(df), listings - df.loc[keep, "listing_id"].nunique(),
