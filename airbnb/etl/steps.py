@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from ..log import get_logger
-from ..schema import DOMAINS, MEAN_IMPUTED, MEDIAN_IMPUTED, RATE_COLUMNS, REVIEW_SCORE_COLUMNS, ROW_KEY, domain_violations
+from ..schema import (DOMAINS, MEAN_IMPUTED, MEDIAN_IMPUTED, RATE_COLUMNS, REVIEW_SCORE_COLUMNS, ROW_KEY,
+                      domain_violations)
 from .config import ESSENTIAL_COLUMNS, Summary
 from .parsing import parse_keys, parse_numeric, parse_prices
 
