@@ -30,7 +30,7 @@ from .parsing import PRICE_REASONS, old_scale_from_stats, rescaled_columns, scor
 from .reading import check_listing_headers
 from .spark_workers import (DONE_FIELDS, FLAG, REVIEW_FIELDS, SCORES, TASK_FIELDS, add_up, feature_layout, file_stats,
                             listing_fields, parse_tasks, stats_columns, stats_from_text, stats_text)
-from .steps import FAR_FROM_CITY, NO_AMENITIES, fill_values_from, imputation_record, reduced_scrapes_record
+from .steps import FAR_FROM_CITY, NO_AMENITIES, fill_values_from, imputation_record, maskable, reduced_scrapes_record
 from .weights import (WEIGHT_METHODS, listing_review_counts, occupancy_from_reviews, reviews_city, reviews_cover,
                       weight_method_record, zero_weight_note)
 
@@ -253,7 +253,7 @@ def build(spark: SparkSession, paths: Sequence[Path], reviews_paths: Sequence[Pa
     rows, summary.reduced_scrapes = _fill_reduced_scrapes(rows, paths)
 
     # impossible values -> missing (counted); rows without a possible size and place are dropped
-    masked = [c for c in DOMAINS if c in features and c not in ESSENTIAL_COLUMNS]
+    masked = maskable(features)
     rows = rows.withColumns({f"{FLAG}{c}_impossible": _violates(c) for c in masked}) \
         .withColumns({c: F.when(F.col(f"{FLAG}{c}_impossible"), None).otherwise(F.col(c)) for c in masked})
     missing = {f"missing_{c}": F.col(c).isNull() | F.isnan(c) for c in ESSENTIAL_COLUMNS}

@@ -23,6 +23,12 @@ from .parsing import parse_keys, parse_numeric, parse_prices
 log = get_logger(__package__)
 
 
+def maskable(columns) -> list[str]:
+    """Those of ``columns`` whose impossible values become missing: each with a domain but the
+    essentials (a row with an impossible one is dropped instead)."""
+    return [c for c in DOMAINS if c in columns and c not in ESSENTIAL_COLUMNS]
+
+
 def mask_impossible(out: pd.DataFrame, issues: dict) -> pd.DataFrame:
     """Impossible values (:data:`schema.DOMAINS`) of the non-essential columns become missing.
 
@@ -30,7 +36,7 @@ def mask_impossible(out: pd.DataFrame, issues: dict) -> pd.DataFrame:
     like a missing value (counted as ``<column>_impossible``). Impossible essentials (size, place)
     are left for the caller: the ETL drops those rows, as it drops rows missing them.
     """
-    columns = [c for c in DOMAINS if c in out and c not in ESSENTIAL_COLUMNS]
+    columns = maskable(out.columns)
     found = domain_violations(out[columns].reset_index(drop=True))
     for col in columns:
         rows = found.loc[found["column"] == col, "row"].to_numpy()
