@@ -74,6 +74,12 @@ def test_a_split_package_imports_its_own_modules_in_data_flow_order(package):
         assert not later, f"{package}/{name}.py imports {later}: later in the data flow, or the package's face"
 
 
+@pytest.mark.parametrize("package", sorted(module_map.SUBMODULES))
+def test_a_split_package_has_no_module_over_450_lines(package):
+    long = {p.name: n for p in (PACKAGE / package).glob("*.py") if (n := len(p.read_text().splitlines())) > 450}
+    assert not long, f"split {package}'s {long} by job (issue 24)"
+
+
 def map_rows(text: str) -> dict[str, int]:
     """module path -> line count, from a module map's table rows."""
     rows = [line.split("|") for line in text.splitlines() if line.startswith("|") and "`airbnb/" in line]
