@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from airbnb.etl import parse_amenities  # noqa: F401  (raw parsing lives with the ETL; re-exported)
+from airbnb.etl.parsing import parse_amenities  # noqa: F401  (raw parsing lives with the ETL; re-exported)
 from airbnb.errors import ConfigError
 from airbnb.log import get_logger
 

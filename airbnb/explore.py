@@ -43,7 +43,9 @@ from .axes import AXES, AXIS_LABELS, SEEN_MONTH
 from .cli import check_bounds, check_types, option
 from .conformal import DEFAULT_COVERAGE, check_coverage
 from .errors import UserError
-from .etl import month_text, parse_amenities, summary_path
+from .etl import summary_path
+from .etl.parsing import parse_amenities
+from .etl.weights import month_text
 from .features import UNK
 from .io import file_sha256, read_json
 from .notebook import project_root

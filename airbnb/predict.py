@@ -45,8 +45,11 @@ from .conformal import DEFAULT_COVERAGE, Calibration, check_coverage
 from .dataset import AirbnbDataset
 from .embeddings import AmenityEmbedder
 from .errors import ConfigError, UserError, command_line
-from .etl import (BATHROOM_COLUMNS, ESSENTIAL_COLUMNS, OPTIONAL_LISTING_COLUMNS, REQUIRED_LISTING_COLUMNS,
-                  EtlError, impute, parse_ids, parse_listing_features, parse_price, read_csv_columns)
+from .etl.config import (BATHROOM_COLUMNS, ESSENTIAL_COLUMNS, OPTIONAL_LISTING_COLUMNS, REQUIRED_LISTING_COLUMNS,
+                         EtlError)
+from .etl.parsing import parse_ids, parse_listing_features, parse_price
+from .etl.reading import read_csv_columns
+from .etl.steps import impute
 from .features import FeatureProcessor
 from .io import atomic_paths, exclusive, refuse_input, unwritable
 from .log import get_logger, setup_logging

@@ -4,7 +4,7 @@
     python scripts/module_map.py --write   # update README.md between the module-map markers
 
 ``tests/test_architecture.py`` checks the README's map is current and that no module imports one
-that comes later in :data:`LAYERS`.
+that comes later in :data:`LAYERS` (within a package of :data:`SUBMODULES`, in its order).
 """
 from __future__ import annotations
 
@@ -36,6 +36,10 @@ ORDER = ["errors", "config", "log", "io", "schema", "axes", "cli", "metrics", "s
          "embeddings", "features", "dataset", "model", "breakdown", "conformal", "artifacts", "tracking", "baselines", "training",
          "train", "predict", "evaluate", "tune", "plots", "explore", "explore_kernels", "explore_app", "report", "run"]
 RANK = {name: i for i, name in enumerate(ORDER)}
+# A package split by job: the order its modules may import each other in (its ``__init__``, the
+# package's public face, re-exports from them; its ``__main__`` runs the last).
+SUBMODULES = {"etl": ["config", "reading", "parsing", "steps", "weights", "writing", "spark_workers", "spark_steps",
+                      "spark", "pipeline", "cli"]}
 
 
 def top_module(path: Path) -> str:
@@ -45,6 +49,13 @@ def top_module(path: Path) -> str:
 
 def package_files() -> list[Path]:
     return sorted(PACKAGE.rglob("*.py"))
+
+
+def file_order(path: Path) -> tuple:
+    """A package's files in the map: its ``__init__``, then its :data:`SUBMODULES` in data-flow
+    order, then the others by name."""
+    order = SUBMODULES.get(top_module(path), [])
+    return path.name != "__init__.py", order.index(path.stem) if path.stem in order else len(order), path.name
 
 
 def summary(path: Path) -> str:
@@ -58,7 +69,7 @@ def module_map() -> str:
     for layer, names in LAYERS:
         for name in sorted(names, key=RANK.__getitem__):
             files = [p for p in package_files() if top_module(p) == name]
-            for path in sorted(files, key=lambda p: (p.name != "__init__.py", p.name)):
+            for path in sorted(files, key=file_order):
                 lines = len(path.read_text().splitlines())
                 rows.append(f"| {layer} | `{path.relative_to(REPO)}` | {lines} | {summary(path)} |")
                 layer = ""
