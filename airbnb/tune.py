@@ -1,4 +1,4 @@
-"""Hyperparameter search with Optuna, and promotion of the best model to a champion directory.
+"""Hyperparameter search with Optuna: the study, its trials, its outputs and Optuna's figures of it.
 
     python -m airbnb.tune --data-path table.parquet --n-trials 20 --epochs 5 \\
         --study-dir tuning/ --champion-dir champion/ --champion-threshold 2500
@@ -11,9 +11,8 @@ lives in ``<study_dir>/study.db`` (SQLite), so running again with the same ``stu
 
 Outputs in ``study_dir`` (written atomically): ``trials.csv`` (one row per trial, rewritten after
 each trial) and ``best_params.yaml`` (the best trial's settings as flat params-file keys, which are
-``TrainConfig`` field names). The best trial's artifacts are copied to ``champion_dir`` with a
-``champion.json`` only when its metric beats ``champion_threshold`` and the champion already there
-(if it was judged on the same metric and validation rows).
+``TrainConfig`` field names). The best trial is then promoted to ``champion_dir`` only when it
+beats ``champion_threshold`` and the champion already there (:mod:`airbnb.champion`).
 """
 from __future__ import annotations
 
