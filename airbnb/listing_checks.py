@@ -3,10 +3,10 @@
 A value outside :data:`airbnb.schema.DOMAINS` (0 guests, latitude 999, a 500-star score) would be
 priced confidently and absurdly, and a row whose place or size is missing or does not parse cannot
 be priced at all: such rows are refused before anything is cast or imputed, and
-:class:`ListingValueError` names each value (listing id, column, value, allowed range).
+:class:`ListingValueError` names each value (listing id, column, value, allowed range). Rows
+are checked as the text a listings file holds (:func:`as_text`), parsed the ETL's way.
 """
 from __future__ import annotations
-
 
 import numpy as np
 import pandas as pd
@@ -82,6 +82,7 @@ def refusal(rejected: pd.DataFrame, by_id: bool) -> ListingValueError:
 
 
 def as_frame(listings) -> pd.DataFrame:
+    """Listings as passed (a DataFrame, dicts or one dict) as a frame indexed by position."""
     if isinstance(listings, pd.DataFrame):
         return listings.reset_index(drop=True)
     if isinstance(listings, dict):

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import NullFormatter
 import numpy as np
 import optuna
 import pandas as pd
@@ -344,16 +345,23 @@ def plot_history(study: optuna.Study, metric: str = "val_loss") -> plt.Axes:
     return ax
 
 
-def plot_slices(study: optuna.Study, metric: str = "val_loss") -> plt.Figure:
-    """Optuna's slice plot: the value against each searched setting that the trials sampled
-    (completed trials, coloured by number; log axes where the sampling is)."""
+def plot_slices(study: optuna.Study, metric: str = "val_loss", per_row: int = 5) -> list[plt.Figure]:
+    """Optuna's slice plots: the value against each searched setting the trials sampled (completed
+    trials, coloured by number; log axes where the sampling is), ``per_row`` settings a figure so
+    that the panels stay readable on a page."""
     sampled = {name for trial in completed(study) for name in trial.params}
     params = [name for name in SEARCH_SPACE if name in sampled]
-    with _optuna_plots():
-        axes = optuna.visualization.matplotlib.plot_slice(study, params=params or None, target_name=metric)
-    fig = np.ravel(axes)[0].figure
-    fig.set_size_inches(1.6 * max(len(params), 4), 3.4)  # one row of panels: narrow ones fit a page
-    return fig
+    figures = []
+    for start in range(0, len(params), per_row):
+        with _optuna_plots():
+            axes = np.ravel(optuna.visualization.matplotlib.plot_slice(study, params=params[start:start + per_row],
+                                                                       target_name=metric))
+        for ax in axes:  # a title instead of the x label: long names would run into each other
+            ax.set_title(ax.get_xlabel(), fontsize=8)
+            ax.set_xlabel("")
+            ax.xaxis.set_minor_formatter(NullFormatter())
+        figures.append(axes[0].figure)
+    return figures
 
 
 @contextlib.contextmanager

@@ -87,10 +87,11 @@ def test_figures_are_optunas_plots_of_the_study(study):
     plotted = sorted(y for line in ax.collections[:1] for _, y in line.get_offsets())
     assert plotted == pytest.approx(values), "one point per completed trial, its value"
     assert ax.get_yscale() == "log", "a loss is drawn on a log axis"
-    fig = tune.plot_slices(result.study, config.metric)
+    figures = tune.plot_slices(result.study, config.metric, per_row=4)
     sampled = [name for name in tune.SEARCH_SPACE if any(name in t.params for t in result.study.trials)]
-    panels = {a.get_xlabel(): a for a in fig.axes if a.get_xlabel()}
+    panels = {a.get_title(): a for fig in figures for a in fig.axes if a.get_title()}
     assert sorted(panels) == sorted(sampled), "one panel per sampled setting"
+    assert len(figures) == -(-len(sampled) // 4), "four settings a figure"
     assert panels["learning_rate"].get_xscale() == "log", "learning_rate is sampled on a log scale"
 
 
@@ -167,6 +168,6 @@ def test_tune_notebook(small_table, tmp_path):
     assert (tmp_path / "champion" / "champion.json").is_file(), "no threshold and no champion yet: promoted"
     nb = nbformat.read(str(out), as_version=4)
     images = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {})]
-    assert len(images) == 2, "the optimisation history and the slice view"
+    assert len(images) == 3, "the optimisation history and the slice plots (two rows of settings)"
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert "promoted to" in text, "the promotion decision is shown"
