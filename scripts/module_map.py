@@ -23,18 +23,19 @@ LAYERS: list[tuple[str, set[str]]] = [
                                         "notebook"}),
     ("raw files -> modeling table", {"etl"}),
     ("the built-in synthetic city (raw files, and its table through the ETL)", {"synthetic"}),
-    ("table -> model inputs", {"embeddings", "features", "dataset"}),
+    ("table -> model inputs", {"embedding_cache", "embeddings", "features", "dataset"}),
     ("the model and its breakdown", {"model", "breakdown", "conformal"}),
     ("a run's files", {"artifacts", "tracking"}),
-    ("the standard learners (peers, and a teacher for training)", {"baselines"}),
+    ("the standard learners (peers, and a teacher for training)", {"baseline_design", "baselines"}),
     ("training", {"training", "train"}),
-    ("pricing, evaluation, search", {"predict", "evaluate", "tune"}),
+    ("pricing, evaluation, search", {"listing_checks", "predict", "evaluate", "champion", "tune"}),
     ("reports and orchestration", {"plots", "explore", "explore_kernels", "explore_app", "report", "run"}),
 ]
 # Within a layer, the order modules may import each other in.
 ORDER = ["errors", "config", "log", "io", "schema", "axes", "cli", "metrics", "schedule", "notebook", "etl", "synthetic",
-         "embeddings", "features", "dataset", "model", "breakdown", "conformal", "artifacts", "tracking", "baselines", "training",
-         "train", "predict", "evaluate", "tune", "plots", "explore", "explore_kernels", "explore_app", "report", "run"]
+         "embedding_cache", "embeddings", "features", "dataset", "model", "breakdown", "conformal", "artifacts", "tracking",
+         "baseline_design", "baselines", "training", "train", "listing_checks", "predict", "evaluate", "champion", "tune",
+         "plots", "explore", "explore_kernels", "explore_app", "report", "run"]
 RANK = {name: i for i, name in enumerate(ORDER)}
 # A package split by job: the order its modules may import each other in (its ``__init__``, the
 # package's public face, re-exports from them; its ``__main__`` runs the last).
