@@ -288,7 +288,7 @@ def load_model(folder: str | Path) -> tuple[AdditiveAxisModel | EnsembleModel, F
     verify(folder, [PROCESSOR, *weights])
     models = []
     for name in weights:
-        model = AdditiveAxisModel.from_config(config["model"])
+        model = AdditiveAxisModel(config["model"])
         model.load_state_dict(read_artifact(folder / name, read_tensors))
         models.append(model)
     model = EnsembleModel(models) if len(models) > 1 else models[0]

@@ -58,17 +58,31 @@ BOUND_FLOOR_SHARE, BOUND_CAP_MULTIPLE = 0.5, 3.0  # of the cheapest / dearest tr
 
 @dataclass
 class ModelConfig:
-    """Everything needed to rebuild the model around a saved state dict."""
+    """Everything needed to rebuild the model around a saved state dict.
+
+    Its defaults are SPEC §5's model, what TrainConfig's ``original`` preset trains;
+    :meth:`TrainConfig.model_config` gives the measured configuration's.
+    """
 
     vocab_sizes: dict[str, int]
-    embedding_dims: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_EMBEDDING_DIMS))
-    hidden: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_HIDDEN))
+    embedding_dims: dict[str, int] = field(default_factory=dict)  # by input name; the others: SPEC §5's
+    hidden: dict[str, int] = field(default_factory=dict)  # by axis; the others: SPEC §5's
     location_dim: int = 32
     amenity_dim: int = 384
     target: str = "price"
     amenity_multihot_dim: int = 0  # frequent-amenity indicators next to the embedding (0: SPEC §5)
     no_reviews_indicator: int = 0  # 1: the quality axis sees "no reviews in the last 12 months" (0: SPEC §5)
     hidden_layers: int = 1  # hidden layers in each axis network that has a hidden width (1: SPEC §5)
+
+    def __post_init__(self):
+        if self.target not in TARGETS:
+            raise ConfigError(f"target must be one of {TARGETS}, got {self.target!r}")
+        if self.hidden_layers < 1:
+            raise ConfigError(f"hidden_layers must be >= 1, got {self.hidden_layers}")
+        # a partial mapping sets those widths; the others keep SPEC §5's
+        self.vocab_sizes = dict(self.vocab_sizes)
+        self.embedding_dims = {**DEFAULT_EMBEDDING_DIMS, **self.embedding_dims}
+        self.hidden = {**DEFAULT_HIDDEN, **self.hidden}
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -84,43 +98,30 @@ def mlp(in_features: int, hidden: int, layers: int = 1) -> nn.Module:
 
 
 class AdditiveAxisModel(nn.Module):
-    """``forward(batch)`` -> ``{"predicted_price": (B,1), "breakdown": {axis: (B,1), "bias": (B,1)}}``."""
+    """``forward(batch)`` -> ``{"predicted_price": (B,1), "breakdown": {axis: (B,1), "bias": (B,1)}}``.
 
-    def __init__(self, vocab_sizes: dict[str, int], embedding_dims: dict[str, int] | None = None,
-                 hidden: dict[str, int] | None = None, location_dim: int = 32, amenity_dim: int = 384,
-                 target: str = "price", amenity_multihot_dim: int = 0, hidden_layers: int = 1,
-                 no_reviews_indicator: int = 0):
+    Built from its :class:`ModelConfig` (or the dict a saved model stores), the one description of
+    its shape: a saved state dict loads into ``AdditiveAxisModel(saved_config)``.
+    """
+
+    def __init__(self, config: ModelConfig | dict):
         super().__init__()
-        if target not in TARGETS:
-            raise ConfigError(f"target must be one of {TARGETS}, got {target!r}")
-        if hidden_layers < 1:
-            raise ConfigError(f"hidden_layers must be >= 1, got {hidden_layers}")
-        self.config = ModelConfig(vocab_sizes=dict(vocab_sizes),
-                                  embedding_dims={**DEFAULT_EMBEDDING_DIMS, **(embedding_dims or {})},
-                                  hidden={**DEFAULT_HIDDEN, **(hidden or {})},
-                                  location_dim=location_dim, amenity_dim=amenity_dim, target=target,
-                                  amenity_multihot_dim=amenity_multihot_dim, hidden_layers=hidden_layers,
-                                  no_reviews_indicator=no_reviews_indicator)
+        self.config = ModelConfig(**(config.to_dict() if isinstance(config, ModelConfig) else config))
         # worked out once: forward assembles every batch from these
         self._present = {a: [i for i in AXIS_INPUTS[a] if input_width(i, self.config) > 0] for a in AXES}
         embedded = [i.name for a in AXES for i in self._present[a] if i.encoding == "vocabulary"]
-        missing = [k for k in embedded if k not in vocab_sizes]
+        missing = [k for k in embedded if k not in self.config.vocab_sizes]
         if missing:
             raise ValueError(f"vocab_sizes lacks {missing}")
-        self.embeddings = nn.ModuleDict({k: nn.Embedding(vocab_sizes[k], self.config.embedding_dims[k])
+        self.embeddings = nn.ModuleDict({k: nn.Embedding(self.config.vocab_sizes[k], self.config.embedding_dims[k])
                                          for k in embedded})
         self.axes = nn.ModuleDict({axis: mlp(sum(input_width(i, self.config) for i in self._inputs(axis)),
-                                             self.config.hidden[axis], hidden_layers) for axis in AXES})
+                                             self.config.hidden[axis], self.config.hidden_layers) for axis in AXES})
         self._zero_init_inputs()
         self.bias = nn.Parameter(torch.zeros(1))
         self.register_buffer("output_scale", torch.ones(1))
         self.register_buffer("axis_offsets", torch.zeros(len(AXES)))
         self.register_buffer("bounds", torch.tensor(self._in_target_space(PRICE_LIMITS)))
-
-    @classmethod
-    def from_config(cls, config: ModelConfig | dict) -> "AdditiveAxisModel":
-        config = config if isinstance(config, ModelConfig) else ModelConfig(**config)
-        return cls(**asdict(config))
 
     def _in_target_space(self, prices: Sequence[float]) -> list[float]:
         return [math.log(p) for p in prices] if self.config.target == "log_price" else [float(p) for p in prices]
@@ -285,7 +286,7 @@ def unstack_members(stacked: AdditiveAxisModel) -> list[AdditiveAxisModel]:
     state = stacked.state_dict()
     members = []
     for k in range(stacked.bias.shape[0]):
-        member = AdditiveAxisModel.from_config(stacked.config)
+        member = AdditiveAxisModel(stacked.config)
         member.load_state_dict({key: value[k].clone() for key, value in state.items()})
         members.append(member)
     return members

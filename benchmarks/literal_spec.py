@@ -30,7 +30,7 @@ from torch.utils.data import DataLoader, Dataset
 from airbnb.axes import inputs_with
 from airbnb.embeddings import resolve_model
 from airbnb.features import PASSTHROUGH, LocationEncoding
-from airbnb.model import AdditiveAxisModel
+from airbnb.model import AdditiveAxisModel, ModelConfig
 from airbnb.schema import BATHROOM_TYPES, BOOL_COLUMNS as BOOL_FEATURES, RATE_COLUMNS, REVIEW_SCORE_COLUMNS, ROOM_TYPES
 
 # The SPEC's inputs, named as the axes declare them (airbnb.axes); SPEC §5 has no amenity multi-hot.
@@ -149,7 +149,7 @@ def build_training(train_df: pd.DataFrame, batch_size: int, amenities_model_name
     processor = LiteralFeatureProcessor().fit(train_df)
     dataset = LiteralAirbnbDataset(processor.transform(train_df), amenities_model_name)
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=True)
-    model = AdditiveAxisModel(vocab_sizes(processor), {})
+    model = AdditiveAxisModel(ModelConfig(vocab_sizes(processor)))
     criterion = nn.MSELoss(reduction="none")
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
     return processor, dataset, loader, model, criterion, optimizer

@@ -271,7 +271,7 @@ def ours_training(work: Path, rows: int, epochs: int) -> dict:
             from airbnb.dataset import AirbnbDataset, make_loader
             from airbnb.embeddings import AmenityEmbedder
             from airbnb.features import FeatureProcessor
-            from airbnb.model import AdditiveAxisModel
+            from airbnb.model import AdditiveAxisModel, ModelConfig
             from airbnb.training.step import train_one_epoch
 
             def lap(name, since):
@@ -295,8 +295,8 @@ def ours_training(work: Path, rows: int, epochs: int) -> dict:
                 if threads:  # diagnostic: the same epochs with one intra-op thread
                     torch.set_num_threads(threads)
                 torch.manual_seed(42)
-                model = AdditiveAxisModel(processor.vocab_sizes, amenity_dim=dataset.amenity_table.shape[1],
-                                          location_dim=processor.location.dim)
+                model = AdditiveAxisModel(ModelConfig(processor.vocab_sizes, amenity_dim=dataset.amenity_table.shape[1],
+                                                      location_dim=processor.location.dim))
                 model.set_target_scale(float(df["target_price"].mean()), float(df["target_price"].std()))
                 optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
                 loader = make_loader(dataset, batch_size, shuffle=True, seed=42)

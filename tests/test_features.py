@@ -8,7 +8,7 @@ import torch
 
 from airbnb.dataset import AirbnbDataset, make_loader
 from airbnb.features import UNK, FeatureError, FeatureProcessor, LocationEncoding, cyclical
-from airbnb.model import AXES, AdditiveAxisModel
+from airbnb.model import AXES, AdditiveAxisModel, ModelConfig
 
 
 @pytest.fixture(scope="module")
@@ -184,7 +184,7 @@ def test_shuffled_loader_is_repeatable_for_a_seed(dataset):
 @pytest.fixture(scope="module")
 def model(fitted):
     torch.manual_seed(0)
-    return AdditiveAxisModel(fitted.vocab_sizes, {"neighbourhood_cleansed": 16})
+    return AdditiveAxisModel(ModelConfig(fitted.vocab_sizes, {"neighbourhood_cleansed": 16}))
 
 
 def test_forward_shapes_and_exact_sum(model, dataset):
@@ -198,7 +198,7 @@ def test_forward_shapes_and_exact_sum(model, dataset):
 
 
 def test_sum_identity_holds_after_target_scaling(fitted, dataset):
-    model = AdditiveAxisModel(fitted.vocab_sizes)
+    model = AdditiveAxisModel(ModelConfig(fitted.vocab_sizes))
     model.set_target_scale(150.0, 80.0)
     out = model(dataset.__getitems__(range(16)))
     assert out["breakdown"]["bias"][0, 0].item() == 150.0
@@ -217,8 +217,8 @@ def test_every_declared_input_is_computed_and_sized_as_declared(fitted, dataset)
     """The features give each axis input the airbnb.axes declaration names, at the declared width."""
     from airbnb.axes import MODEL_INPUTS, input_width
 
-    model = AdditiveAxisModel(fitted.vocab_sizes, amenity_multihot_dim=len(fitted.amenity_vocabulary.names),
-                              no_reviews_indicator=1)
+    model = AdditiveAxisModel(ModelConfig(fitted.vocab_sizes, amenity_multihot_dim=len(fitted.amenity_vocabulary.names),
+                                          no_reviews_indicator=1))
     batch = dataset.__getitems__(range(8))
     for item in MODEL_INPUTS:
         value = batch[item.name]
@@ -243,7 +243,7 @@ def test_literal_spec_benchmark_computes_our_features(table):
 
 
 def test_model_rebuilds_from_its_config(model):
-    clone = AdditiveAxisModel.from_config(model.config.to_dict())
+    clone = AdditiveAxisModel(model.config.to_dict())
     clone.load_state_dict(model.state_dict())
     assert clone.config == model.config
 
@@ -263,7 +263,7 @@ def _absurd_batch(dataset, n=64):
 @pytest.mark.parametrize("target", ["price", "log_price"])
 def test_prices_stay_positive_finite_and_additive_for_absurd_inputs(fitted, dataset, target):
     torch.manual_seed(0)
-    model = AdditiveAxisModel(fitted.vocab_sizes, target=target)
+    model = AdditiveAxisModel(ModelConfig(fitted.vocab_sizes, target=target))
     model.set_target_scale(*((4.6, 0.7) if target == "log_price" else (120.0, 90.0)))
     model.set_price_bounds(cheapest=25.0, dearest=900.0)
     out = model.eval()(_absurd_batch(dataset))
@@ -276,7 +276,7 @@ def test_prices_stay_positive_finite_and_additive_for_absurd_inputs(fitted, data
 
 def test_bounds_leave_ordinary_predictions_untouched(fitted, dataset):
     torch.manual_seed(0)
-    wide, tight = (AdditiveAxisModel(fitted.vocab_sizes, target="log_price") for _ in range(2))
+    wide, tight = (AdditiveAxisModel(ModelConfig(fitted.vocab_sizes, target="log_price")) for _ in range(2))
     tight.load_state_dict(wide.state_dict())
     for m in (wide, tight):
         m.set_target_scale(4.6, 0.7)
@@ -321,7 +321,7 @@ def test_stacked_members_compute_exactly_the_members(fitted, dataset):
     members = []
     for seed in range(3):
         torch.manual_seed(seed)
-        m = AdditiveAxisModel(fitted.vocab_sizes, target="log_price")
+        m = AdditiveAxisModel(ModelConfig(fitted.vocab_sizes, target="log_price"))
         m.set_target_scale(4.6 + seed, 0.7)
         members.append(m)
     stacked = stack_members(members)

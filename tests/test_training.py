@@ -106,7 +106,7 @@ def test_best_checkpoint_reloads_to_the_same_predictions(learned):
     batch = result.datasets["validation"].__getitems__(range(20))
     members = []
     for member in config["ensemble"]:  # best_model.pth is the first member, a complete model (SPEC §6)
-        model = AdditiveAxisModel.from_config(config["model"]).eval()
+        model = AdditiveAxisModel(config["model"]).eval()
         model.load_state_dict(torch.load(result.output_dir / member["dir"] / "best_model.pth", weights_only=True))
         members.append(model(batch)["predicted_log_price"])
     assert config["ensemble"][0]["dir"] == "."

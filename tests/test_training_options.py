@@ -267,14 +267,14 @@ def test_original_preset_is_the_specification():
 
 
 def test_original_preset_builds_the_spec_model(small_table, tmp_path):
-    """The SPEC §5 architecture exactly: the model a bare AdditiveAxisModel(...) builds."""
-    from airbnb.model import AdditiveAxisModel
+    """The SPEC §5 architecture exactly: the model of a bare ModelConfig's defaults."""
+    from airbnb.model import AdditiveAxisModel, ModelConfig
 
     result = train.train(train.configure("original", data_path=str(small_table), output_dir=str(tmp_path),
                                          epochs=1, amenities_encoding="bag_sum", progress=False))
     data = result.datasets["train"]
-    spec = AdditiveAxisModel(result.processor.vocab_sizes, amenity_dim=data.amenity_table.shape[1],
-                             location_dim=result.processor.location.dim)
+    spec = AdditiveAxisModel(ModelConfig(result.processor.vocab_sizes, amenity_dim=data.amenity_table.shape[1],
+                                         location_dim=result.processor.location.dim))
     shapes = lambda m: {k: tuple(v.shape) for k, v in m.state_dict().items()}  # noqa: E731
     assert shapes(result.model) == shapes(spec)
     assert result.model.config.target == "price" and not (tmp_path / "members").exists()

@@ -8,7 +8,7 @@ from ..cli import check_bounds, check_types, defaults, option
 from ..config import DEFAULT_ARTIFACTS_DIR, DEFAULT_TABLE_PATH
 from ..embeddings import DEFAULT_ENCODING, DEFAULT_MODEL, ENCODINGS
 from ..errors import ConfigError
-from ..model import CITY_EMBEDDING_DIM, DEFAULT_EMBEDDING_DIMS, DEFAULT_HIDDEN, TARGETS
+from ..model import CITY_EMBEDDING_DIM, DEFAULT_EMBEDDING_DIMS, DEFAULT_HIDDEN, TARGETS, ModelConfig
 from ..schema import CITY
 from ..schedule import SCHEDULES, parse_phases
 from .step import LOSSES
@@ -141,20 +141,21 @@ class TrainConfig:
     def epochs_to_run(self) -> int:
         return 1 if self.smoke_test else self.epochs
 
-    def model_kwargs(self, n_cities: int = 1) -> dict:
-        """The AdditiveAxisModel options this config sets, for training rows of ``n_cities`` cities
-        (the city input exists only for several: a one-city model is the model without it)."""
-        return {
-            "embedding_dims": {"neighbourhood_cleansed": self.neighbourhood_embedding_dim,
-                               "property_type": self.property_type_embedding_dim,
-                               **{k: self.count_embedding_dim for k in ("bedrooms", "beds", "bathrooms_numeric")},
-                               CITY: self.city_embedding_dim if n_cities > 1 else 0},
-            "hidden": {"location": self.location_hidden, "size_capacity": self.size_capacity_hidden,
-                       "quality_reputation": self.quality_reputation_hidden, "amenities": self.amenities_hidden,
-                       "seasonality": self.seasonality_hidden},
-            "target": self.target,
-            "hidden_layers": self.hidden_layers,
-        }
+    def model_config(self, processor, amenity_dim: int) -> ModelConfig:
+        """The model this config trains on ``processor``'s features (``amenity_dim``: the amenity
+        embedding's width). The city input exists only for rows of several cities: a one-city model
+        is the model without it."""
+        return ModelConfig(
+            vocab_sizes=processor.vocab_sizes, amenity_dim=amenity_dim, location_dim=processor.location.dim,
+            amenity_multihot_dim=len(processor.amenity_vocabulary.names) if self.amenities_multihot else 0,
+            no_reviews_indicator=int(self.no_reviews_indicator), target=self.target, hidden_layers=self.hidden_layers,
+            embedding_dims={"neighbourhood_cleansed": self.neighbourhood_embedding_dim,
+                            "property_type": self.property_type_embedding_dim,
+                            **{k: self.count_embedding_dim for k in ("bedrooms", "beds", "bathrooms_numeric")},
+                            CITY: self.city_embedding_dim if processor.n_cities > 1 else 0},
+            hidden={"location": self.location_hidden, "size_capacity": self.size_capacity_hidden,
+                    "quality_reputation": self.quality_reputation_hidden, "amenities": self.amenities_hidden,
+                    "seasonality": self.seasonality_hidden})
 
 
 # Settings each preset changes from TrainConfig's defaults. 'original' is the training contract of

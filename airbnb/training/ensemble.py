@@ -25,11 +25,7 @@ log = get_logger(__name__)
 
 def build_model(config: TrainConfig, data: Prepared) -> AdditiveAxisModel:
     """A freshly initialised model sized for the data, its output scale and price bounds set."""
-    multihot = len(data.processor.amenity_vocabulary.names) if config.amenities_multihot else 0
-    model = AdditiveAxisModel(data.processor.vocab_sizes, amenity_dim=data.datasets["train"].amenity_table.shape[1],
-                              location_dim=data.processor.location.dim, amenity_multihot_dim=multihot,
-                              no_reviews_indicator=int(config.no_reviews_indicator),
-                              **config.model_kwargs(data.processor.n_cities))
+    model = AdditiveAxisModel(config.model_config(data.processor, data.datasets["train"].amenity_table.shape[1]))
     rows = data.table[data.splits == "train"]
     values = np.log(rows["target_price"]) if config.target == "log_price" else rows["target_price"]
     model.set_target_scale(np.average(values, weights=rows["estimated_occupancy_rate"]), values.std())
@@ -83,7 +79,7 @@ def finish_members(config: TrainConfig, model_config, best: dict[int, dict], sta
     ``ensemble.json`` and its members' average validated. Returns (model, state, member summaries)."""
     members = []
     for k in range(config.ensemble_size):
-        member = AdditiveAxisModel.from_config(model_config).to(device)
+        member = AdditiveAxisModel(model_config).to(device)
         member.load_state_dict(best[k])
         center_on_training_rows(member, data.datasets["train"], device)
         artifacts.save_state(member.state_dict(), artifacts.member_path(out, k))
