@@ -263,7 +263,7 @@ def test_original_preset_is_the_specification():
     original = train.configure("original")
     assert {name: getattr(original, name) for name in SPEC_TRAINING} == SPEC_TRAINING
     default = train.configure()
-    assert default == train.TrainConfig() and default.target == "log_price" and default.ensemble_size == 5
+    assert default == train.TrainConfig() and default.target == "log_price" and default.ensemble_size == 10
 
 
 def test_original_preset_builds_the_spec_model(small_table, tmp_path):
