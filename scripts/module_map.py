@@ -28,13 +28,15 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("a run's files", {"artifacts", "tracking"}),
     ("the standard learners (peers, and a teacher for training)", {"baselines"}),
     ("training", {"training", "train"}),
-    ("pricing, evaluation, search", {"predict", "evaluate", "tune"}),
+    ("pricing, evaluation, search", {"predict", "evaluate_verdict", "evaluate_config", "evaluate_tables", "evaluate_cv",
+                                      "evaluate_run", "evaluate_forward", "evaluate", "tune"}),
     ("reports and orchestration", {"plots", "explore", "explore_kernels", "explore_app", "report", "run"}),
 ]
 # Within a layer, the order modules may import each other in.
 ORDER = ["errors", "config", "log", "io", "schema", "axes", "cli", "metrics", "schedule", "notebook", "etl", "synthetic",
          "embeddings", "features", "dataset", "model", "breakdown", "conformal", "artifacts", "tracking", "baselines", "training",
-         "train", "predict", "evaluate", "tune", "plots", "explore", "explore_kernels", "explore_app", "report", "run"]
+         "train", "predict", "evaluate_verdict", "evaluate_config", "evaluate_tables", "evaluate_cv",
+         "evaluate_run", "evaluate_forward", "evaluate", "tune", "plots", "explore", "explore_kernels", "explore_app", "report", "run"]
 RANK = {name: i for i, name in enumerate(ORDER)}
 
 
