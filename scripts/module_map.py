@@ -30,13 +30,15 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("training", {"training", "train"}),
     ("pricing, evaluation, search", {"predict", "evaluate_verdict", "evaluate_config", "evaluate_tables", "evaluate_cv",
                                       "evaluate_run", "evaluate_forward", "evaluate", "tune"}),
-    ("reports and orchestration", {"plots", "explore", "explore_kernels", "explore_app", "report", "run"}),
+    ("reports and orchestration", {"plots", "explore_listing", "explore_table", "explore_quote", "explore",
+                                   "explore_kernels", "explore_html", "explore_server", "explore_app", "report", "run"}),
 ]
 # Within a layer, the order modules may import each other in.
 ORDER = ["errors", "config", "log", "io", "schema", "axes", "cli", "metrics", "schedule", "notebook", "etl", "synthetic",
          "embeddings", "features", "dataset", "model", "breakdown", "conformal", "artifacts", "tracking", "baselines", "training",
          "train", "predict", "evaluate_verdict", "evaluate_config", "evaluate_tables", "evaluate_cv",
-         "evaluate_run", "evaluate_forward", "evaluate", "tune", "plots", "explore", "explore_kernels", "explore_app", "report", "run"]
+         "evaluate_run", "evaluate_forward", "evaluate", "tune", "plots", "explore_listing", "explore_table", "explore_quote",
+         "explore", "explore_kernels", "explore_html", "explore_server", "explore_app", "report", "run"]
 RANK = {name: i for i, name in enumerate(ORDER)}
 
 
