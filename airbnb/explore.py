@@ -7,14 +7,14 @@ the why and the most comparable listings out.
     quote = explorer.quote(listing)     # price, price_low/high, steps (waterfall), months, comparables, notes
 
 A :class:`~airbnb.explore_listing.Listing` holds the explorer's controls (and the few inputs it
-keeps from the listing it started from: coordinates, host rates). :meth:`Explorer.quote` prices it for each month in one
-model call and returns everything the page shows: the price of the chosen month and its range
-(:mod:`airbnb.conformal`), the waterfall of base price + five axes (dollars that add up to the
-price exactly), the 12-month curve, and the ``n_comparables`` table listings nearest to it in the
-model's own axis space (below); a quote's parts are built in :mod:`airbnb.explore_quote`. Bad input
-raises :class:`~airbnb.explore_listing.ExploreError` with a message for the page;
-inputs the model cannot know (an unknown neighbourhood: ``<UNK>``, a month it never saw, sizes
-beyond its training listings) are priced and explained in ``notes``.
+keeps from the listing it started from: coordinates, host rates). :meth:`Explorer.quote` prices it
+for each month in one model call and returns everything the page shows: the price of the chosen
+month and its range (:mod:`airbnb.conformal`), the waterfall of base price + five axes (dollars
+that add up to the price exactly), the 12-month curve, and the ``n_comparables`` table listings
+nearest to it in the model's own axis space (below); a quote's parts are built in
+:mod:`airbnb.explore_quote`. Bad input raises :class:`~airbnb.explore_listing.ExploreError` with a
+message for the page; inputs the model cannot know (an unknown neighbourhood: ``<UNK>``, a month
+it never saw, sizes beyond its training listings) are priced and explained in ``notes``.
 
 **Comparables** are the table's listings (each at its latest month) nearest to the listing in the
 model's axis-contribution space: per axis but seasonality, the log factor (a log-price model;
