@@ -1,5 +1,5 @@
 """The price explorer page: ipywidgets controls wired to :class:`airbnb.explore.Explorer`, and the
-Voilà server that serves ``notebooks/explore.ipynb`` as a web page.
+command that serves ``notebooks/explore.ipynb`` as a web page with Voilà.
 
     make explore                                     # the default run on http://localhost:8866
     python -m airbnb.explore_app --artifacts DIR [--port 8866] [--no-browser] [--coverage 0.8]
