@@ -198,11 +198,11 @@ class ExplorerApp:
 
     def _show_error(self, message: str, title: str = "Cannot price this listing") -> None:
         self.quote = None
-        self.notes.value = error_html(message, title)
         for name in ("seen", "waterfall", "curve", "comparables"):
             getattr(self, name).value = ""
         self.price.value = ("<div class='airbnb-explore-price' data-price=''><div style='font-size:2.4em;"
                             "color:#999'>no price</div></div>")
+        self.notes.value = error_html(message, title)  # last: once the page shows the error, the price is gone
 
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)
