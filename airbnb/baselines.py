@@ -3,11 +3,8 @@
 People who model Inside Airbnb prices fit gradient boosting on *log* price with the table's raw
 columns, so that is what these baselines do, configured the way their users configure them:
 
-- :class:`BaselineDesign` turns modeling-table rows (SPEC §3.1) into one plain feature frame,
-  learned from the training rows only: the categorical columns as pandas ``Categorical`` (which
-  LightGBM and HistGradientBoosting split on natively), the numeric and boolean columns as
-  float64 with missing values left as NaN (the boosters route them themselves), month and its
-  (sin, cos), and the multi-hot of the training rows' frequent amenities.
+- :class:`~airbnb.baseline_design.BaselineDesign` turns modeling-table rows into their one plain
+  feature frame, learned from the training rows only.
 - ``lightgbm``, ``hist_gradient_boosting``, ``ridge`` and ``weighted_mean`` fit log price with
   the occupancy weight as sample weight (SPEC §3.2) and predict dollars as ``exp`` of the
   prediction (the weighted median-like price that minimises log error; no smearing correction,
@@ -35,13 +32,12 @@ import os
 import re
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol, Sequence
 
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.impute import SimpleImputer
@@ -50,115 +46,11 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
-from .axes import YEARS_BEFORE_LATEST, input_columns
-from .errors import UserError
-from .features import AmenityVocabulary, cyclical, latest_month, years_before
+from .baseline_design import (AMENITY_PREFIX, INPUT_COLUMNS, TARGET, WEIGHT, BaselineDesign, BaselineError,
+                              require_columns)
 from .log import get_logger
-from .schema import CITY, TABLE_SCHEMA
 
 log = get_logger(__name__)
-
-# The table columns the neural model's axes read (airbnb.axes), by their Arrow type: the same
-# information, in the plain form the standard learners take. Everything else is ignored.
-INPUT_COLUMNS = input_columns()
-_TYPES = {c: TABLE_SCHEMA.field(c).type for c in INPUT_COLUMNS}
-SPECIAL_COLUMNS = ["month", "amenities", "year_month"]  # month, (sin, cos) and trend; amenities as multi-hot
-CATEGORICAL_COLUMNS = [c for c, t in _TYPES.items() if pa.types.is_string(t) and c not in SPECIAL_COLUMNS]
-BOOLEAN_COLUMNS = [c for c, t in _TYPES.items() if pa.types.is_boolean(t)]
-NUMERIC_COLUMNS = [c for c in INPUT_COLUMNS if c not in {*CATEGORICAL_COLUMNS, *BOOLEAN_COLUMNS, *SPECIAL_COLUMNS}]
-MONTH_COLUMNS = ["month", "month_sin", "month_cos", YEARS_BEFORE_LATEST]
-AMENITY_PREFIX = "amenity: "
-TARGET, WEIGHT = "target_price", "estimated_occupancy_rate"
-# Never inputs: the target, the weight (SPEC §3.2), identifiers and the weight's own ingredient.
-NOT_INPUTS = [TARGET, WEIGHT, "listing_id", "snapshot_date", "reviews_in_last_90_days"]
-
-
-class BaselineError(UserError, ValueError):
-    """Rows or arguments the baselines cannot use; the message names the column or name."""
-
-
-def _require(rows: pd.DataFrame, columns: Sequence[str], what: str) -> None:
-    missing = [c for c in columns if c not in rows.columns]
-    if missing:
-        raise BaselineError(f"{what} lack column(s) {', '.join(map(repr, missing))} "
-                            "(pass modeling-table rows, SPEC §3.1)")
-
-
-# --------------------------------------------------------------------------- design
-
-@dataclass
-class BaselineDesign:
-    """Modeling-table rows -> the baselines' feature frame; ``fit`` on training rows only.
-
-    Categories and the amenity vocabulary come from the training rows, so a category or amenity
-    seen only in evaluated rows is unknown (NaN / no column), as it would be for a new listing.
-    ``transform`` is row-wise: a row's features never depend on the other rows passed with it.
-    Amenity columns are uint8 (0/1): at 400k rows x 256 amenities that is 100 MB, not 800 MB.
-    """
-
-    amenities: AmenityVocabulary = field(default_factory=AmenityVocabulary)
-    categories: dict[str, list[str]] = field(default_factory=dict)
-    latest_month: int | None = None  # the trend's reference, as the neural model's (airbnb.features)
-
-    def fit(self, train_rows: pd.DataFrame) -> "BaselineDesign":
-        _require(train_rows, INPUT_COLUMNS, "training rows")
-        self.categories = {col: sorted(train_rows[col].dropna().astype(str).unique())
-                           for col in CATEGORICAL_COLUMNS}
-        if len(self.categories[CITY]) < 2:  # one city: no city input, as the neural model has none
-            del self.categories[CITY]
-        self.amenities.fit(train_rows["amenities"])
-        self.latest_month = latest_month(train_rows)
-        return self
-
-    @property
-    def columns(self) -> list[str]:
-        return [*self.categories, *NUMERIC_COLUMNS, *BOOLEAN_COLUMNS, *MONTH_COLUMNS, *self.amenity_columns]
-
-    @property
-    def amenity_columns(self) -> list[str]:
-        return [AMENITY_PREFIX + name for name in self.amenities.names]
-
-    def transform(self, rows: pd.DataFrame) -> pd.DataFrame:
-        if not self.categories:
-            raise BaselineError("BaselineDesign is not fitted: call fit(train_rows) first")
-        _require(rows, INPUT_COLUMNS, "rows")
-        data: dict[str, object] = {col: _categorical(rows[col], categories)
-                                   for col, categories in self.categories.items()}
-        for col in NUMERIC_COLUMNS:
-            data[col] = _floats(rows[col], col)
-        for col in BOOLEAN_COLUMNS:
-            data[col] = _booleans(rows[col], col)
-        month = _floats(rows["month"], "month")
-        data["month"] = month
-        data["month_sin"], data["month_cos"] = cyclical(month, 12).T
-        data[YEARS_BEFORE_LATEST] = years_before(rows, self.latest_month).astype(np.float64)
-        base = pd.DataFrame(data, index=rows.index)
-        multihot = pd.DataFrame(self.amenities.transform(rows["amenities"]), index=rows.index,
-                                columns=self.amenity_columns)
-        return pd.concat([base, multihot], axis=1)
-
-
-def _categorical(values: pd.Series, categories: list[str]) -> pd.Categorical:
-    """Values as the training categories; unseen or missing -> NaN."""
-    keys = values.astype(object)
-    codes = pd.Index(categories, dtype=object).get_indexer(keys.where(keys.isna(), keys.astype(str)))
-    return pd.Categorical.from_codes(codes, categories=categories)
-
-
-def _floats(values: pd.Series, col: str) -> np.ndarray:
-    try:
-        return values.to_numpy(dtype=np.float64, na_value=np.nan)
-    except (TypeError, ValueError) as exc:
-        raise BaselineError(f"column {col!r} must be numeric, got dtype {values.dtype}") from exc
-
-
-def _booleans(values: pd.Series, col: str) -> np.ndarray:
-    """True/False -> 1.0/0.0, missing -> NaN (the boosters learn where missing goes)."""
-    try:
-        return values.astype("boolean").to_numpy(dtype=np.float64, na_value=np.nan)
-    except (TypeError, ValueError) as exc:
-        raise BaselineError(f"column {col!r} must be boolean (True/False/missing), "
-                            f"got dtype {values.dtype}") from exc
 
 
 # --------------------------------------------------------------------------- baselines
@@ -516,9 +408,9 @@ def fit_baselines(train_rows: pd.DataFrame, validation_rows: pd.DataFrame | None
     available core) is their thread count.
     """
     names = check_names(names)
-    _require(train_rows, [*INPUT_COLUMNS, TARGET, WEIGHT], "training rows")
+    require_columns(train_rows, [*INPUT_COLUMNS, TARGET, WEIGHT], "training rows")
     if validation_rows is not None:
-        _require(validation_rows, [*INPUT_COLUMNS, TARGET, WEIGHT], "validation rows")
+        require_columns(validation_rows, [*INPUT_COLUMNS, TARGET, WEIGHT], "validation rows")
     design = BaselineDesign().fit(train_rows)
     X, y, w = design.transform(train_rows), train_rows[TARGET].to_numpy(), train_rows[WEIGHT].to_numpy()
     val = ((design.transform(validation_rows), validation_rows[TARGET].to_numpy(),

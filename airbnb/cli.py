@@ -110,6 +110,16 @@ def add_config_flags(parser, config_cls, skip: Iterable[str] = (), suppress_defa
                                 default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
 
+class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Each flag's help ends with its default, unless there is none to show (an empty text or
+    list, None): ``(default: )`` would say nothing."""
+
+    def _get_help_string(self, action):
+        if action.default is None or (isinstance(action.default, (str, list)) and not action.default):
+            return action.help
+        return super()._get_help_string(action)
+
+
 class _Deprecated(argparse.Action):
     """An old flag name: still sets its value, and says which flag to use instead."""
 

@@ -42,7 +42,8 @@ from .axes import SEEN_MONTH
 from .cli import check_bounds, check_types, option
 from .conformal import DEFAULT_COVERAGE, check_coverage
 from .errors import UserError
-from .etl import month_text, parse_amenities
+from .etl.parsing import parse_amenities
+from .etl.weights import month_text
 from .explore_listing import ExploreError, Listing, check_listing
 from .explore_quote import COMPARABLE_AXES, Quote, axis_space, input_notes, km_between, seen_as, waterfall
 from .explore_table import recorded_listings, resolve_record_path, table_origin

@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .errors import UserError
-from .etl import parse_amenities
+from .etl.parsing import parse_amenities
 from .schema import BATHROOM_TYPES, BOOL_COLUMNS, CITY, DOMAINS, RATE_COLUMNS, ROOM_TYPES, TABLE_SCHEMA, cast_like_table
 
 # A table row's columns that are not the listing's: its snapshot, what it is fitted to and weighed by.

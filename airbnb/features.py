@@ -21,7 +21,8 @@ from sklearn.preprocessing import StandardScaler
 from . import __version__
 from .axes import MODEL_INPUTS, SEEN_MONTH, AxisInput, input_columns, inputs_with
 from .errors import UserError
-from .etl import fit_fill_values, parse_amenities
+from .etl.parsing import parse_amenities
+from .etl.steps import fit_fill_values
 from .io import atomic_path
 from .schema import CITY, TABLE_SCHEMA
 
@@ -56,7 +57,7 @@ def cyclical(values: np.ndarray, period: float) -> np.ndarray:
 
 
 def month_number(year_month: pd.Series) -> np.ndarray:
-    """``YYYY-MM`` -> months since year 0 (:func:`airbnb.etl.month_index`'s numbering)."""
+    """``YYYY-MM`` -> months since year 0 (:func:`airbnb.etl.weights.month_index`'s numbering)."""
     text = year_month.astype("str")
     return text.str[:4].astype("int64").to_numpy() * 12 + text.str[5:7].astype("int64").to_numpy() - 1
 

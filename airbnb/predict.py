@@ -44,40 +44,28 @@ from .cli import description
 from .conformal import DEFAULT_COVERAGE, Calibration, check_coverage
 from .dataset import AirbnbDataset
 from .embeddings import AmenityEmbedder
-from .errors import ConfigError, UserError, command_line
-from .etl import (BATHROOM_COLUMNS, ESSENTIAL_COLUMNS, OPTIONAL_LISTING_COLUMNS, REQUIRED_LISTING_COLUMNS,
-                  EtlError, impute, parse_ids, parse_listing_features, parse_price, read_csv_columns)
+from .errors import ConfigError, command_line
+from .etl.config import OPTIONAL_LISTING_COLUMNS, EtlError
+from .etl.parsing import parse_ids, parse_listing_features, parse_price
+from .etl.reading import read_csv_columns
+from .etl.steps import impute
 from .features import FeatureProcessor
 from .io import atomic_paths, exclusive, refuse_input, unwritable
+from .listing_checks import (PREDICT_COLUMNS, ListingValueError, as_frame, as_text, checked_month, reasons, refusal,
+                             rejected_values, require_listing_columns)
 from .log import get_logger, setup_logging
 from .model import AdditiveAxisModel, EnsembleModel
-from .schema import CITY, cast_like_table, domain_violations
+from .schema import CITY, cast_like_table
 
 log = get_logger(__name__)
 
-# A listing to price needs the model inputs, not the price, the scrape date or the id.
-PREDICT_COLUMNS = [c for c in REQUIRED_LISTING_COLUMNS if c not in ("id", "last_scraped", "price")]
 ON_INVALID = ("raise", "skip")
-SHOWN_REJECTIONS = 5  # values a ListingValueError message lists; ``rejected`` has them all
 LISTING_URL = "https://www.airbnb.com/rooms/{}"  # a listing's page on Airbnb, by its id
 # What a person reads beside the price (each optional in the file): who, where, at what price now.
 DESCRIPTIVE_COLUMNS = ["name", "listing_url", "price"]
 PERSON_COLUMNS = ["listing_id", "name", "neighbourhood", "url", "month", "listed_price", "recommended_price",
                   "gap_pct", "price_low", "price_high", "not_priced"]
 BIG_GAP_PCT = 20.0  # the summary line counts listings listed this far above or below their recommendation
-
-
-class ListingValueError(UserError, ValueError):
-    """Listing rows with a value no listing can have (pricing them would give an absurd price) or
-    without one pricing needs (place, size).
-
-    ``rejected`` has one row per such value: ``listing_id`` (the row's position when the rows have
-    no id), ``column``, ``value`` (as parsed: rates as fractions, scores in stars) and ``allowed``.
-    """
-
-    def __init__(self, message: str, rejected: pd.DataFrame):
-        super().__init__(message)
-        self.rejected = rejected
 
 
 @dataclass
@@ -112,9 +100,9 @@ class PricePredictor:
         if table.empty:
             raise EtlError("no listings to price")
         ids = table["listing_id"] if "listing_id" in table else None
-        rejected, _ = _rejected(table, ids)
+        rejected, _ = rejected_values(table, ids)
         if len(rejected):
-            raise _refusal(rejected, by_id=ids is not None)
+            raise refusal(rejected, by_id=ids is not None)
         dataset = AirbnbDataset(self.processor.transform(table), embedder=self.embedder)
         out = predict_dataset(self.model, dataset).rename(columns={"predicted_price": "recommended_price"})
         low, high = self.price_range(out["recommended_price"].to_numpy(), coverage)
@@ -160,7 +148,7 @@ class PricePredictor:
         before concatenating results: pandas cannot merge such attrs). With no row left to price,
         ``"skip"`` raises too.
         """
-        rows = self.to_table_rows(_as_frame(listings), _checked_month(month), on_invalid, city)
+        rows = self.to_table_rows(as_frame(listings), checked_month(month), on_invalid, city)
         rejected = rows.attrs.pop("rejected", None)  # kept off the rows: pandas copies attrs on every step
         result = self.predict_table(rows, coverage)
         if rejected is not None:
@@ -191,13 +179,13 @@ class PricePredictor:
         if on_invalid not in ON_INVALID:
             raise ConfigError(f"on_invalid must be one of {ON_INVALID}, got {on_invalid!r}")
         city = self.city_for(city)
-        _require_listing_columns(raw)
-        text = _as_text(raw)
+        require_listing_columns(raw)
+        text = as_text(raw)
         rows = parse_listing_features(text)
         ids = parse_ids(text["id"]) if "id" in raw else None
-        rejected, keep = _rejected(rows, ids, text)
+        rejected, keep = rejected_values(rows, ids, text)
         if len(rejected) and (on_invalid == "raise" or not keep.any()):
-            raise _refusal(rejected, by_id=ids is not None)
+            raise refusal(rejected, by_id=ids is not None)
         rows = rows[keep]
         impute(rows, self.processor.fill_values)
         rows["month"] = month
@@ -208,54 +196,6 @@ class PricePredictor:
         if on_invalid == "skip":
             rows.attrs["rejected"] = rejected
         return rows
-
-
-def _checked_month(month) -> int:
-    """A month 1-12 as int (numpy integers too); a bool, float or text is refused, never rounded."""
-    if isinstance(month, (bool, np.bool_)) or not isinstance(month, (int, np.integer)) or not 1 <= month <= 12:
-        raise ConfigError(f"month must be an integer from 1 to 12, got {month!r}")
-    return int(month)
-
-
-def _require_listing_columns(raw: pd.DataFrame) -> None:
-    missing = [c for c in PREDICT_COLUMNS if c not in raw.columns]
-    if not any(c in raw.columns for c in BATHROOM_COLUMNS):
-        missing.append("bathrooms_text")
-    if missing:
-        raise EtlError(f"listings are missing column(s) {', '.join(map(repr, missing))} needed to price them")
-
-
-def _rejected(values: pd.DataFrame, ids: pd.Series | None, text: pd.DataFrame | None = None
-              ) -> tuple[pd.DataFrame, np.ndarray]:
-    """The values outside their domain as (listing_id, column, value, allowed), by listing id or
-    else by row position, and which rows have none. Positions, not labels: an index may repeat.
-    With the rows' raw ``text``, also each essential input that is missing or does not parse
-    (such a row cannot be placed or sized), with its text as the value."""
-    found = domain_violations(values.reset_index(drop=True))
-    if text is not None:
-        gaps = values[ESSENTIAL_COLUMNS].reset_index(drop=True).isna()
-        rows, columns = np.nonzero(gaps.to_numpy())
-        missing = pd.DataFrame({"row": rows, "column": gaps.columns[columns],
-                                "value": [text[c].iloc[r] if pd.notna(text[c].iloc[r]) else ""
-                                          for r, c in zip(rows, gaps.columns[columns])],
-                                "allowed": "a number (required)"})
-        found = pd.concat([found, missing], ignore_index=True).sort_values(["row", "column"], kind="stable",
-                                                                          ignore_index=True)
-    positions = found.pop("row").to_numpy(dtype=np.int64)
-    found.insert(0, "listing_id", positions if ids is None else ids.iloc[positions].reset_index(drop=True))
-    found.index = pd.Index(positions, name="row")  # each value's row: an id may be missing or repeat
-    return found, ~np.isin(np.arange(len(values)), positions)
-
-
-def _refusal(rejected: pd.DataFrame, by_id: bool) -> ListingValueError:
-    """The error for ``rejected``: one line per value, the first SHOWN_REJECTIONS of them."""
-    name = "listing" if by_id else "row"
-    lines = [f"{name} {r.listing_id}: {r.column} {r.value}, allowed {r.allowed}"
-             for r in rejected.head(SHOWN_REJECTIONS).itertuples()]
-    if len(rejected) > SHOWN_REJECTIONS:
-        lines.append(f"... and {len(rejected) - SHOWN_REJECTIONS} more (see .rejected)")
-    heading = f"{len(rejected)} value(s) no listing can have or missing; such rows are not priced:"
-    return ListingValueError("\n  ".join([heading, *lines]), rejected)
 
 
 def _warn_unseen(months: np.ndarray, seen: np.ndarray, covered: Sequence[int]) -> None:
@@ -287,21 +227,6 @@ def _warn_out_of_range(flags: np.ndarray, ranges: dict[str, tuple[float, float]]
     log.warning("%d of %d listing(s) have inputs far outside the training range, priced as the nearest training "
                 "listings (listings per input: %s; see out_of_range)%s", named["listing"].nunique(),
                 listings.nunique(), counts, box)
-
-
-def _as_frame(listings) -> pd.DataFrame:
-    if isinstance(listings, pd.DataFrame):
-        return listings.reset_index(drop=True)
-    if isinstance(listings, dict):
-        return pd.DataFrame([listings])
-    return pd.DataFrame(list(listings))
-
-
-def _as_text(raw: pd.DataFrame) -> pd.DataFrame:
-    """Every value as text (missing stays missing), as read from a listings file."""
-    def text(col: pd.Series) -> pd.Series:
-        return col if col.dtype == "str" else col.map(lambda v: v if pd.isna(v) else str(v)).astype("str")
-    return raw.apply(text)
 
 
 def read_listings_file(path: str | Path) -> pd.DataFrame:
@@ -337,8 +262,8 @@ def price_listings(predictor: PricePredictor, raw: pd.DataFrame, months: Sequenc
     it lies above (+) or below (-) the recommendation, in %), then the breakdown. A listing that
     cannot be priced is one row, in its place, with prices empty and the reason in ``not_priced``
     (its values are in ``attrs["rejected"]``). Raises :class:`ListingValueError` when none can be."""
-    raw = _as_frame(raw)
-    months = [_checked_month(m) for m in months]
+    raw = as_frame(raw)
+    months = [checked_month(m) for m in months]
     rows = predictor.to_table_rows(raw, months[0], on_invalid="skip", city=city)
     rejected = rows.attrs.pop("rejected")
     positions = rows.index.to_numpy()  # to_table_rows keeps the raw rows' positions
@@ -358,16 +283,10 @@ def price_listings(predictor: PricePredictor, raw: pd.DataFrame, months: Sequenc
     return out
 
 
-def reasons(rejected: pd.DataFrame) -> pd.Series:
-    """Per row of ``rejected`` (a ListingValueError's, indexed by row), why it is not priced, in one line."""
-    text = rejected["column"] + " " + rejected["value"].astype(str) + " (allowed " + rejected["allowed"] + ")"
-    return text.groupby(level=0, sort=False).agg("; ".join)
-
-
 def _described(raw: pd.DataFrame) -> pd.DataFrame:
     """Per raw row: its id (or position), name, neighbourhood, URL (the file's, else Airbnb's page of
     the id) and listed price, parsed as the ETL parses it."""
-    text = _as_text(raw)
+    text = as_text(raw)
     missing = pd.Series(pd.NA, index=raw.index, dtype="str")
     ids = parse_ids(text["id"]) if "id" in raw else pd.Series(np.arange(len(raw)), index=raw.index)
     url = text["listing_url"] if "listing_url" in raw else missing

@@ -1,4 +1,4 @@
-"""Hyperparameter search with Optuna, and promotion of the best model to a champion directory.
+"""Hyperparameter search with Optuna: the study, its trials, its outputs and Optuna's figures of it.
 
     python -m airbnb.tune --data-path table.parquet --n-trials 20 --epochs 5 \\
         --study-dir tuning/ --champion-dir champion/ --champion-threshold 2500
@@ -11,9 +11,8 @@ lives in ``<study_dir>/study.db`` (SQLite), so running again with the same ``stu
 
 Outputs in ``study_dir`` (written atomically): ``trials.csv`` (one row per trial, rewritten after
 each trial) and ``best_params.yaml`` (the best trial's settings as flat params-file keys, which are
-``TrainConfig`` field names). The best trial's artifacts are copied to ``champion_dir`` with a
-``champion.json`` only when its metric beats ``champion_threshold`` and the champion already there
-(if it was judged on the same metric and validation rows).
+``TrainConfig`` field names). The best trial is then promoted to ``champion_dir`` only when it
+beats ``champion_threshold`` and the champion already there (:mod:`airbnb.champion`).
 """
 from __future__ import annotations
 
@@ -22,24 +21,26 @@ import contextlib
 import dataclasses
 import math
 import shutil
-import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import matplotlib.pyplot as plt
-from matplotlib.ticker import LogFormatterSciNotation, MaxNLocator
+from matplotlib.ticker import NullFormatter
+import numpy as np
 import optuna
 import pandas as pd
 import yaml
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
-from optuna.trial import FrozenTrial, TrialState
+from optuna.trial import FrozenTrial
 
 from . import artifacts, train
+from .champion import Promotion, completed, promote
 from .cli import add_config_flags, check_bounds, check_types, description, option
 from .config import DEFAULT_TABLE_PATH
 from .errors import ConfigError, command_line
-from .io import atomic_dir, atomic_path, exclusive, read_json, write_json
+from .io import atomic_path, exclusive
 from .log import get_logger, setup_logging
 from .schema import TableError
 
@@ -70,7 +71,6 @@ METRICS = {"val_loss": "minimize", "val_rmse": "minimize", "val_mape_weighted": 
 # itself, and a trial is one model trained from scratch (no resume, no ensemble: the best settings
 # then train the default ensemble).
 TUNER_OWNED = {"output_dir", "progress", "resume", "ensemble_size"}
-CHAMPION_FILE = "champion.json"
 OUTPUTS = {"trials": "trials.csv", "best_params": "best_params.yaml", "storage": "study.db", "trials_dir": "trials"}
 
 
@@ -112,14 +112,6 @@ class TuneConfig:
     @property
     def storage_url(self) -> str:
         return f"sqlite:///{(Path(self.study_dir) / OUTPUTS['storage']).resolve()}"
-
-
-@dataclass
-class Promotion:
-    """Whether the best trial became the champion, and why (the sentence that is logged)."""
-
-    promoted: bool
-    reason: str
 
 
 @dataclass
@@ -279,10 +271,6 @@ def write_trials(study: optuna.Study, path: Path) -> pd.DataFrame:
     return table
 
 
-def completed(study: optuna.Study) -> list[FrozenTrial]:
-    return study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-
-
 def write_best_params(study: optuna.Study, config: TuneConfig, path: Path) -> dict | None:
     """best_params.yaml: flat TrainConfig-named keys, as params files and train.ipynb take them."""
     if not completed(study):
@@ -303,74 +291,6 @@ def _log_trial(study: optuna.Study, trial: FrozenTrial) -> None:
     best = f"{study.best_value:.4g} (trial {study.best_trial.number})" if completed(study) else "-"
     log.info("trial %d %s: value %s after %s epoch(s); best so far %s", trial.number, trial.state.name, value,
              trial.user_attrs.get("epochs_run", 0), best)
-
-
-# --------------------------------------------------------------------------- champion
-
-def promote(config: TuneConfig, study: optuna.Study) -> Promotion:
-    """Copy the best trial to ``champion_dir`` if it beats the threshold and the current champion."""
-    # held while judged and replaced: two studies never promote into one champion at once
-    with exclusive(config.champion_dir) if config.champion_dir else contextlib.nullcontext():
-        return _promote(config, study)
-
-
-def _promote(config: TuneConfig, study: optuna.Study) -> Promotion:
-    decision = _decide(config, study)
-    if decision.promoted:
-        best = study.best_trial
-        source = Path(best.user_attrs["output_dir"])
-        with atomic_dir(config.champion_dir) as stage:
-            shutil.copytree(source, stage, dirs_exist_ok=True)
-            write_json(stage / CHAMPION_FILE, {
-                "metric": config.metric, "direction": config.direction, "value": best.value,
-                "trial": best.number, "study_name": config.study_name, "study_dir": str(config.study_dir),
-                "source": str(source), "params": best.user_attrs["train_params"],
-                "validation": _validation_key(source), "threshold": config.champion_threshold,
-                "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            })
-    log.info("champion: %s", decision.reason)
-    return decision
-
-
-def _decide(config: TuneConfig, study: optuna.Study) -> Promotion:
-    """The promotion rule; the reason names the numbers compared."""
-    if not config.champion_dir:
-        return Promotion(False, "no champion_dir: promotion is off")
-    if not completed(study):
-        return Promotion(False, "no trial completed")
-    best = study.best_trial
-    value, metric = best.value, config.metric
-    source = Path(best.user_attrs["output_dir"])
-    if not (source / artifacts.CONFIG).is_file():
-        return Promotion(False, f"the artifacts of trial {best.number} are not in {source} any more")
-    if config.champion_threshold is not None and not _beats(value, config.champion_threshold, config.direction):
-        return Promotion(False, f"best {metric} {value:.6g} (trial {best.number}) does not beat the threshold "
-                                f"{config.champion_threshold:.6g}")
-    target = Path(config.champion_dir)
-    current = target / CHAMPION_FILE
-    if current.is_file():
-        champion = read_json(current)
-        if champion["metric"] != metric or champion.get("validation") != _validation_key(source):
-            return Promotion(False, f"the champion in {target} was judged on another metric or other validation "
-                                    f"rows ({champion['metric']}); its value does not compare: use another "
-                                    "champion_dir")
-        if not _beats(value, champion["value"], config.direction):
-            return Promotion(False, f"best {metric} {value:.6g} (trial {best.number}) does not beat the "
-                                    f"champion's {champion['value']:.6g} in {target}")
-    elif target.exists() and any(target.iterdir()):
-        return Promotion(False, f"{target} exists without {CHAMPION_FILE}: not replacing a folder that is not "
-                                "a champion")
-    return Promotion(True, f"trial {best.number} ({metric} {value:.6g}) promoted to {target}")
-
-
-def _beats(value: float, other: float, direction: str) -> bool:
-    return value < other if direction == "minimize" else value > other
-
-
-def _validation_key(folder: Path) -> dict:
-    """What makes two validation metrics comparable: the same table bytes and split sizes."""
-    saved = read_json(folder / artifacts.CONFIG)
-    return {"data_sha256": saved["data"]["sha256"], "rows": saved["rows"]}
 
 
 # --------------------------------------------------------------------------- tune
@@ -414,61 +334,44 @@ def _check_data(path: str) -> None:
 
 # --------------------------------------------------------------------------- figures
 
-def plot_history(trials: pd.DataFrame, metric: str = "val_loss", direction: str = "minimize") -> plt.Figure:
-    """Each completed trial's value and the best so far; pruned (grey) and failed (red) trials as lines.
-
-    Losses are drawn on a log axis: a few bad learning rates would otherwise flatten the rest.
-    """
-    fig, ax = plt.subplots(figsize=(10, 3.8))
-    done = trials[trials["state"] == "COMPLETE"]
-    best = done["value"].cummin() if direction == "minimize" else done["value"].cummax()
-    ax.plot(done["number"], done["value"], "o", label="completed trial")
-    ax.step(done["number"], best, where="post", color="tab:orange", label="best so far")
-    for state, color in (("PRUNED", "grey"), ("FAIL", "tab:red")):
-        for i, number in enumerate(trials.loc[trials["state"] == state, "number"]):
-            ax.axvline(number, color=color, linestyle=":", label=f"{state.lower()} trial" if i == 0 else None)
-    if direction == "minimize" and (done["value"] > 0).all():
+def plot_history(study: optuna.Study, metric: str = "val_loss") -> plt.Axes:
+    """Optuna's optimisation history (each completed trial's value and the best so far). Losses are
+    drawn on a log axis: a few bad learning rates would otherwise flatten the rest."""
+    with _optuna_plots():
+        ax = optuna.visualization.matplotlib.plot_optimization_history(study, target_name=metric)
+    values = [t.value for t in completed(study)]
+    if study.direction == optuna.study.StudyDirection.MINIMIZE and values and min(values) > 0:
         ax.set_yscale("log")
-        ax.yaxis.set_minor_formatter(LogFormatterSciNotation(labelOnlyBase=False, minor_thresholds=(2, 1)))
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set(xlabel="trial", ylabel=metric, title=f"Optimisation history ({direction} {metric})")
-    ax.legend()
-    fig.tight_layout()
-    return fig
+    return ax
 
 
-def plot_slices(trials: pd.DataFrame, metric: str = "val_loss") -> plt.Figure:
-    """Value against each searched setting over its whole range (completed trials, coloured by number)."""
-    done = trials[trials["state"] == "COMPLETE"]
-    names = list(SEARCH_SPACE)
-    cols, rows = 5, math.ceil(len(names) / 5)
-    fig, axes = plt.subplots(rows, cols, figsize=(16, 3 * rows), sharey=True, squeeze=False, layout="constrained")
-    for ax, name in zip(axes.flat, names):
-        points = ax.scatter(done[name], done["value"], c=done["number"], cmap="viridis", s=25,
-                            vmin=0, vmax=max(trials["number"].max(), 1))
-        _set_range(ax, SEARCH_SPACE[name])
-        ax.set_title(name, fontsize=10)
-    for ax in axes[:, 0]:
-        ax.set_ylabel(metric)
-    for ax in list(axes.flat)[len(names):]:
-        ax.remove()
-    fig.colorbar(points, ax=axes, label="trial", shrink=0.8)
-    return fig
+def plot_slices(study: optuna.Study, metric: str = "val_loss", per_row: int = 5) -> list[plt.Figure]:
+    """Optuna's slice plots: the value against each searched setting the trials sampled (completed
+    trials, coloured by number; log axes where the sampling is), ``per_row`` settings a figure so
+    that the panels stay readable on a page."""
+    sampled = {name for trial in completed(study) for name in trial.params}
+    params = [name for name in SEARCH_SPACE if name in sampled]
+    figures = []
+    for start in range(0, len(params), per_row):
+        with _optuna_plots():
+            axes = np.ravel(optuna.visualization.matplotlib.plot_slice(study, params=params[start:start + per_row],
+                                                                       target_name=metric))
+        for ax in axes:  # a title instead of the x label: long names would run into each other
+            ax.set_title(ax.get_xlabel(), fontsize=8)
+            ax.set_xlabel("")
+            ax.xaxis.set_minor_formatter(NullFormatter())
+        figures.append(axes[0].figure)
+    return figures
 
 
-def _set_range(ax: plt.Axes, dist: BaseDistribution) -> None:
-    """The x axis spans the searched range, log-scaled where sampling is (weight decay: 0 and its range)."""
-    if isinstance(dist, CategoricalDistribution):
-        low, high = min(dist.choices), max(dist.choices)
-        ax.set_xscale("log", base=2)
-    elif dist is SEARCH_SPACE["weight_decay"]:
-        low, high = 0, dist.high
-        ax.set_xscale("symlog", linthresh=dist.low)
-    else:
-        low, high = dist.low, dist.high
-        if dist.log:
-            ax.set_xscale("log", base=2 if isinstance(dist, IntDistribution) else 10)
-    ax.set_xlim(low * 0.9 if low > 0 else -dist.low, high * 1.1)
+@contextlib.contextmanager
+def _optuna_plots() -> Iterator[None]:
+    """Optuna's matplotlib plots, without the notice that they are experimental (on every call) or
+    that a setting one trial sampled has a one-point range (matplotlib widens it)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+        warnings.filterwarnings("ignore", message="Attempting to set identical low and high xlims")
+        yield
 
 
 # --------------------------------------------------------------------------- CLI

@@ -4,7 +4,7 @@
     python scripts/module_map.py --write   # update README.md between the module-map markers
 
 ``tests/test_architecture.py`` checks the README's map is current and that no module imports one
-that comes later in :data:`LAYERS`.
+that comes later in :data:`LAYERS` (within a package of :data:`SUBMODULES`, in its order).
 """
 from __future__ import annotations
 
@@ -23,23 +23,28 @@ LAYERS: list[tuple[str, set[str]]] = [
                                         "notebook"}),
     ("raw files -> modeling table", {"etl"}),
     ("the built-in synthetic city (raw files, and its table through the ETL)", {"synthetic"}),
-    ("table -> model inputs", {"embeddings", "features", "dataset"}),
+    ("table -> model inputs", {"embedding_cache", "embeddings", "features", "dataset"}),
     ("the model and its breakdown", {"model", "breakdown", "conformal"}),
     ("a run's files", {"artifacts", "tracking"}),
-    ("the standard learners (peers, and a teacher for training)", {"baselines"}),
+    ("the standard learners (peers, and a teacher for training)", {"baseline_design", "baselines"}),
     ("training", {"training", "train"}),
-    ("pricing, evaluation, search", {"predict", "evaluate_verdict", "evaluate_config", "evaluate_tables", "evaluate_cv",
-                                      "evaluate_run", "evaluate_forward", "evaluate", "tune"}),
+    ("pricing, evaluation, search", {"listing_checks", "predict", "evaluate_verdict", "evaluate_config", "evaluate_tables",
+                                      "evaluate_cv", "evaluate_run", "evaluate_forward", "evaluate", "champion", "tune"}),
     ("reports and orchestration", {"plots", "explore_listing", "explore_table", "explore_quote", "explore",
                                    "explore_kernels", "explore_html", "explore_server", "explore_app", "report", "run"}),
 ]
 # Within a layer, the order modules may import each other in.
 ORDER = ["errors", "config", "log", "io", "schema", "axes", "cli", "metrics", "schedule", "notebook", "etl", "synthetic",
-         "embeddings", "features", "dataset", "model", "breakdown", "conformal", "artifacts", "tracking", "baselines", "training",
-         "train", "predict", "evaluate_verdict", "evaluate_config", "evaluate_tables", "evaluate_cv",
-         "evaluate_run", "evaluate_forward", "evaluate", "tune", "plots", "explore_listing", "explore_table", "explore_quote",
-         "explore", "explore_kernels", "explore_html", "explore_server", "explore_app", "report", "run"]
+         "embedding_cache", "embeddings", "features", "dataset", "model", "breakdown", "conformal", "artifacts", "tracking",
+         "baseline_design", "baselines", "training", "train", "listing_checks", "predict", "evaluate_verdict",
+         "evaluate_config", "evaluate_tables", "evaluate_cv", "evaluate_run", "evaluate_forward", "evaluate", "champion",
+         "tune", "plots", "explore_listing", "explore_table", "explore_quote", "explore", "explore_kernels", "explore_html",
+         "explore_server", "explore_app", "report", "run"]
 RANK = {name: i for i, name in enumerate(ORDER)}
+# A package split by job: the order its modules may import each other in (its ``__init__``, the
+# package's public face, re-exports from them; its ``__main__`` runs the last).
+SUBMODULES = {"etl": ["config", "reading", "parsing", "steps", "weights", "writing", "spark_workers", "spark_steps",
+                      "spark", "pipeline", "cli"]}
 
 
 def top_module(path: Path) -> str:
@@ -49,6 +54,13 @@ def top_module(path: Path) -> str:
 
 def package_files() -> list[Path]:
     return sorted(PACKAGE.rglob("*.py"))
+
+
+def file_order(path: Path) -> tuple:
+    """A package's files in the map: its ``__init__``, then its :data:`SUBMODULES` in data-flow
+    order, then the others by name."""
+    order = SUBMODULES.get(top_module(path), [])
+    return path.name != "__init__.py", order.index(path.stem) if path.stem in order else len(order), path.name
 
 
 def summary(path: Path) -> str:
@@ -62,7 +74,7 @@ def module_map() -> str:
     for layer, names in LAYERS:
         for name in sorted(names, key=RANK.__getitem__):
             files = [p for p in package_files() if top_module(p) == name]
-            for path in sorted(files, key=lambda p: (p.name != "__init__.py", p.name)):
+            for path in sorted(files, key=file_order):
                 lines = len(path.read_text().splitlines())
                 rows.append(f"| {layer} | `{path.relative_to(REPO)}` | {lines} | {summary(path)} |")
                 layer = ""

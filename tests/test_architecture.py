@@ -18,8 +18,9 @@ RANK = module_map.RANK
 top_module = module_map.top_module
 
 
-def imported_modules(path: Path) -> set[str]:
-    """airbnb modules ``path`` imports anywhere (also inside functions), as top-level names."""
+def imported_names(path: Path) -> set[tuple[str, ...]]:
+    """What ``path`` imports from airbnb anywhere (also inside functions), as dotted parts:
+    ``from .config import X`` in airbnb/etl -> ``("airbnb", "etl", "config", "X")``."""
     tree = ast.parse(path.read_text())
     package = path.relative_to(PACKAGE.parent).with_suffix("").parts[:-1]
     found = set()
@@ -27,14 +28,19 @@ def imported_modules(path: Path) -> set[str]:
         if isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package[:len(package) - node.level + 1]
-                parts = [*base, *(node.module.split(".") if node.module else [])]
+                parts = (*base, *(node.module.split(".") if node.module else []))
             else:
-                parts = (node.module or "").split(".")
+                parts = tuple((node.module or "").split("."))
             if parts[0] == "airbnb":
-                found.update([parts[1]] if len(parts) > 1 else [a.name for a in node.names])
+                found.update((*parts, a.name) for a in node.names)
         elif isinstance(node, ast.Import):
-            found.update(a.name.split(".")[1] for a in node.names if a.name.startswith("airbnb."))
-    return found - {"__version__"}
+            found.update(tuple(a.name.split(".")) for a in node.names if a.name.startswith("airbnb."))
+    return found
+
+
+def imported_modules(path: Path) -> set[str]:
+    """airbnb modules ``path`` imports anywhere (also inside functions), as top-level names."""
+    return {parts[1] for parts in imported_names(path)} - {"__version__"}
 
 
 def package_files() -> list[Path]:
@@ -53,6 +59,25 @@ def test_no_module_imports_one_further_down_the_data_flow(path):
     own = top_module(path)
     upward = sorted(m for m in imported_modules(path) if m != own and RANK[m] > RANK[own])
     assert not upward, f"{path.relative_to(PACKAGE)} imports {upward}, which come later in the data flow"
+
+
+@pytest.mark.parametrize("package", sorted(module_map.SUBMODULES))
+def test_a_split_package_imports_its_own_modules_in_data_flow_order(package):
+    """Within a package split by job (the ETL), data flows one way too: no module imports one
+    after it in ``module_map.SUBMODULES``, not even lazily (no cycles)."""
+    order = module_map.SUBMODULES[package]
+    files = {p.stem: p for p in (PACKAGE / package).glob("*.py")}
+    assert set(files) - {"__init__", "__main__"} == set(order), f"place every module of {package} in SUBMODULES"
+    for i, name in enumerate(order):
+        own = {parts[2] for parts in imported_names(files[name]) if parts[1:2] == (package,) and len(parts) > 2}
+        later = sorted(own - set(order[:i]))
+        assert not later, f"{package}/{name}.py imports {later}: later in the data flow, or the package's face"
+
+
+@pytest.mark.parametrize("package", sorted(module_map.SUBMODULES))
+def test_a_split_package_has_no_module_over_450_lines(package):
+    long = {p.name: n for p in (PACKAGE / package).glob("*.py") if (n := len(p.read_text().splitlines())) > 450}
+    assert not long, f"split {package}'s {long} by job (issue 24)"
 
 
 def map_rows(text: str) -> dict[str, int]:

@@ -9,16 +9,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from airbnb.baselines import (
+from airbnb.baseline_design import (
     AMENITY_PREFIX,
-    BASELINES,
     BOOLEAN_COLUMNS,
-    DEFAULT_BASELINES,
     CATEGORICAL_COLUMNS,
     NOT_INPUTS,
     NUMERIC_COLUMNS,
     BaselineDesign,
     BaselineError,
+)
+from airbnb.baselines import (
+    BASELINES,
+    DEFAULT_BASELINES,
     ExplainableBoostingBaseline,
     HistGradientBoostingBaseline,
     LightGBMBaseline,

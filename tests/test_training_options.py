@@ -290,14 +290,38 @@ def test_explicit_flags_override_the_preset():
         parse(["--preset", "spec"])
 
 
-def test_notebook_parameters_take_the_preset_unless_changed():
-    import dataclasses
+def notebook_namespace(params: dict) -> dict:
+    """The train notebook's globals after papermill injected ``params``: its parameters cell's
+    values, then the injected ones."""
+    import ast
 
-    namespace = {f.name: f.default_factory() if f.default is dataclasses.MISSING else f.default  # a list: cities
-                 for f in dataclasses.fields(train.TrainConfig)}
-    assert train.config_from_parameters({**namespace, "preset": "original"}) == train.configure("original")
-    changed = train.config_from_parameters({**namespace, "preset": "original", "epochs": 3})
-    assert changed == train.configure("original", epochs=3)
+    import papermill as pm
+
+    from airbnb import run
+
+    declared = pm.inspect_notebook(str(run.notebook_path("train")))
+    return {**{name: ast.literal_eval(p["default"]) for name, p in declared.items()}, **params}
+
+
+@pytest.mark.parametrize("epochs", [200, 10, 3])
+def test_a_params_file_value_equal_to_the_default_still_overrides_the_preset(tmp_path, epochs):
+    """``preset: original`` with ``epochs: 200`` trains 200 epochs: a value given is a value given,
+    even when it equals TrainConfig's default (it once fell back to the preset's 10)."""
+    from airbnb import run
+
+    path = tmp_path / "p.yaml"
+    path.write_text(f"preset: original\nepochs: {epochs}\nweight_decay: 0.0001\n")
+    share = run.split_params(run.load_params(path), ["train"])["train"]
+    config = train.config_from_parameters(notebook_namespace(share))
+    assert (config.epochs, config.weight_decay, config.target) == (epochs, 1e-4, "price")
+    assert config == train.configure("original", epochs=epochs, weight_decay=1e-4)
+
+
+def test_notebook_parameters_take_the_preset_unless_changed():
+    namespace = notebook_namespace({"preset": "original"})
+    assert train.config_from_parameters(namespace) == train.configure("original")
+    assert train.config_from_parameters({**namespace, "epochs": 3}) == train.configure("original", epochs=3)
+    assert train.config_from_parameters(notebook_namespace({})) == train.TrainConfig()
 
 
 @pytest.mark.parametrize("kwargs, name", [({"weight_average": 1.0}, "weight_average"),

@@ -12,7 +12,7 @@ import papermill as pm
 import pytest
 import yaml
 
-from airbnb import train, tune
+from airbnb import champion, train, tune
 from airbnb.predict import PricePredictor
 
 from conftest import REPO, cli_error
@@ -55,29 +55,44 @@ def test_impossible_threshold_does_not_promote(study):
 
 def test_loose_threshold_promotes_and_a_champion_must_be_beaten(study, tmp_path):
     config, result = study
-    champion = tmp_path / "champion"
-    loose = dataclasses.replace(config, champion_dir=str(champion), champion_threshold=1e12)
-    assert tune.promote(loose, result.study).promoted
-    record = json.loads((champion / "champion.json").read_text())
+    folder = tmp_path / "champion"
+    loose = dataclasses.replace(config, champion_dir=str(folder), champion_threshold=1e12)
+    assert champion.promote(loose, result.study).promoted
+    record = json.loads((folder / "champion.json").read_text())
     best = result.study.best_trial
     assert record["trial"] == best.number and record["value"] == best.value and record["metric"] == "val_loss"
     assert record["params"] == result.best_params
-    PricePredictor.load(champion)  # the promoted folder is a usable artifacts directory
+    PricePredictor.load(folder)  # the promoted folder is a usable artifacts directory
 
-    again = tune.promote(loose, result.study)
+    again = champion.promote(loose, result.study)
     assert not again.promoted and "does not beat the champion" in again.reason, "a tie is not an improvement"
-    (champion / "champion.json").write_text(json.dumps({**record, "value": best.value * 2, "trial": -1}))
-    assert tune.promote(loose, result.study).promoted, "a worse champion is replaced"
-    assert json.loads((champion / "champion.json").read_text())["trial"] == best.number
+    (folder / "champion.json").write_text(json.dumps({**record, "value": best.value * 2, "trial": -1}))
+    assert champion.promote(loose, result.study).promoted, "a worse champion is replaced"
+    assert json.loads((folder / "champion.json").read_text())["trial"] == best.number
 
 
 def test_a_folder_that_is_not_a_champion_is_never_replaced(study, tmp_path):
     config, result = study
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep")
-    decision = tune.promote(dataclasses.replace(config, champion_dir=str(tmp_path / "mine"), champion_threshold=None),
+    decision = champion.promote(dataclasses.replace(config, champion_dir=str(tmp_path / "mine"), champion_threshold=None),
                             result.study)
     assert not decision.promoted and (tmp_path / "mine" / "notes.txt").read_text() == "keep"
+
+
+def test_figures_are_optunas_plots_of_the_study(study):
+    config, result = study
+    ax = tune.plot_history(result.study, config.metric)
+    values = sorted(t.value for t in result.study.trials)
+    plotted = sorted(y for line in ax.collections[:1] for _, y in line.get_offsets())
+    assert plotted == pytest.approx(values), "one point per completed trial, its value"
+    assert ax.get_yscale() == "log", "a loss is drawn on a log axis"
+    figures = tune.plot_slices(result.study, config.metric, per_row=4)
+    sampled = [name for name in tune.SEARCH_SPACE if any(name in t.params for t in result.study.trials)]
+    panels = {a.get_title(): a for fig in figures for a in fig.axes if a.get_title()}
+    assert sorted(panels) == sorted(sampled), "one panel per sampled setting"
+    assert len(figures) == -(-len(sampled) // 4), "four settings a figure"
+    assert panels["learning_rate"].get_xscale() == "log", "learning_rate is sampled on a log scale"
 
 
 class FakeTrial:
@@ -153,6 +168,6 @@ def test_tune_notebook(small_table, tmp_path):
     assert (tmp_path / "champion" / "champion.json").is_file(), "no threshold and no champion yet: promoted"
     nb = nbformat.read(str(out), as_version=4)
     images = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {})]
-    assert len(images) == 2, "the optimisation history and the slice view"
+    assert len(images) == 3, "the optimisation history and the slice plots (two rows of settings)"
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert "promoted to" in text, "the promotion decision is shown"

@@ -1,4 +1,4 @@
-"""``python -m airbnb.etl``: see :func:`airbnb.etl.main`."""
-from . import main
+"""``python -m airbnb.etl``: see :func:`airbnb.etl.cli.main`."""
+from .cli import main
 
 main()

@@ -18,7 +18,7 @@ from .draws import pick
 from .formats import as_arrow, csv_escape, date_text, float_text, hex_uuids, int_text, percent_text
 
 if TYPE_CHECKING:
-    from .city import Hosts, Units
+    from .units import Hosts, Units  # annotations only
 
 
 def listing_text_columns(ids: np.ndarray, nbhd: np.ndarray, units: Units, scores: np.ndarray,

@@ -15,7 +15,7 @@ from .catalogues import NEIGHBOURHOODS, PROPERTY_TYPES
 from .config import PRICE_MODELS
 
 if TYPE_CHECKING:
-    from .city import Hosts, Units
+    from .units import Hosts, Units  # annotations only
     from .config import CityConfig
 
 # --------------------------------------------------------------------------- dollar terms

@@ -167,6 +167,9 @@ PRESETS: dict[str, dict] = {
 }
 
 
+PRESET_SETTINGS = frozenset().union(*PRESETS.values())  # what a preset changes
+
+
 def configure(preset: str = "default", **settings) -> TrainConfig:
     """A TrainConfig from a preset, with ``settings`` (any TrainConfig field) overriding it."""
     if preset not in PRESETS:
@@ -178,10 +181,17 @@ def configure(preset: str = "default", **settings) -> TrainConfig:
 def config_from_parameters(namespace: dict) -> TrainConfig:
     """A TrainConfig from a notebook's parameters (the names it shares with TrainConfig).
 
-    A notebook passes every parameter, so one left at TrainConfig's default takes the preset's
-    value; the others override the preset.
+    The settings a preset changes are ``None`` in the notebook: ``None`` takes the preset's value,
+    any other value overrides it, even one equal to TrainConfig's default (``preset: original``
+    with ``epochs: 200`` trains 200 epochs, not the preset's 10).
     """
-    default = defaults(TrainConfig)
-    given = {name: namespace[name] for name in default
-             if name in namespace and name != "preset" and namespace[name] != default[name]}
+    given = {name: namespace[name] for name in defaults(TrainConfig)
+             if name in namespace and name != "preset" and namespace[name] is not None}
     return configure(namespace.get("preset", "default"), **given)
+
+
+def notebook_defaults() -> dict:
+    """The train notebook's parameters: TrainConfig's defaults, but ``None`` ("the preset's") for
+    each setting a preset changes."""
+    return {name: None if name in PRESET_SETTINGS else value
+            for name, value in defaults(TrainConfig, notebook=True).items()}
