@@ -6,14 +6,15 @@ the why and the most comparable listings out.
     listing = explorer.change(explorer.default_listing(), accommodates=6)   # or explorer.listing_from_id(...)
     quote = explorer.quote(listing)     # price, price_low/high, steps (waterfall), months, comparables, notes
 
-A :class:`Listing` holds the explorer's controls (and the few inputs it keeps from the listing it
-started from: coordinates, host rates). :meth:`Explorer.quote` prices it for each month in one
-model call and returns everything the page shows: the price of the chosen month and its range
-(:mod:`airbnb.conformal`), the waterfall of base price + five axes (dollars that add up to the
-price exactly), the 12-month curve, and the ``n_comparables`` table listings nearest to it in the
-model's own axis space (below). Bad input raises :class:`ExploreError` with a message for the page;
-inputs the model cannot know (an unknown neighbourhood: ``<UNK>``, a month it never saw, sizes
-beyond its training listings) are priced and explained in ``notes``.
+A :class:`~airbnb.explore_listing.Listing` holds the explorer's controls (and the few inputs it
+keeps from the listing it started from: coordinates, host rates). :meth:`Explorer.quote` prices it
+for each month in one model call and returns everything the page shows: the price of the chosen
+month and its range (:mod:`airbnb.conformal`), the waterfall of base price + five axes (dollars
+that add up to the price exactly), the 12-month curve, and the ``n_comparables`` table listings
+nearest to it in the model's own axis space (below); a quote's parts are built in
+:mod:`airbnb.explore_quote`. Bad input raises :class:`~airbnb.explore_listing.ExploreError` with a
+message for the page; inputs the model cannot know (an unknown neighbourhood: ``<UNK>``, a month
+it never saw, sizes beyond its training listings) are priced and explained in ``notes``.
 
 **Comparables** are the table's listings (each at its latest month) nearest to the listing in the
 model's axis-contribution space: per axis but seasonality, the log factor (a log-price model;
@@ -27,10 +28,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import logging
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -39,30 +38,21 @@ import pandas as pd
 import torch
 
 from .artifacts import ArtifactsError, load_table
-from .axes import AXES, AXIS_LABELS, SEEN_MONTH
+from .axes import SEEN_MONTH
 from .cli import check_bounds, check_types, option
 from .conformal import DEFAULT_COVERAGE, check_coverage
 from .errors import UserError
-from .etl import summary_path
 from .etl.parsing import parse_amenities
 from .etl.weights import month_text
+from .explore_listing import ExploreError, Listing, check_listing
+from .explore_quote import COMPARABLE_AXES, Quote, axis_space, input_notes, km_between, seen_as, waterfall
+from .explore_table import recorded_listings, resolve_record_path, table_origin
 from .features import UNK
-from .io import file_sha256, read_json
 from .notebook import project_root
 from .predict import LISTING_URL, ListingValueError, PricePredictor, read_listings_file, reasons
-from .schema import (BATHROOM_TYPES, CITY, REVIEW_SCORE_COLUMNS, ROOM_TYPES, TableError, cast_like_table,
-                     is_partitioned_table)
+from .schema import BATHROOM_TYPES, CITY, REVIEW_SCORE_COLUMNS, ROOM_TYPES, TableError, is_partitioned_table
 
 DEFAULT_ARTIFACTS = "runs/default/artifacts"  # where `make run` leaves the default run's
-EARTH_RADIUS_KM = 6371.0
-MAX_ACCOMMODATES = 16  # Airbnb's own limit ("16+ guests")
-MAX_ROOMS = 50  # bedrooms, beds, bathrooms: more is not a listing
-REVIEW_SCALE = (0.0, 5.0)
-COMPARABLE_AXES = tuple(a for a in AXES if a != "seasonality")  # months differ between table rows
-
-
-class ExploreError(UserError, ValueError):
-    """Input the explorer cannot price, or a run it cannot open; the message is shown in the page."""
 
 
 @dataclass
@@ -79,91 +69,6 @@ class ExploreConfig:
         check_types(self)
         check_coverage(self.coverage)
         check_bounds(self, {"n_comparables": (1, 1000)})
-
-
-@dataclass(frozen=True)
-class Listing:
-    """The explorer's controls, in modeling-table terms (SPEC §3.1), plus what it keeps unseen."""
-
-    neighbourhood_cleansed: str
-    property_type: str
-    room_type: str
-    accommodates: int
-    bedrooms: float
-    beds: float
-    bathrooms_numeric: float
-    bathrooms_type: str
-    review_scores_rating: float
-    review_scores_cleanliness: float
-    review_scores_checkin: float
-    review_scores_communication: float
-    review_scores_location: float
-    review_scores_value: float
-    number_of_reviews_ltm: int
-    host_is_superhost: bool | None  # None: not known (a table row's missing t/f), priced as the model prices that
-    instant_bookable: bool | None
-    amenities: tuple[str, ...]
-    month: int
-    # not controls: kept from the listing it started from (coordinates follow the neighbourhood)
-    latitude: float
-    longitude: float
-    host_response_rate: float
-    host_acceptance_rate: float
-    host_identity_verified: bool | None
-    listing_id: int | None = None  # the table listing it started from (None: edited from scratch)
-    city: str | None = None  # for a model of several cities, the one it is priced in (the page's city control)
-
-    @classmethod
-    def from_row(cls, row: pd.Series, month: int | None = None) -> "Listing":
-        """A modeling-table row as a listing (its amenity list parsed)."""
-        values = {f.name: row[f.name] for f in dataclasses.fields(cls) if f.name in row.index}
-        values["amenities"] = tuple(parse_amenities(row["amenities"]))
-        values["month"] = int(row["month"] if month is None else month)
-        values["listing_id"] = int(row["listing_id"]) if "listing_id" in row.index else None
-        return cls(**{k: _plain(v) for k, v in values.items()})
-
-    def to_row(self) -> pd.DataFrame:
-        """One modeling-table row (the table's types) the predictor prices."""
-        values = dataclasses.asdict(self)
-        values["amenities"] = json.dumps(list(self.amenities))
-        if values["listing_id"] is None:
-            values.pop("listing_id")
-        values[CITY] = values[CITY] or ""  # a one-city model has no city input: any name prices alike
-        frame = pd.DataFrame([values])
-        cast_like_table(frame)
-        return frame
-
-
-CONTROLS = tuple(f.name for f in dataclasses.fields(Listing))[:19]  # the fields the page shows
-
-
-def _plain(value):
-    """numpy scalars as Python values (a frozen dataclass compares and prints plainly), a missing
-    value as None; a float32 table value to 6 decimals (4.91, not 4.90999985: the same float32 again)."""
-    if not isinstance(value, (str, tuple)) and pd.isna(value):
-        return None
-    if isinstance(value, np.generic):
-        value = value.item()
-    return round(value, 6) if isinstance(value, float) else value
-
-
-@dataclass
-class Quote:
-    """Everything the page shows for one listing."""
-
-    listing: Listing
-    price: float
-    price_low: float  # NaN: the run has no calibrated range
-    price_high: float
-    coverage: float
-    steps: pd.DataFrame  # the waterfall: step, label, dollars, factor, start, end (the dollars add up to price)
-    months: pd.DataFrame  # month, recommended_price, price_low, price_high, month_seen
-    comparables: pd.DataFrame  # listing_id, distance, km, listed_price, year_month, model_price, ..., url
-    seen_as: dict[str, str]  # how the model sees the categorical inputs (an unknown one as <UNK>)
-    notes: list[str] = field(default_factory=list)
-    url: str | None = None  # the listing's page on Airbnb (a real city's listing started from its id)
-    # every month is priced at this snapshot month's level (YYYY-MM: the training table's latest; None: unknown)
-    as_of: str | None = None
 
 
 @contextlib.contextmanager
@@ -184,67 +89,15 @@ def quiet(threads: int | None = None) -> Iterator[None]:
             torch.set_num_threads(before)
 
 
-# --------------------------------------------------------------------------- the run's table
-
-def resolve_record_path(recorded: str | Path, artifacts_dir: Path) -> Path:
-    """A path a run recorded (relative to where training ran: usually the project root)."""
-    path = Path(recorded)
-    if path.is_absolute() or path.exists():
-        return path
-    root = project_root(artifacts_dir)
-    return root / path if root is not None and (root / path).exists() else path
-
-
-def recorded_listings(table_path: Path, base: Path | None = None) -> list[tuple[dict, Path | None]]:
-    """The listings files the table's ETL summary records, each as (its record, the file found on
-    disk, relative paths tried from ``base`` too; None when it is not there)."""
-    summary = summary_path(table_path)
-    if not summary.is_file():
-        return []
-    found = []
-    for item in read_json(summary).get("inputs", {}).get("listings", []):
-        path = Path(item["path"])
-        if not path.is_absolute() and not path.exists() and base is not None:
-            path = base / path
-        found.append((item, path if path.is_file() else None))
-    return found
-
-
-def table_origin(table_path: Path, base: Path | None = None) -> str:
-    """'synthetic', 'inside_airbnb' or 'unknown': where the table's listing ids come from.
-
-    The ETL's summary records the hash of every listings file it read. A file the synthetic city
-    wrote is listed, with that hash, in the ``city.json`` manifest (``generator: airbnb.synthetic``)
-    at the city's root, next to its snapshot folders. A table whose listings files are all found
-    and none is in such a manifest was built from real Inside Airbnb files; one whose summary or
-    files cannot be found is 'unknown' (its ids are then not linked).
-    """
-    inputs = recorded_listings(table_path, base)
-    if not inputs:
-        return "unknown"
-    found = 0
-    for item, path in inputs:
-        if path is None:
-            continue
-        found += 1
-        for folder in (path.parent, path.parent.parent):
-            manifest = folder / "city.json"
-            if manifest.is_file():
-                city = read_json(manifest)
-                hashes = {f.get("sha256") for f in city.get("files", [])}
-                if city.get("generator") == "airbnb.synthetic" and (item.get("sha256") or file_sha256(path)) in hashes:
-                    return "synthetic"
-    return "inside_airbnb" if found == len(inputs) else "unknown"
-
-
 # --------------------------------------------------------------------------- the explorer
 
 class Explorer:
     """A trained run, its table's listings (each at its latest month) and their axis contributions."""
 
     def __init__(self, predictor: PricePredictor, table: pd.DataFrame | None, origin: str = "unknown",
-                 coverage: float = DEFAULT_COVERAGE, n_comparables: int = 5, notes: list[str] | None = None,
-                 raw_listings: list[Path] | None = None, artifacts_dir: str | Path = ""):
+                 coverage: float = DEFAULT_COVERAGE, n_comparables: int = ExploreConfig.n_comparables,
+                 notes: list[str] | None = None, raw_listings: list[Path] | None = None,
+                 artifacts_dir: str | Path = ""):
         self.predictor = predictor
         self.raw_listings = list(raw_listings or [])  # the table's raw files: listings the ETL left out are there
         self._raw: pd.DataFrame | None = None  # their rows, read on the first id the table lacks
@@ -261,7 +114,7 @@ class Explorer:
         if self.listings is not None:
             with quiet():
                 priced = predictor.predict_table(self.listings, self.coverage)
-            self.space = self._space(priced)
+            self.space = axis_space(priced, self.multiplicative)
             self.model_prices = priced["recommended_price"].to_numpy()
             where = self.listings.assign(**{CITY: self._city_keys(self.listings)})
             self.centres = where.groupby([CITY, "neighbourhood_cleansed"])[["latitude", "longitude"]].median()
@@ -276,7 +129,7 @@ class Explorer:
 
     @classmethod
     def load(cls, artifacts_dir: str | Path = DEFAULT_ARTIFACTS, coverage: float = DEFAULT_COVERAGE,
-             n_comparables: int = 5) -> "Explorer":
+             n_comparables: int = ExploreConfig.n_comparables) -> "Explorer":
         """The run in ``artifacts_dir`` and the table it was trained on (comparables, listing ids)."""
         artifacts_dir = Path(artifacts_dir)
         check_coverage(coverage)
@@ -336,12 +189,6 @@ class Explorer:
         """Mask of the table's listings in ``city`` (all of them for a one-city model)."""
         return self._city_keys(self.listings) == self._key(city)
 
-    def _space(self, priced: pd.DataFrame) -> np.ndarray:
-        """Rows' coordinates in axis space (log factors, or dollars for a dollar model)."""
-        if self.multiplicative:
-            return np.log(priced[[f"{a}_factor" for a in COMPARABLE_AXES]].to_numpy(np.float64))
-        return priced[list(COMPARABLE_AXES)].to_numpy(np.float64)
-
     # ------------------------------------------------------------------ what the controls offer
     @property
     def links(self) -> bool:
@@ -396,11 +243,15 @@ class Explorer:
             return Listing.from_row(self.listings.iloc[int(np.argmin(distance))], month)
         fill = self.predictor.processor.fill_values
         lat, lon = self.centre(UNK, city)
-        return Listing(UNK, UNK, ROOM_TYPES[0], 2, fill.get("bedrooms", 1.0), fill.get("beds", 1.0),
-                       fill.get("bathrooms_numeric", 1.0), BATHROOM_TYPES[0],
-                       *(fill.get(c, 4.7) for c in REVIEW_SCORE_COLUMNS), 10, False, False, (),
-                       self.seen_month() if month is None else month, lat, lon,
-                       fill.get("host_response_rate", 0.95), fill.get("host_acceptance_rate", 0.9), True, city=city)
+        return Listing(neighbourhood_cleansed=UNK, property_type=UNK, room_type=ROOM_TYPES[0], accommodates=2,
+                       **{c: fill.get(c, 1.0) for c in ("bedrooms", "beds", "bathrooms_numeric")},
+                       bathrooms_type=BATHROOM_TYPES[0], amenities=(),
+                       **{c: fill.get(c, 4.7) for c in REVIEW_SCORE_COLUMNS},
+                       number_of_reviews_ltm=10, host_is_superhost=False, instant_bookable=False,
+                       month=self.seen_month() if month is None else month, latitude=lat, longitude=lon,
+                       host_response_rate=fill.get("host_response_rate", 0.95),
+                       host_acceptance_rate=fill.get("host_acceptance_rate", 0.9), host_identity_verified=True,
+                       city=city)
 
     def listing_from_id(self, listing_id, month: int | None = None, city: str | None = None) -> Listing:
         """The table's listing with that id (its latest month), as the controls' starting point; an id
@@ -489,22 +340,7 @@ class Explorer:
         if self.cities and listing.city not in self.cities:
             raise ExploreError(f"choose the city the listing is in: this model was trained on several "
                                f"({', '.join(self.cities)}), got {listing.city!r}")
-        notes = []
-        seen_as = {}
-        for column, label in (("neighbourhood_cleansed", "neighbourhood"), ("property_type", "property type")):
-            value = getattr(listing, column)
-            known = value is not None and value in self.vocabs[column][1:]
-            seen_as[column] = value if known else UNK
-            if value is None:
-                notes.append(f"{label} is not known for this listing: priced as {UNK}")
-            elif not known:
-                notes.append(f"{label} {value!r} is not one the model knows: priced as {UNK} (the average "
-                             f"{label}; coordinates: the city's centre)" if column == "neighbourhood_cleansed" else
-                             f"{label} {value!r} is not one the model knows: priced as {UNK}")
-        for column, label in (("host_is_superhost", "superhost"), ("instant_bookable", "instant bookable"),
-                              ("room_type", "room type")):
-            if getattr(listing, column) is None:
-                notes.append(f"{label} is not known for this listing: priced as unknown (set it to price it)")
+        seen, notes = seen_as(listing, self.vocabs)
         with quiet(threads=1):
             months = self.predictor.predict_months(listing.to_row(), range(1, 13), self.coverage)
         prices = months["recommended_price"].to_numpy()
@@ -512,45 +348,18 @@ class Explorer:
             raise ExploreError("the model gives no positive price for this listing (a dollar-target model can, far "
                                "from its training listings): change the inputs or use a log-price run")
         row = months.iloc[listing.month - 1]
-        notes.extend(self._input_notes(listing, row))
+        notes.extend(input_notes(listing, row, self.predictor.processor))
         if listing.listing_id is not None and self.listings is not None and not self.in_table(listing):
             notes.append(f"listing {listing.listing_id} is not in the run's table (the ETL leaves out listings "
                          "without a usable price or recent reviews: see the table's summary): priced from its row "
                          "in the raw listings file")
         url = LISTING_URL.format(listing.listing_id) if self.links and listing.listing_id is not None else None
         return Quote(listing, float(row["recommended_price"]), float(row["price_low"]), float(row["price_high"]),
-                     self.coverage, self._steps(row),
+                     self.coverage, waterfall(row, self.multiplicative),
                      months[["month", "recommended_price", "price_low", "price_high", SEEN_MONTH]]
                      .reset_index(drop=True),
                      self.comparables(row, listing.listing_id, listing.city, (listing.latitude, listing.longitude)),
-                     seen_as, notes + self.notes, url, self.as_of())
-
-    def _input_notes(self, listing: Listing, row: pd.Series) -> list[str]:
-        notes = []
-        covered = list(self.predictor.processor.months_seen)
-        if not bool(row[SEEN_MONTH]):
-            notes.append(f"month {listing.month} is not in the training table (it covers {covered}): it gets no "
-                         "seasonality (the training months' average)")
-        ranges = self.predictor.processor.ranges or {}
-        for column, label in (("accommodates", "guests"), ("bedrooms", "bedrooms"), ("beds", "beds"),
-                              ("bathrooms_numeric", "bathrooms"), ("number_of_reviews_ltm", "reviews in 12 months")):
-            lo, hi = ranges.get(column, (-math.inf, math.inf))
-            value = getattr(listing, column)
-            if column in self.predictor.processor.scalers and not lo <= value <= hi:
-                notes.append(f"{value:g} {label} is outside the training listings' {lo:g}–{hi:g}: priced as "
-                             f"{min(max(value, lo), hi):g}")
-            elif column not in self.predictor.processor.scalers and value not in self.vocabs.get(column, [value]):
-                notes.append(f"{value:g} {label} is not a value the training listings had: priced as {UNK}")
-        return notes
-
-    def _steps(self, row: pd.Series) -> pd.DataFrame:
-        """The waterfall: base price, then each axis's dollars; ``end`` of the last step is the price."""
-        names = ["bias", *AXES]
-        dollars = np.array([float(row[n]) for n in names])
-        ends = np.cumsum(dollars)
-        factors = [math.nan, *(float(row[f"{a}_factor"]) if self.multiplicative else math.nan for a in AXES)]
-        return pd.DataFrame({"step": names, "label": [AXIS_LABELS[n] for n in names], "dollars": dollars,
-                             "factor": factors, "start": ends - dollars, "end": ends})
+                     seen, notes + self.notes, url, self.as_of())
 
     def comparables(self, row: pd.Series, exclude: int | None = None, city: str | None = None,
                     at: tuple[float, float] | None = None) -> pd.DataFrame:
@@ -561,7 +370,7 @@ class Explorer:
                    "neighbourhood_cleansed", "room_type", "accommodates", "bedrooms", "url"]
         if self.listings is None:
             return pd.DataFrame(columns=columns)
-        point = self._space(pd.DataFrame([row]))[0]
+        point = axis_space(pd.DataFrame([row]), self.multiplicative)[0]
         distance = np.sqrt(((self.space - point) ** 2).sum(axis=1))
         if exclude is not None:
             distance = np.where(self.listings["listing_id"].to_numpy() == exclude, np.inf, distance)
@@ -582,49 +391,3 @@ class Explorer:
             "url": [LISTING_URL.format(int(i)) if self.links else None for i in ids]}, columns=columns)
 
 
-def km_between(point: tuple[float, float], others: np.ndarray) -> np.ndarray:
-    """Great-circle distances in km from ``point`` (latitude, longitude) to each (latitude, longitude) row."""
-    lat1, lon1 = np.deg2rad(point)
-    lat2, lon2 = np.deg2rad(others[:, 0]), np.deg2rad(others[:, 1])
-    h = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
-
-
-def check_listing(listing: Listing) -> None:
-    """Refuse what is not a listing, naming every bad control at once (ExploreError)."""
-    problems = []
-
-    def number(name: str, lo: float, hi: float, whole: bool = False, what: str = "") -> None:
-        value = getattr(listing, name)
-        ok_type = isinstance(value, (int, np.integer)) if whole else isinstance(value, (int, float, np.number))
-        if isinstance(value, bool) or not ok_type or not math.isfinite(float(value)) or not lo <= value <= hi:
-            kind = "a whole number" if whole else "a number"
-            problems.append(f"{what or name} must be {kind} from {lo:g} to {hi:g}, got {value!r}")
-
-    number("month", 1, 12, whole=True)
-    number("accommodates", 1, MAX_ACCOMMODATES, whole=True,
-           what=f"accommodates (guests; Airbnb's limit is {MAX_ACCOMMODATES})")
-    for name in ("bedrooms", "beds", "bathrooms_numeric"):
-        number(name, 0, MAX_ROOMS)
-    for name in REVIEW_SCORE_COLUMNS:
-        number(name, *REVIEW_SCALE)
-    number("number_of_reviews_ltm", 0, 10_000, whole=True)
-    number("latitude", -90, 90)
-    number("longitude", -180, 180)
-    for name in ("host_response_rate", "host_acceptance_rate"):
-        number(name, 0, 1)
-    if listing.room_type is not None and listing.room_type not in ROOM_TYPES:
-        problems.append(f"room type must be one of {', '.join(ROOM_TYPES)}, got {listing.room_type!r}")
-    if listing.bathrooms_type not in BATHROOM_TYPES:
-        problems.append(f"bathrooms must be {' or '.join(BATHROOM_TYPES)}, got {listing.bathrooms_type!r}")
-    for name in ("neighbourhood_cleansed", "property_type"):  # None: a table row's missing name (<UNK>)
-        value = getattr(listing, name)
-        if value is not None and (not isinstance(value, str) or not value.strip()):
-            problems.append(f"{name.split('_')[0]} must be a name, got {getattr(listing, name)!r}")
-    if not all(isinstance(a, str) for a in listing.amenities):
-        problems.append("amenities must be names")
-    for name in ("host_is_superhost", "instant_bookable", "host_identity_verified"):
-        if getattr(listing, name) is not None and not isinstance(getattr(listing, name), (bool, np.bool_)):
-            problems.append(f"{name} must be true or false, got {getattr(listing, name)!r}")
-    if problems:
-        raise ExploreError("; ".join(problems))

@@ -32,7 +32,8 @@ import numpy as np
 from run import update_markdown  # benchmarks/run.py: BENCHMARKS.md sections with the machine line
 
 from airbnb.explore import ExploreConfig, Explorer
-from airbnb.explore_app import ExplorerApp, running_server
+from airbnb.explore_app import ExplorerApp
+from airbnb.explore_server import running_server
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

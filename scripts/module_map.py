@@ -28,14 +28,18 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("a run's files", {"artifacts", "tracking"}),
     ("the standard learners (peers, and a teacher for training)", {"baseline_design", "baselines"}),
     ("training", {"training", "train"}),
-    ("pricing, evaluation, search", {"listing_checks", "predict", "evaluate", "champion", "tune"}),
-    ("reports and orchestration", {"plots", "explore", "explore_kernels", "explore_app", "report", "run"}),
+    ("pricing, evaluation, search", {"listing_checks", "predict", "evaluate_verdict", "evaluate_config", "evaluate_tables",
+                                      "evaluate_cv", "evaluate_run", "evaluate_forward", "evaluate", "champion", "tune"}),
+    ("reports and orchestration", {"plots", "explore_listing", "explore_table", "explore_quote", "explore",
+                                   "explore_kernels", "explore_html", "explore_server", "explore_app", "report", "run"}),
 ]
 # Within a layer, the order modules may import each other in.
 ORDER = ["errors", "config", "log", "io", "schema", "axes", "cli", "metrics", "schedule", "notebook", "etl", "synthetic",
          "embedding_cache", "embeddings", "features", "dataset", "model", "breakdown", "conformal", "artifacts", "tracking",
-         "baseline_design", "baselines", "training", "train", "listing_checks", "predict", "evaluate", "champion", "tune",
-         "plots", "explore", "explore_kernels", "explore_app", "report", "run"]
+         "baseline_design", "baselines", "training", "train", "listing_checks", "predict", "evaluate_verdict",
+         "evaluate_config", "evaluate_tables", "evaluate_cv", "evaluate_run", "evaluate_forward", "evaluate", "champion",
+         "tune", "plots", "explore_listing", "explore_table", "explore_quote", "explore", "explore_kernels", "explore_html",
+         "explore_server", "explore_app", "report", "run"]
 RANK = {name: i for i, name in enumerate(ORDER)}
 # A package split by job: the order its modules may import each other in (its ``__init__``, the
 # package's public face, re-exports from them; its ``__main__`` runs the last).

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from airbnb.explore import Explorer, ExploreConfig
-from airbnb.explore_app import LINK_STYLE, running_server
+from airbnb.explore_html import LINK_STYLE
+from airbnb.explore_server import running_server
 
 from conftest import ALBANY
 

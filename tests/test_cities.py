@@ -101,8 +101,9 @@ def test_the_baselines_see_the_city_only_in_a_table_of_several(cities):
 def test_the_explorer_prices_a_listing_in_the_city_chosen(cities, across):
     """A model of several cities: the explorer's city control picks the city priced in, and the
     neighbourhoods offered and the comparables shown are that city's."""
-    from airbnb.explore import Explorer, ExploreError
+    from airbnb.explore import Explorer
     from airbnb.explore_app import ExplorerApp
+    from airbnb.explore_listing import ExploreError
 
     explorer = Explorer.load(across)
     table = load_table(cities["both"])

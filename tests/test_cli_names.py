@@ -110,7 +110,7 @@ def test_make_lab_serves_the_repository_root(tmp_path):
     import time
     import urllib.request
 
-    from airbnb.explore_app import free_port
+    from airbnb.explore_server import free_port
 
     from conftest import REPO
 

@@ -1,6 +1,7 @@
 """The price explorer's logic and widgets: prices, the waterfall, the curve, comparables, bad input."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -12,13 +13,18 @@ import papermill as pm
 import pytest
 
 from airbnb import etl
-from airbnb.explore import (COMPARABLE_AXES, LISTING_URL, Explorer, ExploreConfig, ExploreError, Listing,
-                            km_between, table_origin)
-from airbnb.explore_app import (LINK_STYLE, ExplorerApp, app, comparables_html, curve_svg, header_html,
-                                page_notebook, price_html, waterfall_html)
+from airbnb.explore import Explorer, ExploreConfig
+from airbnb.explore_app import ExplorerApp, app
+from airbnb.explore_html import LINK_STYLE, comparables_html, curve_svg, header_html, price_html, waterfall_html
+from airbnb.explore_listing import ROW_ONLY, ExploreError, Listing, check_listing
+from airbnb.explore_quote import COMPARABLE_AXES, km_between
+from airbnb.explore_server import page_notebook
+from airbnb.explore_table import table_origin
+from airbnb.predict import LISTING_URL
 from airbnb import predict, train
 from airbnb.features import UNK
 from airbnb.errors import ConfigError
+from airbnb.schema import DOMAINS, TABLE_SCHEMA
 
 from conftest import REPO, rerecord, trained_on_one_month, write_listings, write_reviews
 
@@ -255,6 +261,21 @@ def test_the_notebook_is_thin_and_shows_a_message_for_a_missing_run(tmp_path):
     code = [c.source for c in nbformat.read(str(REPO / "notebooks" / "explore.ipynb"), as_version=4).cells
             if c.cell_type == "code"]
     assert len(code) == 2 and all(len(source.splitlines()) <= 4 for source in code), "the notebook only wires"
+
+
+def test_the_listing_is_the_tables_columns_within_the_schemas_bounds(explorer):
+    """Issue 24: a listing's fields are the table's listing columns, with the table's kinds of
+    number, and the explorer refuses exactly what the schema's domains refuse."""
+    fields = {f.name: f.type for f in dataclasses.fields(Listing)}
+    assert set(fields) == set(TABLE_SCHEMA.names) - set(ROW_ONLY)
+    assert (fields["accommodates"], fields["bedrooms"], fields["instant_bookable"]) == (int, float, bool | None)
+    listing = explorer.default_listing()
+    for name, domain in DOMAINS.items():
+        kind = type(getattr(listing, name))
+        check_listing(dataclasses.replace(listing, **{name: kind(domain.high)}))  # the bound itself is allowed
+        with pytest.raises(ExploreError, match=rf"^{name}\b.* must be a (whole )?number from "
+                                               rf"{domain.low:g} to {domain.high:g}, got {kind(domain.high + 1)!r}$"):
+            check_listing(dataclasses.replace(listing, **{name: kind(domain.high + 1)}))
 
 
 def test_listing_round_trips_through_a_table_row(explorer):

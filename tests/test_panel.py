@@ -242,7 +242,7 @@ def test_explorer_and_predict_show_the_learned_year_curve_at_the_latest_level(pa
     training rows never covered are flagged and get no seasonality."""
     from airbnb.axes import SEEN_MONTH
     from airbnb.explore import Explorer
-    from airbnb.explore_app import curve_svg
+    from airbnb.explore_html import curve_svg
     from airbnb.predict import PricePredictor, read_listings_file
 
     table, run = panel_run

@@ -7,7 +7,9 @@ import pandas as pd
 import pytest
 
 from airbnb import evaluate, report
+from airbnb.errors import ConfigError
 from airbnb.evaluate import MODEL_NAME, verdict
+from airbnb.io import read_json
 from airbnb.log import RECORD
 from airbnb.metrics import metric_columns, readable_table
 
@@ -48,7 +50,7 @@ def test_without_cross_validation_the_split_is_quoted_with_its_caveat():
 
 
 def test_a_verdict_needs_a_baseline():
-    with pytest.raises(evaluate.ConfigError, match="no baseline"):
+    with pytest.raises(ConfigError, match="no baseline"):
         verdict(metrics({MODEL_NAME: 0.3}))
 
 
@@ -83,7 +85,7 @@ def test_evaluate_prints_a_labelled_table_in_percent_and_the_figure_to_trust(sma
     out = tmp_path / "metrics.json"
     evaluate.main(["--artifacts", str(small_run), "--baselines", "ridge", "weighted_mean", "--output", str(out)])
     printed = "\n".join(line for line in capsys.readouterr().out.splitlines() if not RECORD.match(line))
-    saved = evaluate.read_json(out)
+    saved = read_json(out)
     header, columns, *rows = printed.split("\n\n")[0].splitlines()
     assert header == f"test split ({saved['rows']:,} listing-months of {saved['listings']:,} listings), best first:"
     assert columns.split()[:4] == ["MAPE", "%", "(occupancy-weighted)", "MAE"]

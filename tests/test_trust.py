@@ -316,7 +316,7 @@ def http_status(url: str, host: str | None = None, timeout: float = 300) -> int:
 
 
 def test_the_explorer_server_checks_hosts_caps_kernels_and_stops_cleanly_on_sigterm(small_run, tmp_path):
-    from airbnb.explore_app import free_port
+    from airbnb.explore_server import free_port
 
     assert "port must be a number from 1 to 65535, got 99999" in one_error_line(
         cli("airbnb.explore_app", "--artifacts", str(small_run), "--port", "99999", "--no-browser"))
