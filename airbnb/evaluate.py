@@ -35,7 +35,7 @@ from typing import Sequence
 
 from . import train
 from .artifacts import METRICS, train_config
-from .cli import add_config_flags, description
+from .cli import DefaultsHelpFormatter, add_config_flags, description
 from .errors import ConfigError, command_line
 from .evaluate_config import EvaluateConfig
 from .evaluate_cv import CrossValidation, cross_validate
@@ -67,7 +67,7 @@ def run_config(artifacts_dir: str | Path) -> train.TrainConfig:
 def build_parser(explicit_only: bool = False) -> argparse.ArgumentParser:
     """Flags generated from EvaluateConfig; ``explicit_only`` leaves out the flags not given."""
     parser = argparse.ArgumentParser(prog="python -m airbnb.evaluate", description=description(__doc__),
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                     formatter_class=DefaultsHelpFormatter)
     add_config_flags(parser, EvaluateConfig, suppress_defaults=explicit_only)
     return parser
 

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from .cli import add_config_flags, description
+from .cli import DefaultsHelpFormatter, add_config_flags, description
 from .errors import UserError, command_line
 from .explore import DEFAULT_ARTIFACTS, Explorer, ExploreConfig
 from .explore_html import (LABELS, comparables_html, curve_svg, error_html, header_html, notes_html, price_html,
@@ -223,7 +223,7 @@ def app(artifacts_dir: str | Path = DEFAULT_ARTIFACTS, coverage: float = Explore
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m airbnb.explore_app", description=description(__doc__),
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                     formatter_class=DefaultsHelpFormatter)
     add_config_flags(parser, ExploreConfig)
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="localhost port of the page (1-65535)")
     parser.add_argument("--max-kernels", type=int, default=MAX_KERNELS,

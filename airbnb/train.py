@@ -24,7 +24,7 @@ import torch
 
 from . import artifacts, conformal
 from .breakdown import predict_dataset
-from .cli import add_config_flags, description
+from .cli import DefaultsHelpFormatter, add_config_flags, description
 from .dataset import AirbnbDataset
 from .errors import command_line
 from .io import exclusive
@@ -124,7 +124,7 @@ def build_parser(explicit_only: bool = False) -> argparse.ArgumentParser:
     learns what the user chose).
     """
     parser = argparse.ArgumentParser(prog="python -m airbnb.train", description=description(__doc__),
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                     formatter_class=DefaultsHelpFormatter)
     add_config_flags(parser, TrainConfig, suppress_defaults=explicit_only)
     return parser
 

@@ -37,7 +37,7 @@ from optuna.trial import FrozenTrial
 
 from . import artifacts, train
 from .champion import Promotion, completed, promote
-from .cli import add_config_flags, check_bounds, check_types, description, option
+from .cli import DefaultsHelpFormatter, add_config_flags, check_bounds, check_types, description, option
 from .config import DEFAULT_TABLE_PATH
 from .errors import ConfigError, command_line
 from .io import atomic_path, exclusive
@@ -379,7 +379,7 @@ def _optuna_plots() -> Iterator[None]:
 def build_parser() -> argparse.ArgumentParser:
     """Tuning flags, then the base training flags of every trial (the searched ones are not flags)."""
     parser = argparse.ArgumentParser(prog="python -m airbnb.tune", description=description(__doc__),
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                     formatter_class=DefaultsHelpFormatter)
     tune_fields = {f.name for f in dataclasses.fields(TuneConfig)}
     add_config_flags(parser.add_argument_group("study"), TuneConfig, skip={"base"})
     group = parser.add_argument_group("training settings of every trial")

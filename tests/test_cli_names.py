@@ -36,6 +36,15 @@ def test_etl_help_shows_defaults_but_no_empty_ones(capsys):
     assert "e.g. albany-2024-11 -> albany) --engine" in text  # --city's own words, then the next flag
 
 
+@pytest.mark.parametrize("module", ["airbnb.train", "airbnb.evaluate", "airbnb.tune", "airbnb.explore_app",
+                                    "airbnb.predict"])
+def test_every_command_shows_defaults_but_no_empty_ones(capsys, module):
+    with pytest.raises(SystemExit):
+        importlib.import_module(module).main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert not [empty for empty in ("(default: )", "(default: [])", "(default: None)") if empty in text]
+
+
 def parsed(*argv: str) -> dict:
     return vars(train.build_parser(explicit_only=True).parse_args(list(argv)))
 
