@@ -305,7 +305,7 @@ def _check_belongs(processor: FeatureProcessor, config, path: Path) -> None:
     found = {**processor.vocab_sizes, "location": processor.location.dim}
     if config.amenity_multihot_dim:
         built["frequent amenities"], found["frequent amenities"] = (config.amenity_multihot_dim,
-                                                                    len(processor.amenity_vocabulary.names))
+                                                                    len(processor.amenity_vocabulary_.names))
     wrong = [f"{name} {found.get(name)} (model: {size})" for name, size in built.items() if found.get(name) != size]
     if wrong:
         raise ArtifactsError(f"{path} does not belong to this run's model (input sizes {', '.join(wrong)}): the "

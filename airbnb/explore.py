@@ -107,7 +107,7 @@ class Explorer:
         self.artifacts_dir = str(artifacts_dir)  # where the run was loaded from (the page's title says)
         self.notes = list(notes or [])  # about the session (no table, no links, no calibration)
         self.multiplicative = predictor.model.config.target == "log_price"
-        self.vocabs = predictor.processor.vocabs
+        self.vocabs = predictor.processor.vocabs_
         # a model of several cities prices a listing in one of them (its city input); one of one city has none
         self.cities = predictor.processor.cities if predictor.processor.n_cities > 1 else []
         self.listings = None if table is None or not len(table) else self._latest(table)
@@ -120,7 +120,7 @@ class Explorer:
             self.centres = where.groupby([CITY, "neighbourhood_cleansed"])[["latitude", "longitude"]].median()
             self.city_centres = where.groupby(CITY)[["latitude", "longitude"]].median()
         else:
-            ranges = predictor.processor.ranges or {}
+            ranges = predictor.processor.ranges_ or {}
             self.space, self.model_prices, self.centres = np.zeros((0, len(COMPARABLE_AXES))), np.zeros(0), None
             middle = [float(np.mean(ranges.get(c, (0.0, 0.0)))) for c in ("latitude", "longitude")]
             self.city_centres = pd.DataFrame([middle], index=[""], columns=["latitude", "longitude"])
@@ -206,7 +206,7 @@ class Explorer:
                 "property_type": list(self.vocabs["property_type"][1:]),
                 "room_type": list(ROOM_TYPES), "bathrooms_type": list(BATHROOM_TYPES),
                 "amenities": list(amenities.index) if amenities is not None
-                else list(self.predictor.processor.amenity_vocabulary.names)}
+                else list(self.predictor.processor.amenity_vocabulary_.names)}
 
     def _amenity_counts(self) -> pd.Series | None:
         if self.listings is None:
@@ -226,12 +226,12 @@ class Explorer:
     def seen_month(self) -> int:
         """A month the training table covers (the highest; July for a run that knows none): where a
         listing without a month of its own is priced, so no warning of an unseen month comes first."""
-        return int(max(self.predictor.processor.months_seen, default=7))
+        return int(max(self.predictor.processor.months_seen_, default=7))
 
     def as_of(self) -> str | None:
         """The training table's latest snapshot month (YYYY-MM): a price for any month is that month at
         this level, so a panel's earlier years do not mix into the year curve (None: a run from before)."""
-        latest = self.predictor.processor.latest_month
+        latest = self.predictor.processor.latest_month_
         return None if latest is None else month_text(latest)
 
     def default_listing(self, month: int | None = None, city: str | None = None) -> Listing:
@@ -241,7 +241,7 @@ class Explorer:
         if self.listings is not None:
             distance = np.where(self._in_city(city), np.linalg.norm(self.space, axis=1), np.inf)
             return Listing.from_row(self.listings.iloc[int(np.argmin(distance))], month)
-        fill = self.predictor.processor.fill_values
+        fill = self.predictor.processor.fill_values_
         lat, lon = self.centre(UNK, city)
         return Listing(neighbourhood_cleansed=UNK, property_type=UNK, room_type=ROOM_TYPES[0], accommodates=2,
                        **{c: fill.get(c, 1.0) for c in ("bedrooms", "beds", "bathrooms_numeric")},

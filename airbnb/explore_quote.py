@@ -62,19 +62,19 @@ def seen_as(listing: Listing, vocabularies: dict) -> tuple[dict[str, str], list[
 def input_notes(listing: Listing, row: pd.Series, processor: FeatureProcessor) -> list[str]:
     """Notes on a priced row's month and sizes the training listings never had."""
     notes = []
-    covered = list(processor.months_seen)
+    covered = list(processor.months_seen_)
     if not bool(row[SEEN_MONTH]):
         notes.append(f"month {listing.month} is not in the training table (it covers {covered}): it gets no "
                      "seasonality (the training months' average)")
-    ranges = processor.ranges or {}
+    ranges = processor.ranges_ or {}
     for column, label in (("accommodates", "guests"), ("bedrooms", "bedrooms"), ("beds", "beds"),
                           ("bathrooms_numeric", "bathrooms"), ("number_of_reviews_ltm", "reviews in 12 months")):
         lo, hi = ranges.get(column, (-math.inf, math.inf))
         value = getattr(listing, column)
-        if column in processor.scalers and not lo <= value <= hi:
+        if column in processor.scalers_ and not lo <= value <= hi:
             notes.append(f"{value:g} {label} is outside the training listings' {lo:g}–{hi:g}: priced as "
                          f"{min(max(value, lo), hi):g}")
-        elif column not in processor.scalers and value not in processor.vocabs.get(column, [value]):
+        elif column not in processor.scalers_ and value not in processor.vocabs_.get(column, [value]):
             notes.append(f"{value:g} {label} is not a value the training listings had: priced as {UNK}")
     return notes
 

@@ -16,7 +16,10 @@ from pathlib import Path
 import pyarrow as pa
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.exceptions import NotFittedError
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import check_is_fitted
 
 from . import __version__
 from .axes import MODEL_INPUTS, SEEN_MONTH, AxisInput, input_columns, inputs_with
@@ -152,49 +155,46 @@ def _parsed(text: str) -> tuple[str, ...]:
     return tuple(parse_amenities(text))
 
 
-@dataclass
-class FeatureProcessor:
-    """fit on training rows, transform any rows, save/load as data (SPEC §4 says joblib: a pickle,
-    which runs code when loaded; see "stored as data" below)."""
+class FeatureProcessor(TransformerMixin, BaseEstimator):
+    """A scikit-learn transformer: ``fit`` on training rows, ``transform`` any rows into the model's
+    inputs (a dict of arrays by input name), ``save``/``load`` as data (SPEC §4 says joblib: a
+    pickle, which runs code when loaded; see "stored as data" below).
 
-    location: LocationEncoding = field(default_factory=LocationEncoding)
-    # the model's own per-amenity values, the same frequent amenities the baselines see (3% measured
-    # 0.16 points worse in Newark's 5-fold CV; rarer ones are priced through the embedding)
-    amenity_vocabulary: AmenityVocabulary = field(default_factory=AmenityVocabulary)
-    vocabs: dict[str, list] = field(default_factory=dict)
-    scalers: dict[str, StandardScaler] = field(default_factory=dict)
-    fill_values: dict[str, float] = field(default_factory=dict)
-    ranges: dict[str, tuple[float, float]] | None = None  # (min, max) of numeric inputs on the training rows
-    months_seen: tuple[int, ...] = ()  # months of the training rows (empty: a processor from before 0.2)
-    latest_month: int | None = None  # the training rows' latest snapshot month (:func:`latest_month`)
-    version: str = __version__
+    Its parameters are the location encoding and the settings of the amenity vocabulary; what
+    ``fit`` learns ends in ``_`` (scikit-learn's convention, checked by ``check_is_fitted``).
+    """
+
+    def __init__(self, location: LocationEncoding = LocationEncoding(),
+                 amenity_vocabulary: AmenityVocabulary = AmenityVocabulary()):
+        self.location = location
+        # the model's own per-amenity values, the same frequent amenities the baselines see (3%
+        # measured 0.16 points worse in Newark's 5-fold CV; rarer ones are priced through the embedding)
+        self.amenity_vocabulary = amenity_vocabulary
 
     # ------------------------------------------------------------------ fit
-    def fit(self, df: pd.DataFrame) -> "FeatureProcessor":
+    def fit(self, df: pd.DataFrame, y=None) -> "FeatureProcessor":
         _require_columns(df, INPUT_COLUMNS)
         _reject_nan(df)
-        self.vocabs = {col: [UNK, *_sorted_values(df[col], col in NUMERIC_VOCABS)] for col in VOCAB_FEATURES}
-        self.scalers = {col: StandardScaler().fit(_scaler_input(df, col)) for col in SCALED_FEATURES}
-        self.amenity_vocabulary.fit(df["amenities"])
+        self.vocabs_ = {col: [UNK, *_sorted_values(df[col], col in NUMERIC_VOCABS)] for col in VOCAB_FEATURES}
+        self.scalers_ = {col: StandardScaler().fit(_scaler_input(df, col)) for col in SCALED_FEATURES}
+        self.amenity_vocabulary_ = dataclasses.replace(self.amenity_vocabulary, names=[]).fit(df["amenities"])
         # remembered so raw rows at prediction time are imputed like the training table
-        self.fill_values = fit_fill_values(df)
-        self.ranges = {c: (float(df[c].min()), float(df[c].max())) for c in [*CLIPPED, *sorted(NUMERIC_VOCABS)]}
-        self.months_seen = tuple(sorted(int(m) for m in df["month"].unique()))
-        self.latest_month = latest_month(df)
+        self.fill_values_ = fit_fill_values(df)
+        # (min, max) of the numeric inputs on the training rows: clipping and out-of-range flags
+        self.ranges_ = {c: (float(df[c].min()), float(df[c].max())) for c in [*CLIPPED, *sorted(NUMERIC_VOCABS)]}
+        self.months_seen_ = tuple(sorted(int(m) for m in df["month"].unique()))
+        self.latest_month_ = latest_month(df)  # the training rows' latest snapshot month
+        self.version_ = __version__
         return self
 
     @property
-    def is_fitted(self) -> bool:
-        return bool(self.vocabs)
-
-    @property
     def vocab_sizes(self) -> dict[str, int]:
-        return {col: len(vocab) for col, vocab in self.vocabs.items()}
+        return {col: len(vocab) for col, vocab in self.vocabs_.items()}
 
     @property
     def cities(self) -> list[str]:
-        """The training rows' cities (none known to a processor from before tables had a city)."""
-        return list(self.vocabs.get(CITY, [UNK])[1:])
+        """The training rows' cities."""
+        return list(self.vocabs_[CITY][1:])
 
     @property
     def n_cities(self) -> int:
@@ -203,21 +203,20 @@ class FeatureProcessor:
     # ------------------------------------------------------------------ transform
     def transform(self, df: pd.DataFrame) -> dict[str, np.ndarray]:
         """Arrays keyed by input name; ``target_price``/``estimated_occupancy_rate`` when present."""
-        if not self.is_fitted:
-            raise FeatureError("FeatureProcessor is not fitted: call fit(train_df) or FeatureProcessor.load(path)")
+        try:
+            check_is_fitted(self)
+        except NotFittedError:
+            raise FeatureError("FeatureProcessor is not fitted: call fit(train_df) or FeatureProcessor.load(path)") from None
         _require_columns(df, INPUT_COLUMNS)
         _reject_nan(df)
         df = self._clipped(df)
         out = {item.name: self._encode(item, df) for item in MODEL_INPUTS
-               if item.encoding != "embedding" and (item.encoding != "vocabulary" or item.name in self.vocabs)}
+               if item.encoding != "embedding" and (item.encoding != "vocabulary" or item.name in self.vocabs_)}
         out[SEEN_MONTH] = self.month_seen(df["month"]).astype(np.float32)
         text, *numbers = PASSTHROUGH
         out[text] = df[text].fillna("").to_numpy(dtype=object)
         out.update({col: df[col].to_numpy(dtype=np.float32) for col in numbers if col in df})
         return out
-
-    def fit_transform(self, df: pd.DataFrame) -> dict[str, np.ndarray]:
-        return self.fit(df).transform(df)
 
     def _encode(self, item: AxisInput, df: pd.DataFrame) -> np.ndarray:
         """One declared input's values for ``df``'s rows (a single scaled column stays 1-D)."""
@@ -226,29 +225,27 @@ class FeatureProcessor:
         if item.encoding == "location":
             return self.location(*(df[c].to_numpy() for c in item.columns))
         if item.encoding in ("scaled", "log_scaled"):
-            scaled = [self.scalers[c].transform(_scaler_input(df, c))[:, 0].astype(np.float32) for c in item.columns]
+            scaled = [self.scalers_[c].transform(_scaler_input(df, c))[:, 0].astype(np.float32) for c in item.columns]
             return scaled[0] if len(scaled) == 1 else np.stack(scaled, axis=1)
         if item.encoding == "one_hot":
             return _one_hot(df[item.columns[0]], list(item.categories))
         if item.encoding == "cyclical":
             return cyclical(df[item.columns[0]].to_numpy(), 12).astype(np.float32)
         if item.encoding == "multihot":
-            return self.amenity_vocabulary.transform(df[item.columns[0]])
+            return self.amenity_vocabulary_.transform(df[item.columns[0]])
         if item.encoding == "trend":
-            return years_before(df, self.latest_month)
+            return years_before(df, self.latest_month_)
         if item.encoding == "zero_indicator":
             return (df[item.columns[0]].to_numpy() == 0).astype(np.float32)
         raise FeatureError(f"{item.name}: no encoder for {item.encoding!r}")
 
     def _clipped(self, df: pd.DataFrame) -> pd.DataFrame:
         """``df`` with the CLIPPED inputs held to the training range (a copy of those columns only)."""
-        ranges = self.ranges or {}
-        return df.assign(**{c: df[c].clip(*ranges[c]) for c in CLIPPED if c in ranges})
+        return df.assign(**{c: df[c].clip(*self.ranges_[c]) for c in CLIPPED})
 
     def month_seen(self, months) -> np.ndarray:
-        """True where the month is one the training rows covered (always, for an older processor)."""
-        months = np.asarray(months)
-        return np.isin(months, self.months_seen) if self.months_seen else np.ones(len(months), dtype=bool)
+        """True where the month is one the training rows covered."""
+        return np.isin(np.asarray(months), self.months_seen_)
 
     def out_of_range(self, df: pd.DataFrame) -> pd.Series:
         """Per row, the inputs far outside the training range ('' for none), e.g. 'accommodates, latitude'.
@@ -256,15 +253,13 @@ class FeatureProcessor:
         Far means beyond the range by more than OUT_OF_RANGE_MARGIN of its width (coordinates: of the
         city's bounding box). Such rows are still priced, from their clipped inputs.
         """
-        if not self.ranges:  # a processor from before 0.2 knows no ranges
-            return pd.Series("", index=df.index, dtype=object, name="out_of_range")
         far = pd.DataFrame({col: _outside(pd.to_numeric(df[col], errors="coerce"), lo, hi)
-                            for col, (lo, hi) in self.ranges.items()}, index=df.index, dtype=bool)
+                            for col, (lo, hi) in self.ranges_.items()}, index=df.index, dtype=bool)
         return far.dot(far.columns + ", ").str.removesuffix(", ").rename("out_of_range")
 
     def _indices(self, values: pd.Series, col: str) -> np.ndarray:
         """Vocabulary positions; unseen or missing values map to 0 (``<UNK>``)."""
-        vocab = pd.Index(self.vocabs[col][1:])
+        vocab = pd.Index(self.vocabs_[col][1:])
         keys = values.astype("float64") if col in NUMERIC_VOCABS else values.astype("object")
         return (vocab.get_indexer(keys) + 1).astype(np.int64)
 
@@ -327,9 +322,9 @@ def _encode(value, arrays: dict[str, np.ndarray], where: str):
         return {"type": "tuple", "items": _encode(list(value), arrays, where)}
     if isinstance(value, dict) and all(isinstance(key, str) for key in value):
         return {"type": "dict", "items": {key: _encode(item, arrays, f"{where}.{key}") for key, item in value.items()}}
-    if isinstance(value, StandardScaler):  # its settings and its fitted state (mean_, scale_, var_, ...)
-        return {"type": "StandardScaler", "params": _encode(value.get_params(), arrays, where),
-                "state": _encode({k: v for k, v in vars(value).items() if k.endswith("_")}, arrays, where)}
+    if isinstance(value, (StandardScaler, FeatureProcessor)):  # its settings and what fit learned (mean_, vocabs_, ...)
+        return {"type": type(value).__name__, "params": _encode(value.get_params(deep=False), arrays, where),
+                "state": _encode(fitted_state(value), arrays, where)}
     if type(value) in _stored_dataclasses().values():
         return {"type": type(value).__name__, "fields": {f.name: _encode(getattr(value, f.name), arrays, f"{where}.{f.name}")
                                                          for f in dataclasses.fields(value)}}
@@ -353,10 +348,15 @@ def from_data(tree, arrays: dict[str, np.ndarray]):
     if kind == "dict":
         return {key: from_data(item, arrays) for key, item in tree["items"].items()}
     if kind == "StandardScaler":
-        scaler = StandardScaler(**from_data(tree["params"], arrays))
-        for name, item in from_data(tree["state"], arrays).items():
-            setattr(scaler, name, item)
-        return scaler
+        return _fitted(StandardScaler(**from_data(tree["params"], arrays)), from_data(tree["state"], arrays))
+    if kind == "FeatureProcessor":
+        if "fields" in tree:  # written as a dataclass (before the processor was a scikit-learn transformer)
+            return _processor_from_fields(from_data(tree["fields"], arrays))
+        state = from_data(tree["state"], arrays)
+        if set(state) != PROCESSOR_STATE:
+            raise FeatureError(f"stored FeatureProcessor holds {sorted(state)}, this version's holds "
+                               f"{sorted(PROCESSOR_STATE)}: retrain")
+        return _fitted(FeatureProcessor(**from_data(tree["params"], arrays)), state)
     cls = _stored_dataclasses().get(kind)
     if cls is None:
         raise FeatureError(f"unknown stored type {kind!r}: the file was not written by this version's "
@@ -370,6 +370,32 @@ def from_data(tree, arrays: dict[str, np.ndarray]):
         if not known[name].init:
             object.__setattr__(made, name, value)
     return made
+
+
+def fitted_state(estimator) -> dict:
+    """What ``fit`` learned: the attributes ending in ``_`` (scikit-learn's convention)."""
+    return {k: v for k, v in vars(estimator).items() if k.endswith("_") and not k.startswith("_")}
+
+
+def _fitted(estimator, state: dict):
+    for name, value in state.items():
+        setattr(estimator, name, value)
+    return estimator
+
+
+# What a fitted processor holds (FeatureProcessor.fit sets exactly these).
+PROCESSOR_STATE = {"vocabs_", "scalers_", "amenity_vocabulary_", "fill_values_", "ranges_", "months_seen_",
+                   "latest_month_", "version_"}
+
+
+def _processor_from_fields(fields: dict) -> FeatureProcessor:
+    """A processor this package stored as a dataclass (the same values, under names without ``_``)."""
+    if not fields.get("ranges") or not fields.get("months_seen"):
+        raise FeatureError("the feature processor was written by a version before 0.2 (no training ranges or "
+                           "months): retrain")
+    vocabulary = fields.pop("amenity_vocabulary")
+    processor = FeatureProcessor(fields.pop("location"), dataclasses.replace(vocabulary, names=[]))
+    return _fitted(processor, {"amenity_vocabulary_": vocabulary, **{f"{k}_": v for k, v in fields.items()}})
 
 
 def _stored_dataclasses() -> dict[str, type]:

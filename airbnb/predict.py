@@ -110,8 +110,8 @@ class PricePredictor:
         out.insert(2, "price_high", high)
         seen = self.processor.month_seen(table["month"])
         flags = self.processor.out_of_range(table).to_numpy()
-        _warn_unseen(table["month"].to_numpy(), seen, self.processor.months_seen)
-        _warn_out_of_range(flags, self.processor.ranges, ids)
+        _warn_unseen(table["month"].to_numpy(), seen, self.processor.months_seen_)
+        _warn_out_of_range(flags, self.processor.ranges_, ids)
         listing_ids = {} if ids is None else {"listing_id": ids.to_numpy()}
         return pd.DataFrame({**listing_ids, "month": table["month"].to_numpy()}).join(out).assign(
             **{SEEN_MONTH: seen, "out_of_range": flags})
@@ -187,7 +187,7 @@ class PricePredictor:
         if len(rejected) and (on_invalid == "raise" or not keep.any()):
             raise refusal(rejected, by_id=ids is not None)
         rows = rows[keep]
-        impute(rows, self.processor.fill_values)
+        impute(rows, self.processor.fill_values_)
         rows["month"] = month
         rows[CITY] = city
         cast_like_table(rows)

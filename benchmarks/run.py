@@ -315,7 +315,7 @@ def ours_training(work: Path, rows: int, epochs: int) -> dict:
             config = TrainConfig()
             data = Prepared(df, pd.Series("train", index=df.index), processor, {{"train": dataset}}, embedder)
             result["default"] = dict(ensemble=config.ensemble_size, hidden_layers=config.hidden_layers,
-                                     multihot=len(processor.amenity_vocabulary.names))
+                                     multihot=len(processor.amenity_vocabulary_.names))
             for batch_size in {BATCH_SIZES!r}:
                 model = init_members(config, data)  # exactly what airbnb.train builds
                 optimizer = make_optimizer(config, model)

@@ -160,7 +160,7 @@ def test_bad_input_is_a_message(explorer, change, message):
 
 
 def test_sizes_beyond_the_training_listings_are_noted(explorer):
-    hi = int(explorer.predictor.processor.ranges["accommodates"][1])
+    hi = int(explorer.predictor.processor.ranges_["accommodates"][1])
     quote = explorer.quote(explorer.change(explorer.default_listing(), accommodates=16))
     assert hi < 16 and any(f"16 guests is outside the training listings' 1–{hi}: priced as {hi}" in n
                            for n in quote.notes)

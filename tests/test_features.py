@@ -6,6 +6,9 @@ import pandas as pd
 import pytest
 import torch
 
+from sklearn.base import TransformerMixin
+
+from airbnb import features
 from airbnb.dataset import AirbnbDataset, make_loader
 from airbnb.features import UNK, FeatureError, FeatureProcessor, LocationEncoding, cyclical
 from airbnb.model import AXES, AdditiveAxisModel, ModelConfig
@@ -29,10 +32,10 @@ def dataset(fitted, table):
 # --------------------------------------------------------------------------- processor
 
 def test_vocabularies_reserve_unk_and_are_sorted(fitted, table):
-    for col, vocab in fitted.vocabs.items():
+    for col, vocab in fitted.vocabs_.items():
         assert vocab[0] == UNK and vocab[1:] == sorted(vocab[1:]), col
-    assert set(fitted.vocabs["neighbourhood_cleansed"][1:]) == set(table["neighbourhood_cleansed"].unique())
-    assert fitted.vocabs["bedrooms"][1:] == sorted(table["bedrooms"].unique().astype(float).tolist())
+    assert set(fitted.vocabs_["neighbourhood_cleansed"][1:]) == set(table["neighbourhood_cleansed"].unique())
+    assert fitted.vocabs_["bedrooms"][1:] == sorted(table["bedrooms"].unique().astype(float).tolist())
 
 
 def test_unseen_values_map_to_unk(fitted, table):
@@ -41,18 +44,18 @@ def test_unseen_values_map_to_unk(fitted, table):
     rows["property_type"] = "Treehouse on the moon"
     rows["bedrooms"] = [99.0, 1.0, 1.0]
     out = fitted.transform(rows)
-    known = fitted.vocabs["neighbourhood_cleansed"].index(rows["neighbourhood_cleansed"].iloc[1])
+    known = fitted.vocabs_["neighbourhood_cleansed"].index(rows["neighbourhood_cleansed"].iloc[1])
     assert out["neighbourhood_cleansed"].tolist() == [0, known, 0]
     assert (out["property_type"] == 0).all()
-    assert out["bedrooms"][0] == 0 and out["bedrooms"][1] == fitted.vocabs["bedrooms"].index(1.0)
+    assert out["bedrooms"][0] == 0 and out["bedrooms"][1] == fitted.vocabs_["bedrooms"].index(1.0)
 
 
 def test_scalers_are_fitted_on_the_given_rows(fitted, table):
-    scaler = fitted.scalers["accommodates"]
+    scaler = fitted.scalers_["accommodates"]
     assert scaler.mean_[0] == pytest.approx(table["accommodates"].mean())
     assert scaler.scale_[0] == pytest.approx(table["accommodates"].std(ddof=0))
     log_reviews = np.log1p(table["number_of_reviews_ltm"].to_numpy(float))
-    assert fitted.scalers["number_of_reviews_ltm"].mean_[0] == pytest.approx(log_reviews.mean())
+    assert fitted.scalers_["number_of_reviews_ltm"].mean_[0] == pytest.approx(log_reviews.mean())
     out = fitted.transform(table)
     assert abs(out["accommodates"].mean()) < 1e-4 and out["accommodates"].std() == pytest.approx(1, abs=1e-3)
     assert out["review_scores"].shape == (len(table), 6) and out["host_rates"].shape == (len(table), 2)
@@ -90,15 +93,38 @@ def test_city_scale_octaves_vary_across_a_city():
                                cyclical(lat * 64.0, 180.0), atol=1e-6)
 
 
-def test_a_processor_saved_before_ranges_and_months_still_transforms(fitted, table):
-    """Processors pickled by 0.1 lack ``ranges`` and ``months_seen``: no clipping, every month seen."""
-    import copy
+def test_the_processor_is_a_scikit_learn_transformer(fitted, table):
+    """Parameters in ``__init__``, learned state ending in ``_``: scikit-learn's tools work on it."""
+    from sklearn.base import clone
+    from sklearn.utils.validation import check_is_fitted
 
-    old = copy.deepcopy(fitted)
-    del old.__dict__["ranges"], old.__dict__["months_seen"]
-    rows = table.iloc[:5]
-    assert (old.out_of_range(rows) == "").all() and old.month_seen(rows["month"]).all()
-    np.testing.assert_array_equal(old.transform(rows)["accommodates"], fitted.transform(rows)["accommodates"])
+    assert isinstance(fitted, TransformerMixin) and fitted.get_params() == {
+        "location": LocationEncoding(), "amenity_vocabulary": features.AmenityVocabulary()}
+    check_is_fitted(fitted)
+    assert set(features.fitted_state(fitted)) == features.PROCESSOR_STATE
+    fresh = clone(fitted)  # the parameters, none of the learned state
+    assert not features.fitted_state(fresh)
+    with pytest.raises(features.FeatureError, match="not fitted"):
+        fresh.transform(table)
+    np.testing.assert_array_equal(fresh.fit_transform(table)["accommodates"], fitted.transform(table)["accommodates"])
+
+
+def test_a_processor_stored_as_a_dataclass_still_loads(fitted, table, tmp_path):
+    """Runs saved before the processor was a scikit-learn transformer stored its fields by their old
+    names; they load to the same transform, and one from before 0.2 (no ranges) says retrain."""
+    import json
+
+    tree, arrays = features.to_data(fitted)
+    state = tree["state"]["items"]
+    old = {"type": "FeatureProcessor", "fields": {"type": "dict", "items": {
+        **tree["params"]["items"], "amenity_vocabulary": state["amenity_vocabulary_"],
+        **{k.removesuffix("_"): v for k, v in state.items() if k != "amenity_vocabulary_"}}}}
+    loaded = features.from_data(json.loads(json.dumps(old)), arrays)
+    a, b = fitted.transform(table.iloc[:50]), loaded.transform(table.iloc[:50])
+    assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+    old["fields"]["items"]["ranges"] = None
+    with pytest.raises(features.FeatureError, match="before 0.2 .*retrain"):
+        features.from_data(old, arrays)
 
 
 def test_save_load_gives_identical_transform(fitted, table, tmp_path):
@@ -217,7 +243,7 @@ def test_every_declared_input_is_computed_and_sized_as_declared(fitted, dataset)
     """The features give each axis input the airbnb.axes declaration names, at the declared width."""
     from airbnb.axes import MODEL_INPUTS, input_width
 
-    model = AdditiveAxisModel(ModelConfig(fitted.vocab_sizes, amenity_multihot_dim=len(fitted.amenity_vocabulary.names),
+    model = AdditiveAxisModel(ModelConfig(fitted.vocab_sizes, amenity_multihot_dim=len(fitted.amenity_vocabulary_.names),
                                           no_reviews_indicator=1))
     batch = dataset.__getitems__(range(8))
     for item in MODEL_INPUTS:

@@ -124,7 +124,7 @@ def test_processor_learns_the_latest_month_and_prices_now_without_one(small_tabl
     table = pd.read_parquet(small_table)
     processor = FeatureProcessor().fit(table)
     latest = table["year_month"].max()
-    assert processor.latest_month == int(latest[:4]) * 12 + int(latest[5:]) - 1
+    assert processor.latest_month_ == int(latest[:4]) * 12 + int(latest[5:]) - 1
     trend = processor.transform(table)["years_before_latest"]
     assert trend.max() == 0 and trend.min() == pytest.approx(-(table["year_month"].nunique() - 1) / 12, abs=1e-6)
     no_month = processor.transform(table.drop(columns="year_month").head(3))["years_before_latest"]
@@ -173,7 +173,7 @@ def test_month_effects_per_member_and_zero_for_months_never_covered(small_run, s
 
     predictor = PricePredictor.load(small_run)
     rows = pd.read_parquet(small_table).head(60)
-    predictor.processor.months_seen = (1, 2, 3, 4, 5, 6)  # as if trained on the first half-year only
+    predictor.processor.months_seen_ = (1, 2, 3, 4, 5, 6)  # as if trained on the first half-year only
     effects = evaluate.month_effects(predictor, rows)
     assert effects["month"].tolist() == list(range(1, 13))
     assert effects["seen"].tolist() == [True] * 6 + [False] * 6
@@ -249,7 +249,7 @@ def test_explorer_and_predict_show_the_learned_year_curve_at_the_latest_level(pa
     explorer = Explorer.load(run)
     predictor = explorer.predictor
     unseen = [2, 4, 5, 6, 12]
-    assert predictor.processor.months_seen == (1, 3, 7, 8, 9, 10, 11)
+    assert predictor.processor.months_seen_ == (1, 3, 7, 8, 9, 10, 11)
     # a listing whose latest snapshot is in the earlier year: its own level is not the latest
     old = table[table["year_month"] < "2025"].sort_values("year_month").drop_duplicates("listing_id", keep="last")
     old = old[~old["listing_id"].isin(table.loc[table["year_month"] > "2025", "listing_id"])]

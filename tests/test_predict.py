@@ -395,7 +395,7 @@ def test_no_listings_is_a_clear_error(trained, small_city):
 def test_coordinates_far_outside_the_training_city_warn_naming_its_bounding_box(trained, small_city):
     _, predictor = trained
     row = first_rows(small_city, 1).iloc[0].to_dict()
-    south, north = predictor.processor.ranges["latitude"]
+    south, north = predictor.processor.ranges_["latitude"]
     row["latitude"] = str(north + 5 * (north - south))  # possible (a latitude), far from the city
     with warnings_logged() as warned:
         priced = predictor.predict(row, month=7)

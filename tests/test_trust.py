@@ -215,7 +215,7 @@ def test_resume_takes_a_checkpoint_and_never_fewer_epochs_than_it_ran(run_copy, 
 
 def test_a_processor_of_another_run_is_refused_by_name(run_copy):
     other = FeatureProcessor.load(run_copy / artifacts.PROCESSOR)
-    other.vocabs["neighbourhood_cleansed"] = other.vocabs["neighbourhood_cleansed"][:3]  # another city's
+    other.vocabs_["neighbourhood_cleansed"] = other.vocabs_["neighbourhood_cleansed"][:3]  # another city's
     other.save(run_copy / artifacts.PROCESSOR)
     rerecord(run_copy)
     with pytest.raises(ArtifactsError, match="feature_processor.npz does not belong to this run's model \\(input "
@@ -227,8 +227,8 @@ def test_a_processor_is_stored_as_data_and_refuses_what_it_cannot_store(small_ru
     processor = FeatureProcessor.load(small_run / artifacts.PROCESSOR)
     with zipfile.ZipFile(small_run / artifacts.PROCESSOR) as stored:
         assert all(name.endswith(".npy") for name in stored.namelist())
-    processor.fill_values["odd"] = {1, 2}  # a set: no data type of the store
-    with pytest.raises(FeatureError, match="FeatureProcessor.fill_values.odd: a set cannot be stored as data"):
+    processor.fill_values_["odd"] = {1, 2}  # a set: no data type of the store
+    with pytest.raises(FeatureError, match="FeatureProcessor.fill_values_.odd: a set cannot be stored as data"):
         processor.save(tmp_path / "p.npz")
     assert not (tmp_path / "p.npz").exists()
 

@@ -147,7 +147,7 @@ class TrainConfig:
         is the model without it."""
         return ModelConfig(
             vocab_sizes=processor.vocab_sizes, amenity_dim=amenity_dim, location_dim=processor.location.dim,
-            amenity_multihot_dim=len(processor.amenity_vocabulary.names) if self.amenities_multihot else 0,
+            amenity_multihot_dim=len(processor.amenity_vocabulary_.names) if self.amenities_multihot else 0,
             no_reviews_indicator=int(self.no_reviews_indicator), target=self.target, hidden_layers=self.hidden_layers,
             embedding_dims={"neighbourhood_cleansed": self.neighbourhood_embedding_dim,
                             "property_type": self.property_type_embedding_dim,
