@@ -120,3 +120,46 @@ def test_axis_inputs_are_named_only_in_the_axes_module():
             continue
         literals = {n.value for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.Constant)}
         assert not own & literals, f"{path.relative_to(PACKAGE)} spells {sorted(own & literals)}: use airbnb.axes"
+
+
+def test_a_new_numeric_input_is_a_one_file_change(tmp_path, small_table):
+    """Give the quality axis one more table column by editing ``axes.py`` alone: the features scale
+    it, the model widens that axis's network and the baselines' design gains the column."""
+    import os
+    import shutil
+    import subprocess
+
+    import pandas as pd
+
+    from airbnb.features import FeatureProcessor
+    from airbnb.model import AdditiveAxisModel
+    from airbnb.training.config import TrainConfig
+
+    package = tmp_path / "copy" / "airbnb"
+    shutil.copytree(PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__"))
+    axes = package / "axes.py"
+    anchor = '        _scaled("review_scores", REVIEW_SCORE_COLUMNS),\n'
+    assert anchor in axes.read_text()
+    axes.write_text(axes.read_text().replace(
+        anchor, anchor + '        _scaled("recent_reviews", ["reviews_in_last_90_days"], "log_scaled"),\n'))
+    probe = f"""
+import pandas as pd
+from airbnb import features
+from airbnb.baseline_design import BaselineDesign
+from airbnb.model import AdditiveAxisModel
+from airbnb.training.config import TrainConfig
+rows = pd.read_parquet({str(small_table)!r})
+processor = features.FeatureProcessor().fit(rows)
+values = processor.transform(rows)["recent_reviews"]
+assert values.shape == (len(rows),) and abs(values.mean()) < 1e-4 and values.std() > 0.5, values
+model = AdditiveAxisModel(TrainConfig().model_config(processor, amenity_dim=384))
+print(model.axes["quality_reputation"][0].in_features)
+assert "reviews_in_last_90_days" in BaselineDesign().fit(rows).transform(rows).columns
+"""
+    edited, original = (subprocess.run([sys.executable, "-c", probe], env={**os.environ, "PYTHONPATH": str(root)},
+                                       capture_output=True, text=True, cwd=tmp_path)
+                        for root in (tmp_path / "copy", PACKAGE.parent))  # the edited copy, the package as it is
+    assert edited.returncode == 0, edited.stderr[-2000:]
+    assert original.returncode != 0 and "recent_reviews" in original.stderr  # the input exists only in the copy
+    quality = AdditiveAxisModel(TrainConfig().model_config(FeatureProcessor().fit(pd.read_parquet(small_table)), 384))
+    assert int(edited.stdout.split()[-1]) == quality.axes["quality_reputation"][0].in_features + 1
