@@ -47,6 +47,21 @@ SUBMODULES = {"etl": ["config", "reading", "parsing", "steps", "weights", "writi
                       "spark", "pipeline", "cli"]}
 
 
+def import_contracts() -> str:
+    """Import Linter's configuration (INI) of this data flow: one layers contract over :data:`ORDER`
+    (each module a layer, downstream first) and one per package in :data:`SUBMODULES`, so the
+    library, not a hand-written parser, checks every import, also inside functions and through chains."""
+    def layers(names) -> str:
+        return "".join(f"\n    {name}" for name in reversed(names))
+
+    parts = ["[importlinter]\nroot_package = airbnb\n",
+             f"[importlinter:contract:data-flow]\nname = data flows one way (scripts/module_map.py ORDER)\n"
+             f"type = layers\nlayers ={layers([f'airbnb.{name}' for name in ORDER])}\n"]
+    parts += [f"[importlinter:contract:{package}]\nname = {package} in data-flow order (SUBMODULES)\ntype = layers\n"
+              f"containers = airbnb.{package}\nlayers ={layers(order)}\n" for package, order in SUBMODULES.items()]
+    return "\n".join(parts)
+
+
 def top_module(path: Path) -> str:
     """'training' for airbnb/training/loop.py, 'etl' for airbnb/etl.py."""
     return path.relative_to(PACKAGE).parts[0].removesuffix(".py")

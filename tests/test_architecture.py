@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import os
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -18,31 +21,6 @@ RANK = module_map.RANK
 top_module = module_map.top_module
 
 
-def imported_names(path: Path) -> set[tuple[str, ...]]:
-    """What ``path`` imports from airbnb anywhere (also inside functions), as dotted parts:
-    ``from .config import X`` in airbnb/etl -> ``("airbnb", "etl", "config", "X")``."""
-    tree = ast.parse(path.read_text())
-    package = path.relative_to(PACKAGE.parent).with_suffix("").parts[:-1]
-    found = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package[:len(package) - node.level + 1]
-                parts = (*base, *(node.module.split(".") if node.module else []))
-            else:
-                parts = tuple((node.module or "").split("."))
-            if parts[0] == "airbnb":
-                found.update((*parts, a.name) for a in node.names)
-        elif isinstance(node, ast.Import):
-            found.update(tuple(a.name.split(".")) for a in node.names if a.name.startswith("airbnb."))
-    return found
-
-
-def imported_modules(path: Path) -> set[str]:
-    """airbnb modules ``path`` imports anywhere (also inside functions), as top-level names."""
-    return {parts[1] for parts in imported_names(path)} - {"__version__"}
-
-
 def package_files() -> list[Path]:
     """Every module but the package's own ``__init__`` (it only sets the version)."""
     return [p for p in module_map.package_files() if p != PACKAGE / "__init__.py"]
@@ -54,24 +32,38 @@ def test_every_module_has_a_place_in_the_data_flow():
     assert {m for _, names in module_map.LAYERS for m in names} == set(RANK)
 
 
-@pytest.mark.parametrize("path", package_files(), ids=lambda p: str(p.relative_to(PACKAGE)))
-def test_no_module_imports_one_further_down_the_data_flow(path):
-    own = top_module(path)
-    upward = sorted(m for m in imported_modules(path) if m != own and RANK[m] > RANK[own])
-    assert not upward, f"{path.relative_to(PACKAGE)} imports {upward}, which come later in the data flow"
+def lint_imports(root: Path, cwd: Path) -> subprocess.CompletedProcess:
+    """Import Linter over the ``airbnb`` package found in ``root``, with the contracts the module
+    map defines (:func:`module_map.import_contracts`)."""
+    config = cwd / "importlinter.ini"
+    config.write_text(module_map.import_contracts())
+    code = f"from importlinter.cli import lint_imports; raise SystemExit(lint_imports({str(config)!r}, no_cache=True))"
+    return subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(root)}, cwd=cwd,
+                          capture_output=True, text=True)
 
 
-@pytest.mark.parametrize("package", sorted(module_map.SUBMODULES))
-def test_a_split_package_imports_its_own_modules_in_data_flow_order(package):
-    """Within a package split by job (the ETL), data flows one way too: no module imports one
-    after it in ``module_map.SUBMODULES``, not even lazily (no cycles)."""
-    order = module_map.SUBMODULES[package]
-    files = {p.stem: p for p in (PACKAGE / package).glob("*.py")}
-    assert set(files) - {"__init__", "__main__"} == set(order), f"place every module of {package} in SUBMODULES"
-    for i, name in enumerate(order):
-        own = {parts[2] for parts in imported_names(files[name]) if parts[1:2] == (package,) and len(parts) > 2}
-        later = sorted(own - set(order[:i]))
-        assert not later, f"{package}/{name}.py imports {later}: later in the data flow, or the package's face"
+def test_data_flows_one_way(tmp_path):
+    """No module imports one further down the data flow (module_map.ORDER), and within a package
+    split by job (the ETL) none imports one after it (SUBMODULES): Import Linter's layers contracts."""
+    for package, order in module_map.SUBMODULES.items():
+        files = {p.stem for p in (PACKAGE / package).glob("*.py")}
+        assert files - {"__init__", "__main__"} == set(order), f"place every module of {package} in SUBMODULES"
+    run = lint_imports(PACKAGE.parent, tmp_path)
+    assert run.returncode == 0 and "0 broken" in run.stdout, run.stdout[-3000:]
+
+
+def test_the_contracts_catch_a_lazy_upward_import(tmp_path):
+    """The check itself: an import inside a function, relative, further down the flow (training ->
+    evaluate) and against the ETL's order (config -> pipeline) breaks both contracts."""
+    copy = tmp_path / "copy" / "airbnb"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    (copy / "training" / "_probe.py").write_text("def f():\n    from ..evaluate import main\n")
+    (copy / "etl" / "config.py").write_text((copy / "etl" / "config.py").read_text()
+                                            + "\n\ndef _probe():\n    from .pipeline import run_etl\n")
+    run = lint_imports(copy.parent, tmp_path)
+    assert run.returncode == 1 and "2 broken" in run.stdout, run.stdout[-3000:]
+    assert "airbnb.training._probe -> airbnb.evaluate" in run.stdout
+    assert "airbnb.etl.config -> airbnb.etl.pipeline" in run.stdout
 
 
 def test_no_module_over_450_lines():
@@ -96,16 +88,6 @@ def test_readme_module_map_is_current():
     assert not stale, f"line counts moved {stale}: run python scripts/module_map.py --write"
 
 
-def test_the_layer_check_sees_relative_and_lazy_imports(tmp_path):
-    """The checker itself: a relative import inside a function is found."""
-    probe = PACKAGE / "training" / "_probe_for_test.py"
-    probe.write_text("def f():\n    from ..evaluate import x\n    from . import loop\n")
-    try:
-        assert imported_modules(probe) == {"evaluate", "training"}
-    finally:
-        probe.unlink()
-
-
 def test_axis_inputs_are_named_only_in_the_axes_module():
     """The names the axes give their inputs appear as literals nowhere else in the package."""
     from airbnb.axes import MODEL_INPUTS
@@ -125,10 +107,6 @@ def test_axis_inputs_are_named_only_in_the_axes_module():
 def test_a_new_numeric_input_is_a_one_file_change(tmp_path, small_table):
     """Give the quality axis one more table column by editing ``axes.py`` alone: the features scale
     it, the model widens that axis's network and the baselines' design gains the column."""
-    import os
-    import shutil
-    import subprocess
-
     import pandas as pd
 
     from airbnb.features import FeatureProcessor
