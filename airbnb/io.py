@@ -46,12 +46,18 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     tmp = _temp_beside(path)
     try:
         yield tmp
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes private files; artifacts are ordinary files
+        _publishable(tmp)
         os.replace(tmp, path)
     except OSError as exc:
         raise unwritable(exc, path, [tmp]) from exc
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _publishable(tmp: Path) -> None:
+    """An ordinary file's or folder's mode (mkstemp makes private files): a folder keeps its
+    execute bits, without which nobody but root could open what it holds."""
+    os.chmod(tmp, (0o777 if tmp.is_dir() else 0o666) & ~_umask())
 
 
 def unwritable(exc: OSError, path: str | os.PathLike, temporary: Iterable[Path] = ()) -> OSError:
@@ -83,7 +89,7 @@ def atomic_paths(*paths: str | os.PathLike) -> Iterator[list[Path]]:
         moved: list[tuple[Path, Path | None]] = []  # (destination, its previous file set aside)
         try:
             for path, tmp in zip(paths, tmps):
-                os.chmod(tmp, 0o666 & ~_umask())
+                _publishable(tmp)
                 previous = None
                 if path.is_dir() and not tmp.is_dir():
                     raise IsADirectoryError(errno.EISDIR, "a folder is in the way", str(path))
@@ -157,9 +163,7 @@ def scratch_dir(path: str | os.PathLike) -> Iterator[Path]:
     """A temporary folder beside ``path`` for its writer's intermediate files, removed afterwards;
     named like :func:`atomic_paths`' temporary files, so if the writer is killed the next writer of
     ``path`` removes it."""
-    tmp = _temp_beside(Path(path))
-    tmp.unlink()
-    tmp.mkdir()
+    tmp = _folder(_temp_beside(Path(path)))
     try:
         yield tmp
     finally:
@@ -168,31 +172,18 @@ def scratch_dir(path: str | os.PathLike) -> Iterator[Path]:
 
 @contextlib.contextmanager
 def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary sibling directory; swap it in for ``path`` only if the block succeeds.
+    """Yield a temporary folder beside ``path``; it replaces ``path`` only if the block succeeds
+    (:func:`atomic_paths`: the previous folder stays until the new one is complete and is put back
+    if the swap fails; a killed writer's folder is removed by the next writer)."""
+    with atomic_paths(path) as (tmp,):
+        yield _folder(tmp)
 
-    A previous ``path`` stays intact until the new one is complete, and is restored if the swap
-    itself fails.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
-    try:
-        yield stage
-        os.chmod(stage, 0o777 & ~_umask())
-        old = None
-        if path.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
-            os.rename(path, old / path.name)
-        try:
-            os.rename(stage, path)
-        except BaseException:
-            if old is not None:
-                os.rename(old / path.name, path)
-            raise
-        if old is not None:
-            shutil.rmtree(old)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
+
+def _folder(placeholder: Path) -> Path:
+    """The temporary placeholder file made a folder of the same name."""
+    placeholder.unlink()
+    placeholder.mkdir()
+    return placeholder
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:

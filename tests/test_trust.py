@@ -37,6 +37,33 @@ def first_listings(city) -> Path:
 
 # --------------------------------------------------------------------------- outputs held while written
 
+def test_a_published_folder_is_an_ordinary_folder_and_replaces_the_old_one_whole(tmp_path):
+    """A folder published by io (the Spark engine's table with its summary, a champion, a synthetic
+    city) keeps its execute bits: without them nobody but root could open its files (the Spark
+    table's was mkstemp's placeholder mode made 0644)."""
+    import stat
+
+    target = tmp_path / "table"
+    with io.atomic_paths(target, tmp_path / "table.summary.json") as (folder, summary):
+        folder.unlink()
+        folder.mkdir()
+        (folder / "part-0.parquet").write_text("new")
+        summary.write_text("{}")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o777 & ~mask
+    assert stat.S_IMODE((tmp_path / "table.summary.json").stat().st_mode) == 0o666 & ~mask
+    with pytest.raises(RuntimeError), io.atomic_dir(target) as stage:
+        (stage / "half.parquet").write_text("half")
+        raise RuntimeError("killed mid-write")
+    assert [p.name for p in target.iterdir()] == ["part-0.parquet"], "the old folder stays whole"
+    with io.atomic_dir(target) as stage:
+        (stage / "part-1.parquet").write_text("newer")
+    assert [p.name for p in target.iterdir()] == ["part-1.parquet"]
+    assert stat.S_IMODE(target.stat().st_mode) == 0o777 & ~mask
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["table", "table.summary.json"], "no temporary left"
+
+
 def test_an_output_is_held_by_one_command_at_a_time(tmp_path):
     target = tmp_path / "new" / "deeper" / "out"
     with io.exclusive(target):
