@@ -1,27 +1,24 @@
 """Config dataclasses as command lines: one definition gives the default, the help and the flag.
 
-A stage's settings are one dataclass whose fields are also the notebook's parameters and the
-params-file keys; :func:`check_types` lets the dataclass refuse a wrong type on construction.
+A stage's settings are one :func:`airbnb.settings.settings` dataclass whose fields are also the
+notebook's parameters and the params-file keys; its annotations give each flag's type and choices.
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import math
-import os
 import re
 import sys
 from dataclasses import MISSING, field
 from typing import Any, Iterable
 
-from .errors import ConfigError
-
-_TYPES = {"int": int, "float": float, "float | None": float, "int | None": int}
+from . import settings
 
 
 def option(default, help: str, *, flags: Iterable[str] = (), cli: bool = True, notebook: bool = True,
            deprecated: dict[str, Any] | None = None, **argparse_options):
-    """A dataclass field whose metadata carries its CLI help (and e.g. ``choices``).
+    """A dataclass field whose metadata carries its CLI help (its type, bounds and choices are the
+    field's annotation: :mod:`airbnb.settings`).
 
     ``flags`` replace the generated ``--kebab-case`` flag (e.g. one that says what it sets);
     ``deprecated`` maps old flags, still accepted with a warning, to the value they set (``None``:
@@ -43,80 +40,55 @@ def defaults(config_cls, notebook: bool = False) -> dict[str, Any]:
             for f in dataclasses.fields(config_cls) if not notebook or f.metadata.get("notebook", True)}
 
 
-def _is_text(v) -> bool:
-    return isinstance(v, (str, os.PathLike))
+def from_parameters(config_cls, namespace: dict):
+    """``config_cls`` from a notebook's parameters (the fields it declares; papermill's values or
+    the defaults), so a notebook run by hand is checked as a headless run is."""
+    return config_cls(**{name: namespace[name] for name in defaults(config_cls, notebook=True) if name in namespace})
 
 
-def _is_int(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _is_number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-_CHECKS = {"str": _is_text, "int": _is_int, "float": _is_number, "bool": lambda v: isinstance(v, bool),
-           "list[str]": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v)}
-
-
-def check_types(config) -> None:
-    """Refuse a field whose value has the wrong type, naming it (``epochs: "ten"``, ``epochs: 2.5``),
-    and a number that is not finite (``learning_rate: nan``: no setting means anything at nan or inf)."""
-    for f in dataclasses.fields(config):
-        expected = str(f.type)
-        base, optional = expected.removesuffix(" | None"), expected.endswith(" | None")
-        value = getattr(config, f.name)
-        check = _CHECKS.get(base)
-        if check is None or (optional and value is None) or check(value):
-            if _is_number(value) and not math.isfinite(value):
-                raise ConfigError(f"{f.name} must be a finite number, got {value!r}")
-            continue
-        raise ConfigError(f"{f.name} must be {'a ' if base != 'int' else 'an '}{base}"
-                         f"{' or None' if optional else ''}, got {value!r}")
-
-
-def check_bounds(config, bounds: dict[str, tuple[float, float]]) -> None:
-    """Refuse a numeric field outside its ``(low, high)`` (both included), naming it: past its
-    bounds a setting means nothing, or fails late (an ensemble of 100,000 members runs out of memory)."""
-    for name, (low, high) in bounds.items():
-        value = getattr(config, name)
-        if not low <= value <= high:
-            raise ConfigError(f"{name} must be from {low} to {high}, got {value!r}")
-
-
-def add_config_flags(parser, config_cls, skip: Iterable[str] = (), suppress_defaults: bool = False) -> None:
+def add_config_flags(parser, config_cls, skip: Iterable[str] = (), overrides: dict | None = None) -> None:
     """``--kebab-case`` flags for the fields of ``config_cls`` (booleans get ``--no-...`` too).
 
-    ``suppress_defaults`` leaves flags that were not given out of the namespace.
+    A flag that is not given stays out of the namespace (``vars(args)`` is what the user set, and a
+    preset is overridden by exactly that); the help still shows the field's default. ``overrides``
+    gives some fields another default in this command (set in the namespace, and shown).
     """
-    skip, values = set(skip), defaults(config_cls)
+    skip, overrides = set(skip), overrides or {}
+    values = {**defaults(config_cls), **overrides}
     for f in dataclasses.fields(config_cls):
         if f.name in skip or "help" not in f.metadata or not f.metadata.get("cli", True):
             continue
         flags = f.metadata.get("flags") or ("--" + f.name.replace("_", "-"),)
         extra = {k: v for k, v in f.metadata.items() if k not in ("help", "flags", "cli", "notebook", "deprecated")}
-        default = argparse.SUPPRESS if suppress_defaults else values[f.name]
-        kind, text = str(f.type), public(f.metadata["help"])
-        if kind == "bool":
-            parser.add_argument(*flags, dest=f.name, action=argparse.BooleanOptionalAction, default=default, help=text)
-        elif kind.startswith("list["):
-            parser.add_argument(*flags, dest=f.name, nargs="*", default=default, help=text, **extra)
+        kind, text = settings.kind(config_cls, f.name), public(f.metadata["help"])
+        parse = kind if kind in (int, float) else str
+        given_default = overrides.get(f.name, argparse.SUPPRESS)
+        options = dict(dest=f.name, default=given_default, help=text, **extra)
+        if kind is bool:
+            action = parser.add_argument(*flags, action=argparse.BooleanOptionalAction, **options)
+        elif kind == list[str]:
+            action = parser.add_argument(*flags, nargs="*", **options)
         else:
-            parser.add_argument(*flags, dest=f.name, type=_TYPES.get(kind, str), default=default, help=text,
-                                metavar=flags[0].lstrip("-").replace("-", "_").upper(), **extra)
+            action = parser.add_argument(*flags, type=parse, choices=settings.choices(config_cls, f.name),
+                                         metavar=flags[0].lstrip("-").replace("-", "_").upper(), **options)
+        action.documented_default = values[f.name]
         for old, value in f.metadata.get("deprecated", {}).items():
             parser.add_argument(old, dest=f.name, action=_Deprecated, instead=f"{flags[0]} ({text})", const=value,
-                                nargs=0 if value is not None else None, type=_TYPES.get(kind, str),
+                                nargs=0 if value is not None else None, type=parse,
                                 default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
 
 class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Each flag's help ends with its default, unless there is none to show (an empty text or
-    list, None): ``(default: )`` would say nothing."""
+    """Each flag's help ends with its default (a config flag's documented one: the flag itself
+    defaults to "not given"), unless there is none to show (an empty text or list, None):
+    ``(default: )`` would say nothing."""
 
     def _get_help_string(self, action):
-        if action.default is None or (isinstance(action.default, (str, list)) and not action.default):
+        default = getattr(action, "documented_default", action.default)
+        if default is None or default is argparse.SUPPRESS or (isinstance(default, (str, list)) and not default):
             return action.help
+        if hasattr(action, "documented_default"):
+            return f"{action.help} (default: {str(default).replace('%', '%%')})"
         return super()._get_help_string(action)
 
 

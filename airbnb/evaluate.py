@@ -64,18 +64,16 @@ def run_config(artifacts_dir: str | Path) -> train.TrainConfig:
 
 # --------------------------------------------------------------------------- CLI
 
-def build_parser(explicit_only: bool = False) -> argparse.ArgumentParser:
-    """Flags generated from EvaluateConfig; ``explicit_only`` leaves out the flags not given."""
+def build_parser() -> argparse.ArgumentParser:
+    """Flags generated from EvaluateConfig; the parsed namespace holds only the flags given."""
     parser = argparse.ArgumentParser(prog="python -m airbnb.evaluate", description=description(__doc__),
                                      formatter_class=DefaultsHelpFormatter)
-    add_config_flags(parser, EvaluateConfig, suppress_defaults=explicit_only)
+    add_config_flags(parser, EvaluateConfig)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> Evaluation | CrossValidation | ForwardValidation:
-    parser = build_parser()
-    parser.parse_args(argv)  # --help, and errors reported against the documented defaults
-    given = vars(build_parser(explicit_only=True).parse_args(argv))
+    given = vars(build_parser().parse_args(argv))
     setup_logging()
     return command_line(lambda: _guarded(given))
 

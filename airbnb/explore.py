@@ -39,7 +39,7 @@ import torch
 
 from .artifacts import ArtifactsError, load_table
 from .axes import SEEN_MONTH
-from .cli import check_bounds, check_types, option
+from .cli import option
 from .conformal import DEFAULT_COVERAGE, check_coverage
 from .errors import UserError
 from .etl.parsing import parse_amenities
@@ -51,24 +51,23 @@ from .features import UNK
 from .notebook import project_root
 from .predict import LISTING_URL, ListingValueError, PricePredictor, read_listings_file, reasons
 from .schema import BATHROOM_TYPES, CITY, REVIEW_SCORE_COLUMNS, ROOM_TYPES, TableError, is_partitioned_table
+from .settings import Range, Text, settings
 
 DEFAULT_ARTIFACTS = "runs/default/artifacts"  # where `make run` leaves the default run's
 
 
-@dataclass
+@settings
 class ExploreConfig:
     """The explorer's settings: the notebook's parameters and ``python -m airbnb.explore_app``'s flags."""
 
-    artifacts_dir: str = option(DEFAULT_ARTIFACTS, "artifacts directory of a training run (make run writes "
+    artifacts_dir: Text = option(DEFAULT_ARTIFACTS, "artifacts directory of a training run (make run writes "
                                 "runs/default/artifacts)", flags=("--artifacts", "--artifacts-dir"))
     coverage: float = option(DEFAULT_COVERAGE, "share of listed prices the recommended range holds")
-    n_comparables: int = option(5, "comparable listings shown")
-    city: str = option("", "the city to start in, for a run trained on several cities (default: the first)")
+    n_comparables: Range(int, 1, 1000) = option(5, "comparable listings shown")
+    city: Text = option("", "the city to start in, for a run trained on several cities (default: the first)")
 
     def __post_init__(self):
-        check_types(self)
         check_coverage(self.coverage)
-        check_bounds(self, {"n_comparables": (1, 1000)})
 
 
 @contextlib.contextmanager

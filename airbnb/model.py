@@ -61,7 +61,8 @@ class ModelConfig:
     """Everything needed to rebuild the model around a saved state dict.
 
     Its defaults are SPEC §5's model, what TrainConfig's ``original`` preset trains;
-    :meth:`TrainConfig.model_config` gives the measured configuration's.
+    :meth:`TrainConfig.model_config` gives the measured configuration's. They stay SPEC's because a
+    saved ``model_config.json`` without a key (written before that setting existed) means them.
     """
 
     vocab_sizes: dict[str, int]

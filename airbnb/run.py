@@ -20,7 +20,6 @@ and where the report is.
 from __future__ import annotations
 
 import argparse
-import ast
 import io
 import platform
 import re
@@ -115,10 +114,6 @@ def split_params(params: dict, stages: Sequence[str], implied: Sequence[str] = (
     if unknown:
         raise RunError(f"unknown parameter(s) {sorted(unknown)}: no notebook of {list(STAGES)} declares them")
     declared = {stage: every[stage] for stage in stages}
-    for stage, parameters in declared.items():
-        for name, value in params.items():
-            if name in parameters:
-                check_type(name, value, parameters[name]["default"], stage)
     shares = {stage: {k: v for k, v in params.items() if k in names} for stage, names in declared.items()}
     for stage, share in shares.items():
         check_settings(stage, share)
@@ -126,39 +121,16 @@ def split_params(params: dict, stages: Sequence[str], implied: Sequence[str] = (
 
 
 def check_settings(stage: str, share: dict) -> None:
-    """Build the stage's config from its share of the params, so its bounds are checked before any
-    notebook starts (``epochs: 0`` fails here, not minutes later inside the train notebook)."""
-    from . import etl, evaluate, train
-    from .synthetic import CityConfig
+    """Build the stage's config from its share of the params, so its types and bounds are checked
+    before any notebook starts (``epochs: 0`` fails here, not minutes later inside the train notebook)."""
+    from . import evaluate, process, train
 
-    def process(p: dict) -> None:
-        etl.EtlConfig(**{k: p[k] for k in ("review_rate", "avg_length_of_stay") if k in p})
-        CityConfig(**{field: p[k] for k, field in (("city_listings", "n_listings"), ("city_seed", "seed")) if k in p})
-
-    builders = {"process": process, "train": train.config_from_parameters,
+    builders = {"process": lambda p: process.ProcessConfig(**p), "train": train.config_from_parameters,
                 "evaluate": lambda p: evaluate.EvaluateConfig(**p)}
     try:
         builders[stage](share)
     except ValueError as exc:
         raise RunError(f"{stage} parameters: {exc}") from None
-
-
-def check_type(name: str, value, default_source: str, stage: str) -> None:
-    """A params value must have the type of the notebook's default (an int passes for a float; a
-    ``None`` default takes anything): ``epochs: "ten"`` fails here, not minutes later in a kernel."""
-    try:
-        default = ast.literal_eval(default_source)
-    except (ValueError, SyntaxError):
-        return  # an expression: nothing to compare against
-    if default is None:
-        return
-    expected = type(default)
-    ok = (isinstance(value, bool) if expected is bool else
-          isinstance(value, (int, float)) and not isinstance(value, bool) if expected is float else
-          isinstance(value, expected) and not (expected is int and isinstance(value, bool)))
-    if not ok:
-        raise RunError(f"parameter '{name}' must be {expected.__name__} like the {stage} notebook's default "
-                       f"{default!r}, got {value!r}")
 
 
 def git_commit() -> str | None:

@@ -117,21 +117,17 @@ def _train(config: TrainConfig, callbacks: Sequence[Callable[[int, dict], None]]
                        data.processor, data.splits, data.table, data.datasets)
 
 
-def build_parser(explicit_only: bool = False) -> argparse.ArgumentParser:
-    """``--kebab-case`` flags generated from TrainConfig: its defaults are the only ones.
-
-    ``explicit_only`` leaves flags that were not given out of the parsed namespace (how a preset
-    learns what the user chose).
-    """
+def build_parser() -> argparse.ArgumentParser:
+    """``--kebab-case`` flags generated from TrainConfig: its defaults are the only ones. The parsed
+    namespace holds only the flags given, which override the preset."""
     parser = argparse.ArgumentParser(prog="python -m airbnb.train", description=description(__doc__),
                                      formatter_class=DefaultsHelpFormatter)
-    add_config_flags(parser, TrainConfig, suppress_defaults=explicit_only)
+    add_config_flags(parser, TrainConfig)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> TrainResult:
-    build_parser().parse_args(argv)  # --help, and errors reported against the documented defaults
-    given = vars(build_parser(explicit_only=True).parse_args(argv))
+    given = vars(build_parser().parse_args(argv))
     setup_logging()
     return command_line(lambda: train(configure(**given)))
 

@@ -37,12 +37,13 @@ from optuna.trial import FrozenTrial
 
 from . import artifacts, train
 from .champion import Promotion, completed, promote
-from .cli import DefaultsHelpFormatter, add_config_flags, check_bounds, check_types, description, option
+from .cli import DefaultsHelpFormatter, add_config_flags, defaults, description, option
 from .config import DEFAULT_TABLE_PATH
 from .errors import ConfigError, command_line
 from .io import atomic_path, exclusive
 from .log import get_logger, setup_logging
 from .schema import TableError
+from .settings import Literal, Range, Text, settings
 
 log = get_logger(__name__)
 
@@ -74,32 +75,27 @@ TUNER_OWNED = {"output_dir", "progress", "resume", "ensemble_size"}
 OUTPUTS = {"trials": "trials.csv", "best_params": "best_params.yaml", "storage": "study.db", "trials_dir": "trials"}
 
 
-@dataclass
+@settings
 class TuneConfig:
     """A study: base training settings, budget, pruning, where it lives, and the champion rule."""
 
     # 5 epochs per trial: enough to rank settings at a fraction of a full run's cost
     base: train.TrainConfig = field(default_factory=lambda: train.TrainConfig(epochs=5),
                                     metadata={"help": "training settings every trial starts from"})
-    n_trials: int = option(20, "trials to run in this session (a continued study adds them)")
-    timeout: float = option(0.0, "stop starting new trials after this many seconds (0: no limit)")
-    study_dir: str = option("tuning", "where study.db, trials/<n>/, trials.csv and best_params.yaml go")
-    study_name: str = option("airbnb-price", "study name inside study.db")
-    metric: str = option("val_loss", "validation metric to optimise (val_r2_weighted is maximised, the others "
-                       "minimised)", choices=tuple(METRICS))
-    pruner_startup_trials: int = option(5, "trials that always finish before any trial may be pruned")
-    pruner_warmup_epochs: int = option(1, "epochs every trial completes before it may be pruned")
-    champion_dir: str = option("champion", "where the best trial's artifacts are promoted ('': never promote)")
+    n_trials: Range(int, 1, 100_000) = option(20, "trials to run in this session (a continued study adds them)")
+    timeout: Range(float, 0, 1e9) = option(0.0, "stop starting new trials after this many seconds (0: no limit)")
+    study_dir: Text = option("tuning", "where study.db, trials/<n>/, trials.csv and best_params.yaml go")
+    study_name: Text = option("airbnb-price", "study name inside study.db")
+    metric: Literal[tuple(METRICS)] = option("val_loss", "validation metric to optimise (val_r2_weighted is maximised, the others "
+                       "minimised)")
+    pruner_startup_trials: Range(int, 0, 100_000) = option(5, "trials that always finish before any trial may be pruned")
+    pruner_warmup_epochs: Range(int, 0, 10_000) = option(1, "epochs every trial completes before it may be pruned")
+    champion_dir: Text = option("champion", "where the best trial's artifacts are promoted ('': never promote)")
     champion_threshold: float | None = option(None, "promote only if the best metric beats this value (None: no "
                                             "absolute bar; the current champion must still be beaten)")
-    seed: int = option(42, "TPE sampler seed (the CLI and the notebook also use it as every trial's training seed)")
+    seed: Range(int, 0, 2**31 - 1) = option(42, "TPE sampler seed (the CLI and the notebook also use it as every trial's training seed)")
 
     def __post_init__(self):
-        check_types(self)
-        check_bounds(self, {"n_trials": (1, 100_000), "timeout": (0, 1e9), "pruner_startup_trials": (0, 100_000),
-                            "pruner_warmup_epochs": (0, 10_000), "seed": (0, 2**31 - 1)})
-        if self.metric not in METRICS:
-            raise ConfigError(f"metric must be one of {tuple(METRICS)}, got {self.metric!r}")
         if not self.study_name:
             raise ConfigError("study_name must not be empty")
         if self.base.resume:
@@ -383,17 +379,19 @@ def build_parser() -> argparse.ArgumentParser:
     tune_fields = {f.name for f in dataclasses.fields(TuneConfig)}
     add_config_flags(parser.add_argument_group("study"), TuneConfig, skip={"base"})
     group = parser.add_argument_group("training settings of every trial")
-    add_config_flags(group, train.TrainConfig, skip=TUNER_OWNED | set(SEARCH_SPACE) | tune_fields)
-    parser.set_defaults(epochs=TuneConfig().base.epochs)
+    add_config_flags(group, train.TrainConfig, skip=TUNER_OWNED | set(SEARCH_SPACE) | tune_fields,
+                     overrides={"epochs": TuneConfig().base.epochs})
     return parser
 
 
 def config_from_args(args: argparse.Namespace) -> TuneConfig:
-    """One ``--seed`` seeds the sampler and every trial's training."""
+    """One ``--seed`` seeds the sampler and every trial's training (the flags given: ``args``)."""
     values = vars(args)
     own = {f.name for f in dataclasses.fields(TuneConfig)} - {"base"}
-    base = train.TrainConfig(**{k: v for k, v in values.items() if k not in own}, seed=args.seed, progress=False)
-    return TuneConfig(base=base, **{k: values[k] for k in own})
+    study = {k: v for k, v in values.items() if k in own}
+    seed = study.get("seed", defaults(TuneConfig)["seed"])
+    base = train.TrainConfig(**{k: v for k, v in values.items() if k not in own}, seed=seed, progress=False)
+    return TuneConfig(base=base, **study)
 
 
 def main(argv: Sequence[str] | None = None) -> TuneResult:

@@ -19,10 +19,11 @@ BEGIN, END = "<!-- module-map: begin (python scripts/module_map.py --write) -->"
 
 # The data flow, upstream first: a module may import only from its own layer or those above it.
 LAYERS: list[tuple[str, set[str]]] = [
-    ("shared contracts and utilities", {"errors", "config", "log", "io", "schema", "axes", "cli", "metrics", "schedule",
+    ("shared contracts and utilities", {"errors", "settings", "config", "log", "io", "schema", "axes", "cli", "metrics", "schedule",
                                         "notebook"}),
     ("raw files -> modeling table", {"etl"}),
     ("the built-in synthetic city (raw files, and its table through the ETL)", {"synthetic"}),
+    ("the process stage: a city's files, or the built-in city's, -> the table", {"process"}),
     ("table -> model inputs", {"embedding_cache", "embeddings", "features", "dataset"}),
     ("the model and its breakdown", {"model", "breakdown", "conformal"}),
     ("a run's files", {"artifacts", "tracking"}),
@@ -34,7 +35,7 @@ LAYERS: list[tuple[str, set[str]]] = [
                                    "explore_kernels", "explore_html", "explore_server", "explore_app", "report", "run"}),
 ]
 # Within a layer, the order modules may import each other in.
-ORDER = ["errors", "config", "log", "io", "schema", "axes", "cli", "metrics", "schedule", "notebook", "etl", "synthetic",
+ORDER = ["errors", "settings", "config", "log", "io", "schema", "axes", "cli", "metrics", "schedule", "notebook", "etl", "synthetic", "process",
          "embedding_cache", "embeddings", "features", "dataset", "model", "breakdown", "conformal", "artifacts", "tracking",
          "baseline_design", "baselines", "training", "train", "listing_checks", "predict", "evaluate_verdict",
          "evaluate_config", "evaluate_tables", "evaluate_cv", "evaluate_run", "evaluate_forward", "evaluate", "champion",

@@ -46,7 +46,7 @@ def test_every_command_shows_defaults_but_no_empty_ones(capsys, module):
 
 
 def parsed(*argv: str) -> dict:
-    return vars(train.build_parser(explicit_only=True).parse_args(list(argv)))
+    return vars(train.build_parser().parse_args(list(argv)))
 
 
 def test_split_flags_say_which_share_they_set(capsys):
@@ -67,8 +67,8 @@ def test_the_unreviewed_indicator_flag_and_its_old_names(capsys):
 
 
 def test_the_defaults_are_unchanged_by_the_new_names():
-    args = vars(train.build_parser().parse_args([]))
-    assert (args["test_size"], args["holdout_size"], args["no_reviews_indicator"]) == (0.2, 0.1, True)
+    config = train.configure(**vars(train.build_parser().parse_args([])))
+    assert (config.test_size, config.holdout_size, config.no_reviews_indicator) == (0.2, 0.1, True)
 
 
 def test_etl_without_output_writes_the_citys_own_table(tmp_path, monkeypatch, caplog):

@@ -227,10 +227,8 @@ def test_params_files_name_only_known_parameters(name):
 
 def config_defaults(notebook: str) -> dict:
     """The defaults a notebook's parameters must mirror: its stage's config dataclass(es)."""
-    from airbnb import config, etl
     from airbnb.cli import defaults
     from airbnb.evaluate import EvaluateConfig
-    from airbnb.synthetic import CityConfig
     from airbnb.training.config import notebook_defaults as train_notebook_defaults
     from airbnb.tune import TuneConfig
 
@@ -243,10 +241,9 @@ def config_defaults(notebook: str) -> dict:
 
         return defaults(ExploreConfig, notebook=True)
     if notebook == "process":
-        city = CityConfig()
-        return {"listings": None, "reviews": None, "data_path": str(config.DEFAULT_TABLE_PATH),
-                **defaults(etl.EtlConfig), "city_dir": str(config.DEFAULT_CITY_DIR), "city_listings": city.n_listings,
-                "city_seed": city.seed}
+        from airbnb.process import ProcessConfig
+
+        return defaults(ProcessConfig, notebook=True)
     tune = {k: v for k, v in defaults(TuneConfig).items() if k != "base"}
     base = TuneConfig().base  # the notebook sets three of the trials' training settings
     return {**tune, "epochs": base.epochs, "smoke_test": base.smoke_test, "data_path": base.data_path}

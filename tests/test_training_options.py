@@ -282,7 +282,7 @@ def test_original_preset_builds_the_spec_model(small_table, tmp_path):
 
 
 def test_explicit_flags_override_the_preset():
-    parse = lambda argv: train.configure(**vars(train.build_parser(explicit_only=True).parse_args(argv)))  # noqa: E731
+    parse = lambda argv: train.configure(**vars(train.build_parser().parse_args(argv)))  # noqa: E731
     chosen = parse(["--preset", "original", "--epochs", "3", "--target", "log_price"])
     assert (chosen.epochs, chosen.target, chosen.ensemble_size, chosen.hidden_layers) == (3, "log_price", 1, 1)
     assert parse(["--epochs", "7"]) == train.TrainConfig(epochs=7)

@@ -42,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
 
 
 def _etl_command(args: argparse.Namespace) -> dict:
-    config = EtlConfig(**{f.name: getattr(args, f.name) for f in fields(EtlConfig)})
+    config = EtlConfig(**{f.name: getattr(args, f.name) for f in fields(EtlConfig) if hasattr(args, f.name)})
     output = getattr(args, "output", None) or default_output(args.listings, config)
     return run_etl(args.listings, args.reviews, output, config)
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..cli import check_types, option
+from ..cli import option
 from ..errors import UserError
 from ..log import get_logger
 from ..schema import RATE_COLUMNS, REVIEW_SCORE_COLUMNS, city_from_path
+from ..settings import Literal, Range, Text, settings
 
 log = get_logger(__package__)  # every module of the ETL logs as airbnb.etl
 
@@ -40,32 +41,22 @@ class EtlError(UserError, ValueError):
     """Bad input to the ETL: the message names the file, column or filter at fault."""
 
 
-@dataclass(frozen=True)
+@settings(error=EtlError, frozen=True)
 class EtlConfig:
     """How the table is built: the review-based occupancy estimate's parameters (SPEC §3.3), the
     city of the rows and the engine."""
 
-    review_rate: float = option(0.5, "share of stays that leave a review (SPEC §3.3)")
-    avg_length_of_stay: float = option(3.0, "nights per booking (SPEC §3.3)")
-    city: str = option("", "city of every listings file (default: each file's folder name, "
+    review_rate: Range(float, gt=0, le=1) = option(0.5, "share of stays that leave a review (SPEC §3.3)")
+    avg_length_of_stay: Range(float, gt=0) = option(3.0, "nights per booking (SPEC §3.3)")
+    city: Text = option("", "city of every listings file (default: each file's folder name, "
                        "e.g. albany-2024-11 -> albany)")
-    engine: str = option("pandas", "'pandas' (one machine; writes one Parquet file) or 'spark' (PySpark, "
-                         "pip install .[spark]; writes a folder partitioned by city and year_month)", choices=ENGINES)
-    spark_master: str = option("", "with --engine spark: master URL (spark://host:7077, yarn, local[4]); default "
+    engine: Literal[ENGINES] = option("pandas", "'pandas' (one machine; writes one Parquet file) or 'spark' (PySpark, "
+                         "pip install .[spark]; writes a folder partitioned by city and year_month)")
+    spark_master: Text = option("", "with --engine spark: master URL (spark://host:7077, yarn, local[4]); default "
                                "spark-submit's or spark-defaults.conf's master, else local[*]")
     spark_conf: list[str] = option([], "with --engine spark: settings KEY=VALUE, e.g. spark.executor.memory=4g")
 
     def __post_init__(self):
-        try:
-            check_types(self)
-        except ValueError as exc:
-            raise EtlError(str(exc)) from None
-        if not 0 < self.review_rate <= 1:
-            raise EtlError(f"review_rate must be in (0, 1], got {self.review_rate}")
-        if self.avg_length_of_stay <= 0:
-            raise EtlError(f"avg_length_of_stay must be > 0, got {self.avg_length_of_stay}")
-        if self.engine not in ENGINES:
-            raise EtlError(f"engine must be one of {ENGINES}, got {self.engine!r}")
         bad = [item for item in self.spark_conf if "=" not in item]
         if bad:
             raise EtlError(f"spark_conf takes KEY=VALUE settings, got {bad}")
