@@ -384,20 +384,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def config_from_args(args: argparse.Namespace) -> TuneConfig:
-    """One ``--seed`` seeds the sampler and every trial's training (the flags given: ``args``)."""
-    values = vars(args)
+def config_from_parameters(values: dict) -> TuneConfig:
+    """A study from the flags given (``vars(args)``) or the tune notebook's parameters: the study's
+    settings, and the training settings of every trial. One ``seed`` seeds the sampler and every
+    trial's training."""
     own = {f.name for f in dataclasses.fields(TuneConfig)} - {"base"}
     study = {k: v for k, v in values.items() if k in own}
-    seed = study.get("seed", defaults(TuneConfig)["seed"])
-    base = train.TrainConfig(**{k: v for k, v in values.items() if k not in own}, seed=seed, progress=False)
+    training = {k: v for k, v in values.items() if k in defaults(train.TrainConfig) and k not in own}
+    base = train.TrainConfig(**{"epochs": TuneConfig().base.epochs, **training},
+                             seed=study.get("seed", defaults(TuneConfig)["seed"]), progress=False)
     return TuneConfig(base=base, **study)
 
 
 def main(argv: Sequence[str] | None = None) -> TuneResult:
     args = build_parser().parse_args(argv)
     setup_logging()
-    return command_line(lambda: tune(config_from_args(args)))
+    return command_line(lambda: tune(config_from_parameters(vars(args))))
 
 
 if __name__ == "__main__":

@@ -150,9 +150,12 @@ def test_cli_errors_are_clear(tmp_path, capsys):
 
 
 def test_cli_maps_flags_to_configs():
-    config = tune.config_from_args(tune.build_parser().parse_args(
-        ["--n-trials", "7", "--seed", "3", "--epochs", "4", "--champion-threshold", "1500", "--smoke-test"]))
+    config = tune.config_from_parameters(vars(tune.build_parser().parse_args(
+        ["--n-trials", "7", "--seed", "3", "--epochs", "4", "--champion-threshold", "1500", "--smoke-test"])))
     assert (config.n_trials, config.seed, config.base.seed, config.base.epochs) == (7, 3, 3, 4)
+    notebook = tune.config_from_parameters({"n_trials": 2, "seed": 5, "data_path": "t.parquet", "tune": tune})
+    assert (notebook.n_trials, notebook.base.seed, notebook.base.epochs, notebook.base.data_path) == (
+        2, 5, 5, "t.parquet"), "a notebook's globals: its parameters are read, the rest ignored"
     assert config.champion_threshold == 1500.0 and config.base.smoke_test and not config.base.progress
     with pytest.raises(SystemExit):
         tune.build_parser().parse_args(["--learning-rate", "0.1"])  # searched settings are not flags
