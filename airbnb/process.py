@@ -3,6 +3,8 @@ modeling table. Its settings (:class:`ProcessConfig`) are the process notebook's
 params file's process keys, checked before any notebook starts."""
 from __future__ import annotations
 
+import dataclasses
+
 from .cli import option
 from .config import DEFAULT_CITY_DIR, DEFAULT_TABLE_PATH
 from .etl import EtlConfig, run_etl
@@ -25,7 +27,7 @@ class ProcessConfig(EtlConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        self.synthetic_city  # its own bounds, checked now
+        self.synthetic_city  # noqa: B018 (built now: its own bounds are checked with the others)
 
     @property
     def synthetic_city(self) -> CityConfig:
@@ -33,7 +35,7 @@ class ProcessConfig(EtlConfig):
 
     @property
     def etl(self) -> EtlConfig:
-        return EtlConfig(**{name: getattr(self, name) for name in EtlConfig.__dataclass_fields__})
+        return EtlConfig(**{f.name: getattr(self, f.name) for f in dataclasses.fields(EtlConfig)})
 
 
 def build_table(config: ProcessConfig) -> dict:

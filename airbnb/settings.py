@@ -16,7 +16,6 @@ import types
 import typing
 from typing import Annotated, Any, Literal
 
-from annotated_types import Ge, Gt, Le, Lt
 from pydantic import BeforeValidator, ConfigDict, Field, ValidationError
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
@@ -92,7 +91,7 @@ def _expected(field, kind: str, value: Any) -> str:
         return "a finite number"
     if typing.get_origin(bare) is Literal:
         return f"one of {typing.get_args(bare)}"
-    bounds = {type(m).__name__: getattr(m, type(m).__name__.lower()) for m in field.metadata if isinstance(m, (Ge, Gt, Le, Lt))}
+    bounds = {k: getattr(m, k) for m in field.metadata for k in ("ge", "gt", "le", "lt") if getattr(m, k, None) is not None}
     if bounds and kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
         return _interval(bounds)
     kinds = [_type_name(_bare(k)) for k in _members(field.annotation) if k is not type(None)]
@@ -102,12 +101,12 @@ def _expected(field, kind: str, value: Any) -> str:
 
 
 def _interval(bounds: dict) -> str:
-    if "Ge" in bounds and "Le" in bounds:
-        return f"from {bounds['Ge']} to {bounds['Le']}"
-    low = f"{'[' if 'Ge' in bounds else '('}{bounds.get('Ge', bounds.get('Gt', '-inf'))}"
-    high = f"{bounds.get('Le', bounds.get('Lt', 'inf'))}{']' if 'Le' in bounds else ')'}"
-    if "Le" not in bounds and "Lt" not in bounds:
-        return f"{'>=' if 'Ge' in bounds else '>'} {low[1:]}"
+    if "ge" in bounds and "le" in bounds:
+        return f"from {bounds['ge']} to {bounds['le']}"
+    low = f"{'[' if 'ge' in bounds else '('}{bounds.get('ge', bounds.get('gt', '-inf'))}"
+    high = f"{bounds.get('le', bounds.get('lt', 'inf'))}{']' if 'le' in bounds else ')'}"
+    if "le" not in bounds and "lt" not in bounds:
+        return f"{'>=' if 'ge' in bounds else '>'} {low[1:]}"
     return f"in {low}, {high}"
 
 
