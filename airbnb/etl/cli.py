@@ -9,11 +9,10 @@ generator (``python -m airbnb.synthetic --table PATH``).
 from __future__ import annotations
 
 import argparse
-from dataclasses import fields
 from pathlib import Path
 from typing import Sequence
 
-from ..cli import DefaultsHelpFormatter, add_config_flags, description
+from ..cli import DefaultsHelpFormatter, add_config_flags, description, from_parameters
 from ..config import DEFAULT_TABLE_PATH
 from ..errors import command_line
 from ..log import setup_logging
@@ -42,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
 
 
 def _etl_command(args: argparse.Namespace) -> dict:
-    config = EtlConfig(**{f.name: getattr(args, f.name) for f in fields(EtlConfig) if hasattr(args, f.name)})
+    config = from_parameters(EtlConfig, vars(args))
     output = getattr(args, "output", None) or default_output(args.listings, config)
     return run_etl(args.listings, args.reviews, output, config)
 
