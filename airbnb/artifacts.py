@@ -7,6 +7,8 @@ A run's folder (``--output-dir``):
 
 - ``best_model.pth``: state dict of the best validation epoch (an ensemble's first member);
   further members in ``members/<k>/best_model.pth`` and their summary in ``ensemble.json``;
+- ``axis_trees.json``: the axis-constrained trees the model blends in (:mod:`airbnb.axis_trees`;
+  LightGBM's text format), when its ``tree_share`` is above 0;
 - ``feature_processor.npz``: the fitted :class:`~airbnb.features.FeatureProcessor`, stored as data
   (SPEC §6's ``feature_processor.joblib`` was a pickle, which runs code when loaded; format 4);
 - ``model_config.json``: how to rebuild and use the model (format version, model config, embedder);
@@ -61,14 +63,15 @@ HISTORY = "history.csv"
 SPLITS = "splits.parquet"
 CHECKPOINT = "checkpoint.pt"
 ENSEMBLE = "ensemble.json"
+AXIS_TREES = "axis_trees.json"
 METRICS = "metrics.json"
 MEMBERS = "members"
 RECORD = "artifacts.json"
 STAGE = ".partial"
 # What an experiment tracker keeps of a run (besides the members' folder).
-TRACKED = (MODEL, PROCESSOR, CONFIG, HISTORY, ENSEMBLE, RECORD)
+TRACKED = (MODEL, PROCESSOR, CONFIG, HISTORY, ENSEMBLE, AXIS_TREES, RECORD)
 # An earlier run's files a new run may not write (a smaller ensemble, no evaluation yet): removed on publishing.
-_STALE = (MEMBERS, ENSEMBLE, METRICS)
+_STALE = (MEMBERS, ENSEMBLE, AXIS_TREES, METRICS)
 
 
 class ArtifactsError(UserError, RuntimeError):

@@ -123,6 +123,10 @@ MODEL_INPUTS: tuple[AxisInput, ...] = tuple(i for axis in AXES for i in AXIS_INP
 # instead of an extrapolation, and the prediction says so.
 SEEN_MONTH = "month_seen"
 
+# Per row, the axis-constrained trees' log price: base, then the five axes (airbnb.axis_trees); a
+# model with a tree share blends each axis with its trees' (airbnb.model).
+TREES_INPUT = "axis_trees"
+
 
 def inputs_with(*encodings: str) -> list[AxisInput]:
     """The model inputs with one of ``encodings``, in axis order."""

@@ -25,6 +25,7 @@ from .schema import BOOL_COLUMNS, CITY, TABLE_SCHEMA
 # The table columns the neural model's axes read (airbnb.axes), by their Arrow type: the same
 # information, in the plain form the standard learners take. Everything else is ignored.
 INPUT_COLUMNS = input_columns()
+REQUIRED_COLUMNS = input_columns(optional=False)  # a listing to price has no snapshot month: priced as of the latest
 _TYPES = {c: TABLE_SCHEMA.field(c).type for c in INPUT_COLUMNS}
 SPECIAL_COLUMNS = ["month", "amenities", "year_month"]  # month, (sin, cos) and trend; amenities as multi-hot
 CATEGORICAL_COLUMNS = [c for c, t in _TYPES.items() if pa.types.is_string(t) and c not in SPECIAL_COLUMNS]
@@ -83,7 +84,7 @@ class BaselineDesign:
     def transform(self, rows: pd.DataFrame) -> pd.DataFrame:
         if not self.categories:
             raise BaselineError("BaselineDesign is not fitted: call fit(train_rows) first")
-        require_columns(rows, INPUT_COLUMNS, "rows")
+        require_columns(rows, REQUIRED_COLUMNS, "rows")
         data: dict[str, object] = {col: _categorical(rows[col], categories)
                                    for col, categories in self.categories.items()}
         for col in NUMERIC_COLUMNS:

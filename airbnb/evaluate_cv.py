@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from . import train
 from .artifacts import load_table
+from .axis_trees import model_inputs
 from .baselines import FittedBaselines, check_names, fit_baselines
 from .breakdown import predict_dataset
 from .dataset import AirbnbDataset
@@ -28,6 +29,7 @@ from .evaluate_tables import cold_start_table, month_table
 from .evaluate_verdict import MODEL_NAME
 from .log import get_logger, quiet
 from .metrics import metric_columns, metrics_table
+from .training.data import SPLIT_RANDOM_STATE
 
 log = get_logger(__name__)
 
@@ -80,19 +82,20 @@ def _mean_sd(metric: str, mean: float, sd: float) -> str:
 
 def cross_validate(config: train.TrainConfig, k: int = 5, table: pd.DataFrame | None = None,
                    baselines: Sequence[str] | None = None, progress: bool = True,
-                   num_threads: int | None = None) -> CrossValidation:
+                   num_threads: int | None = None, random_state: int = SPLIT_RANDOM_STATE) -> CrossValidation:
     """K-fold cross-validation grouped by listing of the model (trained with ``config``) and the baselines.
 
     Each fold holds out 1/K of the listings as its test rows; of the rest, ``config.test_size``
     of all listings validate (early stopping, for the model and the boosters alike) and the
     others train. The split of the run itself (``holdout_size``) is not used: every listing is
-    tested exactly once.
+    tested exactly once. ``random_state`` draws the fold assignment (another one tells a gap
+    between two learners from the luck of one assignment: ``benchmarks/fold_assignments.py``).
     """
     if not isinstance(k, int) or isinstance(k, bool) or k < 2:
         raise ConfigError(f"cv must be an integer >= 2 (the number of folds), got {k!r}")
     check_names(baselines)
     table = (load_table(config.data_path, config.cities) if table is None else table).reset_index(drop=True)
-    folds = train.cv_splits(table["listing_id"], k, config.test_size)
+    folds = train.cv_splits(table["listing_id"], k, config.test_size, random_state)
     rows, tested = [], []  # per fold: metric rows, and (test rows, each model's prices)
     with tempfile.TemporaryDirectory(prefix="airbnb-cv-") as work:
         for fold, splits in enumerate(tqdm(folds, desc="cross-validation folds", unit="fold", disable=not progress)):
@@ -126,7 +129,7 @@ def fit_and_score(config: train.TrainConfig, table: pd.DataFrame, splits: pd.Ser
     data = train.prepare(run_config, table, splits)
     result = train.train(run_config, data=data)
     parts = {s: table[splits == s].reset_index(drop=True) for s in ("train", "validation", "test")}
-    test = AirbnbDataset(data.processor.transform(parts["test"]), embedder=data.embedder)
+    test = AirbnbDataset(model_inputs(data.processor, data.trees, parts["test"]), embedder=data.embedder)
     prices = {MODEL_NAME: predict_dataset(result.model, test)["predicted_price"].to_numpy()}
     fitted = fit_peers(parts["train"], parts["validation"], baselines, config.seed, num_threads)
     if fitted is None:

@@ -14,6 +14,7 @@ import pandas as pd
 
 from . import conformal
 from .artifacts import METRICS, SPLITS, load_table, read_splits, table_digest
+from .axis_trees import model_inputs
 from .breakdown import predict_dataset
 from .dataset import AirbnbDataset
 from .errors import ConfigError
@@ -39,7 +40,7 @@ def month_effects(predictor: PricePredictor, rows: pd.DataFrame) -> pd.DataFrame
     months = np.arange(1, 13)
     repeated = rows.loc[rows.index.repeat(12), TABLE_COLUMNS].drop(columns="year_month")
     repeated["month"] = np.tile(months, len(rows))
-    dataset = AirbnbDataset(predictor.processor.transform(repeated), embedder=predictor.embedder)
+    dataset = AirbnbDataset(model_inputs(predictor.processor, predictor.trees, repeated), embedder=predictor.embedder)
     weight = np.tile(rows["estimated_occupancy_rate"].to_numpy(np.float64), 12).reshape(len(rows), 12)
     per_member = []
     for member in getattr(predictor.model, "members", [predictor.model]):

@@ -40,7 +40,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .axes import AXES, AXIS_INPUTS, SEEN_MONTH, AxisInput, input_width
+from .axes import AXES, AXIS_INPUTS, SEEN_MONTH, TREES_INPUT, AxisInput, input_width
 from .errors import ConfigError
 
 DEFAULT_EMBEDDING_DIMS = {"neighbourhood_cleansed": 16, "property_type": 8, "bedrooms": 4, "beds": 4,
@@ -74,12 +74,18 @@ class ModelConfig:
     amenity_multihot_dim: int = 0  # frequent-amenity indicators next to the embedding (0: SPEC §5)
     no_reviews_indicator: int = 0  # 1: the quality axis sees "no reviews in the last 12 months" (0: SPEC §5)
     hidden_layers: int = 1  # hidden layers in each axis network that has a hidden width (1: SPEC §5)
+    # share of each axis's log price taken from the axis-constrained trees (airbnb.axis_trees); 0
+    # while training (the network learns alone) and in SPEC §5's model
+    tree_share: float = 0.0
 
     def __post_init__(self):
         if self.target not in TARGETS:
             raise ConfigError(f"target must be one of {TARGETS}, got {self.target!r}")
         if self.hidden_layers < 1:
             raise ConfigError(f"hidden_layers must be >= 1, got {self.hidden_layers}")
+        if not 0 <= self.tree_share < 1 or (self.tree_share and self.target != "log_price"):
+            raise ConfigError(f"tree_share must be in [0, 1) and needs the log_price target, got {self.tree_share} "
+                              f"({self.target})")
         # a partial mapping sets those widths; the others keep SPEC §5's
         self.vocab_sizes = dict(self.vocab_sizes)
         self.embedding_dims = {**DEFAULT_EMBEDDING_DIMS, **self.embedding_dims}
@@ -184,11 +190,33 @@ class AdditiveAxisModel(nn.Module):
         if SEEN_MONTH in batch:  # a month the training rows never covered: no seasonal extrapolation
             axes["seasonality"] = axes["seasonality"] * batch[SEEN_MONTH].reshape(-1, 1).to(axes["seasonality"].dtype)
         bias = self.bias[..., None, :].expand_as(axes[AXES[0]])
+        if self.config.tree_share:
+            bias, axes = blend_trees(bias, axes, batch, self.config.tree_share)
         if not self.training:  # training sees the raw sum, so a row outside the bounds still gets a gradient
             lo, hi = self.bounds[..., None, 0:1], self.bounds[..., None, 1:2]
             bias = torch.minimum(torch.maximum(bias, lo), hi)
             axes = bound_axes(bias, axes, lo, hi)
         return assemble({**axes, "bias": bias}, self.config.target)
+
+
+def blend_trees(bias: torch.Tensor, axes: dict[str, torch.Tensor], batch: dict[str, torch.Tensor],
+                share: float) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """The bias and each axis as (1 - share) x the network's + share x the axis trees' log price
+    (airbnb.axis_trees): still an exact sum. The trees' seasonality is gated like the network's."""
+    if TREES_INPUT not in batch:
+        raise ValueError(f"this model blends axis trees ({share:.0%}): build its inputs with "
+                         "airbnb.axis_trees.model_inputs")
+    trees = batch[TREES_INPUT].to(bias.dtype)
+    tree_axes = {axis: trees[:, i + 1:i + 2] for i, axis in enumerate(AXES)}
+    if SEEN_MONTH in batch:
+        tree_axes["seasonality"] = tree_axes["seasonality"] * batch[SEEN_MONTH].reshape(-1, 1).to(bias.dtype)
+    return ((1 - share) * bias + share * trees[:, 0:1],
+            {axis: (1 - share) * axes[axis] + share * tree_axes[axis] for axis in AXES})
+
+
+def blend_with_trees(model: "AdditiveAxisModel", share: float) -> None:
+    """Give a trained model its axis trees' ``share`` of each axis (airbnb.axis_trees)."""
+    model.config = ModelConfig(**{**model.config.to_dict(), "tree_share": float(share)})
 
 
 def _cat(parts: Sequence[torch.Tensor]) -> torch.Tensor:

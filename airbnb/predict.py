@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from .artifacts import load_model
+from .axis_trees import AxisTrees, load_axis_trees, model_inputs
 from .axes import SEEN_MONTH
 from .breakdown import predict_dataset
 from .cli import description
@@ -76,6 +77,7 @@ class PricePredictor:
     processor: FeatureProcessor
     embedder: AmenityEmbedder
     config: dict
+    trees: AxisTrees | None = None  # the axis-constrained trees the model blends in, if any
     _warned_uncalibrated: bool = field(default=False, init=False, repr=False)
 
     @classmethod
@@ -84,7 +86,7 @@ class PricePredictor:
         model, processor, config = load_model(artifacts_dir)
         embedder = AmenityEmbedder(config["amenities_model_name"], config["amenities_encoding"], cache_dir,
                                    progress=progress, dim=config["embeddings"]["dim"])
-        return cls(model, processor, embedder, config)
+        return cls(model, processor, embedder, config, load_axis_trees(artifacts_dir, model.config.tree_share))
 
     def predict_table(self, table: pd.DataFrame, coverage: float = DEFAULT_COVERAGE) -> pd.DataFrame:
         """Modeling-table rows (SPEC §3.1) -> recommended price and breakdown, one row each.
@@ -103,7 +105,7 @@ class PricePredictor:
         rejected, _ = rejected_values(table, ids)
         if len(rejected):
             raise refusal(rejected, by_id=ids is not None)
-        dataset = AirbnbDataset(self.processor.transform(table), embedder=self.embedder)
+        dataset = AirbnbDataset(model_inputs(self.processor, self.trees, table), embedder=self.embedder)
         out = predict_dataset(self.model, dataset).rename(columns={"predicted_price": "recommended_price"})
         low, high = self.price_range(out["recommended_price"].to_numpy(), coverage)
         out.insert(1, "price_low", low)

@@ -92,6 +92,8 @@ def _train(config: TrainConfig, callbacks: Sequence[Callable[[int, dict], None]]
                                         "split": data.splits}), stage / artifacts.SPLITS)
     with start_tracking(config, out) as tracker:
         model, state, members = train_members(config, data, stage, [*callbacks, tracker.log_epoch])
+        if data.trees is not None:
+            data.trees.save(stage / artifacts.AXIS_TREES)
         artifacts.write_model_config(stage, {
             "model": model.config.to_dict(),
             "amenities_model_name": config.amenities_model_name,

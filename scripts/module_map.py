@@ -27,7 +27,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("table -> model inputs", {"embedding_cache", "embeddings", "features", "dataset"}),
     ("the model and its breakdown", {"model", "breakdown", "conformal"}),
     ("a run's files", {"artifacts", "tracking"}),
-    ("the standard learners (peers, and a teacher for training)", {"baseline_design", "baselines"}),
+    ("the standard learners (peers, a teacher for training, the axis trees the model blends in)", {"baseline_design", "baselines", "axis_trees"}),
     ("training", {"training", "train"}),
     ("pricing, evaluation, search", {"listing_checks", "predict", "evaluate_verdict", "evaluate_config", "evaluate_tables",
                                       "evaluate_cv", "evaluate_run", "evaluate_forward", "evaluate", "champion", "tune"}),
@@ -37,7 +37,7 @@ LAYERS: list[tuple[str, set[str]]] = [
 # Within a layer, the order modules may import each other in.
 ORDER = ["errors", "settings", "config", "log", "io", "schema", "axes", "cli", "metrics", "schedule", "notebook", "etl", "synthetic", "process",
          "embedding_cache", "embeddings", "features", "dataset", "model", "breakdown", "conformal", "artifacts", "tracking",
-         "baseline_design", "baselines", "training", "train", "listing_checks", "predict", "evaluate_verdict",
+         "baseline_design", "baselines", "axis_trees", "training", "train", "listing_checks", "predict", "evaluate_verdict",
          "evaluate_config", "evaluate_tables", "evaluate_cv", "evaluate_run", "evaluate_forward", "evaluate", "champion",
          "tune", "plots", "explore_listing", "explore_table", "explore_quote", "explore", "explore_kernels", "explore_html",
          "explore_server", "explore_app", "report", "run"]

@@ -87,7 +87,7 @@ def listings(small_city) -> pd.DataFrame:
 def test_a_finished_run_records_every_file(finished):
     record = json.loads((finished / artifacts.RECORD).read_text())
     assert set(record["files"]) == {artifacts.MODEL, artifacts.PROCESSOR, artifacts.CONFIG, artifacts.HISTORY,
-                                    artifacts.SPLITS, artifacts.CHECKPOINT}
+                                    artifacts.SPLITS, artifacts.CHECKPOINT, artifacts.AXIS_TREES}
     assert not (finished / artifacts.STAGE).exists()
     assert all(len(digest) == 64 for digest in record["files"].values())
 

@@ -9,6 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 try:
+    import fold_assignments
     import quality
 finally:
     sys.path.pop(0)
@@ -51,3 +52,14 @@ def test_slow_baselines_are_left_out_only_on_larger_tables(tmp_path):
     assert quality.chosen_baselines(every, table, 0) == (every, [])
     assert quality.chosen_baselines(every, table, 10) == (every, [])
     assert quality.chosen_baselines(every, table, 9) == (["lightgbm", "ridge"], ["ebm", "ebm_interactions"])
+
+
+def test_fold_assignments_reads_a_gap_against_its_standard_error():
+    rows = [{"assignment": 42, "model": 17.0, "network alone": 18.0, "lightgbm": 17.5},
+            {"assignment": 1, "model": 17.2, "network alone": 17.6, "lightgbm": 17.4}]
+    text = fold_assignments.markdown({"Newark": rows})
+    assert "| Newark | 42 | 17.00% | 18.00% | 17.50% |" in text
+    assert "| Newark | mean | **17.10%** | **17.80%** | **17.45%** |" in text
+    # model − LightGBM: -0.5 and -0.2 (mean -0.35, se 0.15); the network alone: +0.5, +0.2
+    assert "-0.35 ± 0.15 (at or ahead on 2 of 2)" in text
+    assert "+0.35 ± 0.15 (at or ahead on 0 of 2)" in text

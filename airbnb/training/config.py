@@ -24,7 +24,7 @@ PRESETS: dict[str, dict] = {
     "default": {},
     "original": {"epochs": 10, "target": "price", "amenities_multihot": False, "no_reviews_indicator": False, "weight_decay": 0.0,
                  "early_stopping_patience": 0, "ensemble_size": 1, "amenities_encoding": "sentence",
-                 "hidden_layers": 1, "weight_average": 0.0, "location_first_octave": 0},
+                 "hidden_layers": 1, "weight_average": 0.0, "location_first_octave": 0, "tree_share": 0.0},
 }
 PRESET_SETTINGS = frozenset().union(*PRESETS.values())  # what a preset changes
 
@@ -68,6 +68,9 @@ class TrainConfig:
                                 "miss of about 10 percent)")
     distill: Range(float, 0, 1) = option(0.0, "share of a LightGBM teacher's out-of-fold log price in the training target "
                             "(0: the listed price only; see airbnb.training.teacher)")
+    tree_share: Range(float, 0, 0.9) = option(0.3, "share of each axis's log price taken, after training, from LightGBM "
+                              "trees confined to that axis's inputs (airbnb.axis_trees): the price stays bias + "
+                              "five axes exactly (0: the network alone; needs the log_price target)")
     weight_decay: Range(float, 0, 1) = option(1e-4, "Adam weight decay")
     weight_average: Range(float, 0, lt=1) = option(0.99, "decay of an exponential moving average of the weights, updated "
                                  "every step, that is validated and kept instead of the raw weights (0: off)")
@@ -117,6 +120,9 @@ class TrainConfig:
     def __post_init__(self):
         if self.test_size + self.holdout_size >= 1:
             raise ConfigError(f"test_size + holdout_size must be < 1, got {self.test_size} and {self.holdout_size}")
+        if self.tree_share and self.target != "log_price":
+            raise ConfigError(f"tree_share {self.tree_share} needs the log_price target (the trees price log price); "
+                              "with target 'price' pass tree_share 0")
         if self.lr_schedule == "phased":
             parse_phases(self.lr_phases)
 

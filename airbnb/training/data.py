@@ -8,6 +8,7 @@ import pandas as pd
 from sklearn.model_selection import GroupKFold, GroupShuffleSplit
 
 from ..artifacts import load_table
+from ..axis_trees import AxisTrees, model_inputs
 from ..dataset import AirbnbDataset
 from ..embeddings import AmenityEmbedder
 from ..errors import ConfigError
@@ -68,6 +69,7 @@ class Prepared:
     processor: FeatureProcessor
     datasets: dict[str, AirbnbDataset]
     embedder: AmenityEmbedder
+    trees: AxisTrees | None = None  # the axis-constrained trees the model blends in (TrainConfig.tree_share)
 
 
 def prepare(config: TrainConfig, table: pd.DataFrame | None = None, splits: pd.Series | None = None) -> Prepared:
@@ -90,8 +92,10 @@ def prepare(config: TrainConfig, table: pd.DataFrame | None = None, splits: pd.S
                                progress=config.progress)
     rows = {"train": distilled(df[splits == "train"], df[splits == "validation"], config.distill, config.seed),
             "validation": df[splits == "validation"]}
-    datasets = {name: AirbnbDataset(processor.transform(part), embedder=embedder) for name, part in rows.items()}
+    # the trees learn from the listed prices (never a teacher's), early-stopped as the network is
+    trees = (AxisTrees.fit(df[splits == "train"], rows["validation"], config.seed) if config.tree_share else None)
+    datasets = {name: AirbnbDataset(model_inputs(processor, trees, part), embedder=embedder) for name, part in rows.items()}
     log.info("amenity texts: %d encoded, %d from the cache", embedder.n_encoded, embedder.n_cache_hits)
-    return Prepared(df, splits, processor, datasets, embedder)
+    return Prepared(df, splits, processor, datasets, embedder, trees)
 
 

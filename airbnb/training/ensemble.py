@@ -14,7 +14,7 @@ from ..axes import AXES
 from ..dataset import AirbnbDataset, make_loader
 from ..io import write_json
 from ..log import get_logger
-from ..model import AdditiveAxisModel, EnsembleModel, stack_members
+from ..model import AdditiveAxisModel, EnsembleModel, blend_with_trees, stack_members
 from .checkpoint import LoopState
 from .config import TrainConfig
 from .data import Prepared
@@ -75,20 +75,27 @@ def center_on_training_rows(model: AdditiveAxisModel, dataset: AirbnbDataset, de
 
 def finish_members(config: TrainConfig, model_config, best: dict[int, dict], state: LoopState, data: Prepared,
                    out: Path, val_loader, device) -> tuple[AdditiveAxisModel | EnsembleModel, LoopState, list | None]:
-    """Each member's best weights, centred on the training rows and saved; an ensemble also gets
-    ``ensemble.json`` and its members' average validated. Returns (model, state, member summaries)."""
+    """Each member's best weights, centred on the training rows, given its axis trees' share and
+    saved; an ensemble also gets ``ensemble.json``. The validation loss kept is the finished model's
+    (with its trees); each member's summary keeps its own network's best. Returns (model, state,
+    member summaries)."""
     members = []
     for k in range(config.ensemble_size):
         member = AdditiveAxisModel(model_config).to(device)
         member.load_state_dict(best[k])
         center_on_training_rows(member, data.datasets["train"], device)
+        if data.trees is not None:  # the network trained alone; from here on it prices with its trees
+            blend_with_trees(member, config.tree_share)
         artifacts.save_state(member.state_dict(), artifacts.member_path(out, k))
         members.append(member)
-    if config.ensemble_size == 1:
+    if config.ensemble_size == 1 and data.trees is None:
         state.best_val_loss = state.best_val_losses[0]
         return members[0], state, None
-    ensemble = EnsembleModel(members)
-    state.best_val_loss = validate(ensemble, val_loader, device, config.loss, config.huber_delta)["val_loss"]
+    model = EnsembleModel(members) if len(members) > 1 else members[0]
+    state.best_val_loss = validate(model, val_loader, device, config.loss, config.huber_delta)["val_loss"]
+    if len(members) == 1:
+        return model, state, None
+    ensemble = model
     summaries = [{"dir": artifacts.member_dir(k), "seed": config.seed + k, "best_epoch": state.best_epochs[k],
                   "best_val_loss": state.best_val_losses[k]} for k in range(config.ensemble_size)]
     write_json(out / artifacts.ENSEMBLE, {"members": summaries,
