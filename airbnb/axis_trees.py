@@ -79,14 +79,38 @@ class AxisTrees:
         return trees
 
     def _raw(self, rows: pd.DataFrame) -> np.ndarray:
-        """(n, 6): LightGBM's expected value, then each axis's summed feature contributions."""
-        X = self.design.transform(rows)
-        contrib = self.booster.predict(X.set_axis(self.feature_names, axis=1), pred_contrib=True, num_threads=1)
-        out = np.zeros((len(rows), len(COLUMNS)))
-        out[:, 0] = contrib[:, -1]
-        for j, column in enumerate(X.columns):
-            out[:, 1 + AXES.index(column_axis(column))] += contrib[:, j]
-        return out
+        """(n, 6): the trees that split on nothing, then each axis's trees, summed per row.
+
+        Every tree belongs to one axis, so an axis's share is the sum of its trees' leaves: read
+        from each row's leaf per tree (as fast as a prediction; TreeSHAP took 4 ms a row)."""
+        X = self.design.transform(rows).set_axis(self.feature_names, axis=1)
+        leaves = self.booster.predict(X, pred_leaf=True, num_threads=1).reshape(len(rows), -1)
+        values, owner = self._leaf_table
+        picked = values[np.arange(values.shape[0]), leaves]  # (n, trees): each row's leaf value per tree
+        return picked @ owner
+
+    @property
+    def _leaf_table(self) -> tuple[np.ndarray, np.ndarray]:
+        """(leaf values per tree, padded; one-hot of each tree's column in COLUMNS)."""
+        if getattr(self, "_leaves", None) is None:
+            columns = self.design.columns
+            trees = self.booster.dump_model()["tree_info"]
+            values = np.zeros((len(trees), max(t["num_leaves"] for t in trees)))
+            owner = np.zeros((len(trees), len(COLUMNS)))
+            for i, tree in enumerate(trees):
+                axes, stack = set(), [tree["tree_structure"]]
+                while stack:
+                    node = stack.pop()
+                    if "split_feature" in node:
+                        axes.add(column_axis(columns[node["split_feature"]]))
+                        stack += [node["left_child"], node["right_child"]]
+                    else:
+                        values[i, node.get("leaf_index", 0)] = node["leaf_value"]
+                if len(axes) > 1:
+                    raise ValueError(f"tree {i} splits on several axes ({sorted(axes)}): not axis trees")
+                owner[i, 1 + AXES.index(axes.pop()) if axes else 0] = 1.0
+            self._leaves = values, owner
+        return self._leaves
 
     def contributions(self, rows: pd.DataFrame) -> np.ndarray:
         """(n, 6) float32, in log price: the base, then the five axes, each centred on the training
@@ -130,8 +154,8 @@ class AxisTrees:
         """Trees :meth:`save` wrote; LightGBM parses its text, nothing is executed."""
         try:
             trees = cls.from_dict(json.loads(Path(path).read_text()))
-            trees.booster  # parsed now: a damaged file fails here, not at the first price
-        except (KeyError, TypeError, lgb.basic.LightGBMError) as exc:
+            trees._leaf_table  # parsed now: a damaged file fails here, not at the first price
+        except (KeyError, TypeError, IndexError, lgb.basic.LightGBMError) as exc:
             raise ValueError(f"not axis trees this version stored ({type(exc).__name__}: {exc})") from None
         return trees
 
