@@ -14,7 +14,7 @@ amenity names); loading it parses text and never runs code.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import lightgbm as lgb
@@ -133,11 +133,8 @@ class AxisTrees:
 
     # ------------------------------------------------------------------ persistence
     def to_dict(self) -> dict:
-        amenities = self.design.amenities
         return {"model": self.model_text, "centre": self.centre, "categories": self.design.categories,
-                "latest_month": self.design.latest_month,
-                "amenities": {"min_share": amenities.min_share, "min_count": amenities.min_count,
-                              "max_size": amenities.max_size, "names": list(amenities.names)}}
+                "latest_month": self.design.latest_month, "amenities": asdict(self.design.amenities)}
 
     @classmethod
     def from_dict(cls, data: dict) -> "AxisTrees":
