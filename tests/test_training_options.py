@@ -3,6 +3,7 @@ ensembles, MLflow tracking and the log-price target (each keeps the exact breakd
 from __future__ import annotations
 
 import json
+import logging
 import math
 
 import numpy as np
@@ -106,16 +107,29 @@ def test_training_stops_at_the_expected_epoch(small_table, tmp_path, monkeypatch
     assert "epoch cap" not in caplog.text  # it converged
 
 
-@pytest.mark.parametrize("curve, warned", [([5.0, 4.0, 3.9, 4.5, 4.6, 4.7], False), ([5.0, 4.0, 3.0, 2.0, 1.0, 1.5], False),
-                                           ([5.0, 4.0, 3.0, 2.0, 1.0, 0.5], True)])
-def test_a_run_cut_off_while_improving_says_so(small_table, tmp_path, monkeypatch, caplog, curve, warned):
-    """At the epoch cap, a member with a new best in the last 10% of its epochs had not converged."""
+@pytest.mark.parametrize("curve, warned, levelled", [([5.0, 4.0, 3.9, 4.5, 4.6, 4.7], False, False),
+                                                     ([5.0, 4.0, 3.0, 2.0, 1.0, 1.5], False, False),
+                                                     ([5.0, 4.0, 3.0, 2.0, 1.0, 0.5], True, False),
+                                                     ([5.0, 4.0, 3.0, 2.0, 1.0, 0.995], False, True)])
+def test_a_run_cut_off_while_improving_says_so(small_table, tmp_path, monkeypatch, caplog, curve, warned, levelled):
+    """At the epoch cap, a member with a new best in the last 10% of its epochs had not converged,
+    unless that best lowered the validation loss by less than 1% (a flat curve: levelled off)."""
+    caplog.set_level(logging.INFO, logger="airbnb")
     losses = iter(curve)
     real = loop.validate
     monkeypatch.setattr(loop, "validate", lambda *a, **k: {**real(*a, **k), "val_loss": next(losses)})
     result = train.train(config(small_table, tmp_path, epochs=6, early_stopping_patience=3, ensemble_size=1))
     assert len(result.history) == 6
     assert ("stopped at the epoch cap (epochs 6) while still improving" in caplog.text) is warned
+    assert ("fell only 0.50% over them: converged at the epoch cap" in caplog.text) is levelled
+
+
+def test_recent_fall_is_the_share_the_last_epochs_took_off_the_best_loss():
+    state = loop.LoopState(epoch=5, history=[{"val_loss": v} for v in (4.0, 2.0, 2.5, 1.9, 1.5)])
+    assert loop.recent_fall(state, 2) == pytest.approx(0.25)  # best 2.0 before the last two, 1.5 after
+    assert loop.recent_fall(state, 3) == pytest.approx(0.25)
+    assert loop.recent_fall(state, 5) == 1.0  # nothing before the window: still falling
+    assert loop.recent_fall(loop.LoopState(epoch=2, history=[{"val_loss": 1.0}, {"val_loss": 1.2}]), 1) == 0.0
 
 
 def test_still_improving_looks_at_the_last_epochs():
