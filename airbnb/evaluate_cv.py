@@ -47,6 +47,9 @@ class CrossValidation:
     # (each listing is tested once): the new-listing bucket is too small to read fold by fold
     cold_start: pd.DataFrame | None = None
     months: pd.DataFrame | None = None  # likewise per snapshot month (year_month)
+    # out of fold: every test row once (listing_id, year_month, fold, target_price, weight) and each
+    # model's price for it, priced by the fold's models that never saw the listing (not in to_dict)
+    predictions: pd.DataFrame | None = None
 
     @property
     def mean(self) -> pd.DataFrame:
@@ -113,8 +116,11 @@ def cross_validate(config: train.TrainConfig, k: int = 5, table: pd.DataFrame | 
                      time.perf_counter() - started)
     pooled = pd.concat([r for r, _ in tested], ignore_index=True)
     prices = {m: np.concatenate([p[m] for _, p in tested]) for m in tested[0][1]}
+    folds_of = np.repeat(np.arange(k), [len(r) for r, _ in tested])
+    predictions = pooled[["listing_id", "year_month", "target_price", "estimated_occupancy_rate"]].assign(
+        fold=folds_of, **prices)
     return CrossValidation(k, pd.DataFrame(rows), dataclasses.asdict(config), cold_start_table(pooled, prices),
-                           month_table(pooled, prices))
+                           month_table(pooled, prices), predictions)
 
 
 def fit_and_score(config: train.TrainConfig, table: pd.DataFrame, splits: pd.Series, output_dir: Path,

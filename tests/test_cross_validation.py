@@ -79,6 +79,21 @@ def test_month_table_pools_every_fold(cv, table):
     assert json.loads(json.dumps(cv.to_dict()))["months"][0]["year_month"] == table["year_month"].min()
 
 
+def test_out_of_fold_predictions_rescore_each_fold(cv, table):
+    """Every row once, priced by its fold's models: a fold's rows give back that fold's metrics."""
+    from airbnb.metrics import regression_metrics
+
+    oof = cv.predictions
+    assert len(oof) == len(table) and not oof.duplicated(["listing_id", "year_month"]).any()
+    assert set(cv.mean.index) <= set(oof.columns)
+    assert oof.groupby("listing_id")["fold"].nunique().max() == 1  # a listing is tested in one fold
+    for fold, rows in oof.groupby("fold"):
+        got = regression_metrics(rows["target_price"], rows["lightgbm"], rows["estimated_occupancy_rate"])["mape"]
+        expected = cv.folds.query("fold == @fold and model == 'lightgbm'")["mape_weighted"].item()
+        assert got == pytest.approx(expected)
+    assert "predictions" not in cv.to_dict()  # the record stays small
+
+
 def test_mean_and_sd_are_over_the_folds(cv):
     mape = cv.folds.pivot(index="fold", columns="model", values="mape_weighted")
     np.testing.assert_allclose(cv.mean["mape_weighted"], mape.mean()[cv.mean.index])
