@@ -25,7 +25,7 @@ from .evaluate_tables import cold_start_table
 from .evaluate_verdict import MODEL_NAME
 from .io import read_json, write_json
 from .log import get_logger
-from .metrics import bucket_metrics, metrics_table, price_deciles
+from .metrics import bucket_metrics, metrics_table, price_deciles, split_intervals
 from .predict import PricePredictor
 from .schema import CITY, ROW_KEY, TABLE_COLUMNS
 
@@ -67,6 +67,8 @@ class Evaluation:
     baselines: dict  # what each baseline's fit chose (iterations, alpha) and its fit time
     cv: CrossValidation | None = None
     price_range: dict = field(default_factory=dict)  # the calibrated ranges' achieved coverage on this split
+    # how far this split's figures move with which listings fall into it (metrics.split_intervals)
+    intervals: dict = field(default_factory=dict)
 
     def explained(self) -> pd.DataFrame:
         """Rows with their predictions and dollar breakdown (the raw amenity list, whose name the
@@ -99,6 +101,7 @@ class Evaluation:
             "buckets": {name: table.reset_index().to_dict(orient="records") for name, table in self.buckets.items()},
             "cold_start": self.cold_start.reset_index().to_dict(orient="records"),
             "price_range": self.price_range,
+            "intervals": self.intervals,
             **({"cv": self.cv.to_dict()} if self.cv is not None else {}),
         }
 
@@ -147,6 +150,7 @@ def evaluate_run(artifacts_dir: str | Path, data_path: str | Path | None = None,
         baselines=fitted.details() if fitted is not None else {},
         price_range=conformal.split_report(conformal.Calibration.from_record(predictor.config.get("calibration")),
                                            y, predictions["predicted_price"], w),
+        intervals=split_intervals(y, prices, w, rows["listing_id"], MODEL_NAME),
     )
 
 

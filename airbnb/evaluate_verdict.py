@@ -25,14 +25,22 @@ class Verdict:
     model_sd: float | None  # across folds (cross-validation only)
     baseline_sd: float | None
     trust: str  # which figure to trust and why, one sentence
+    # a single split's (model - baseline) interval over resampled listings, and its level (fractions)
+    gap_interval: tuple[float, float] | None = None
+    interval_level: float | None = None
 
     def headline(self) -> str:
         def pct(value, sd):
             return f"{100 * value:.1f}%" + (f" ± {100 * sd:.1f}" if sd is not None else "")
 
         gap = "better than" if self.model_mape < self.baseline_mape else "worse than"
+        spread = ""
+        if self.gap_interval is not None:
+            lo, hi = (100 * v for v in self.gap_interval)
+            spread = (f"; the gap {100 * (self.model_mape - self.baseline_mape):+.1f} points, "
+                      f"{100 * self.interval_level:.0f}% interval {lo:+.1f} to {hi:+.1f} over its listings")
         return (f"model's weighted MAPE {pct(self.model_mape, self.model_sd)} vs {self.baseline}'s "
-                f"{pct(self.baseline_mape, self.baseline_sd)} ({self.source}: {gap} the best baseline)")
+                f"{pct(self.baseline_mape, self.baseline_sd)} ({self.source}: {gap} the best baseline{spread})")
 
 
 def verdict(metrics: dict) -> Verdict:
@@ -44,11 +52,18 @@ def verdict(metrics: dict) -> Verdict:
     cv = metrics.get("cv")
     if cv is None:
         best = best_baseline(split)
+        intervals = metrics.get("intervals") or {}
+        level, gap = intervals.get("level"), intervals.get("gap", {}).get(best)
+        detail = ""
+        if level is not None and MODEL_NAME in intervals.get("mape_weighted", {}):
+            lo, hi = (100 * v for v in intervals["mape_weighted"][MODEL_NAME])
+            detail = f" (the model's {100 * level:.0f}% interval: {lo:.1f}% to {hi:.1f}%, by resampling them)"
         return Verdict("test split", split[MODEL_NAME]["mape_weighted"], best, split[best]["mape_weighted"],
                        None, None,
                        f"only the single test split ({test_listings} listings) was scored: its figure moves by "
-                       f"points with which listings fall into it; cross-validate (--cv {CV_FOLDS}, or cv: {CV_FOLDS} "
-                       "in a params file) for a figure to trust")
+                       f"points with which listings fall into it{detail}; cross-validate (--cv {CV_FOLDS}, or cv: {CV_FOLDS} "
+                       "in a params file) for a figure to trust",
+                       tuple(gap) if gap is not None else None, level if gap is not None else None)
     mean, sd = cv["mean"], cv["sd"]
     best = best_baseline(mean)
     tested = sum(f["test_rows"] for f in cv["folds"] if f["model"] == MODEL_NAME)

@@ -16,6 +16,7 @@ from airbnb.metrics import (
     price_deciles,
     regression_metrics,
     review_buckets,
+    split_intervals,
 )
 
 # Three listings: errors +10, -20, 0 on prices 100, 200, 400; the third has weight 0.
@@ -88,6 +89,34 @@ def test_metrics_table_rows_columns_and_json():
 
 
 # --------------------------------------------------------------------------- buckets
+
+def test_a_split_interval_is_the_textbook_one_for_many_alike_listings():
+    """400 listings with independent errors: the 90% interval of the mean error is about
+    mean ± 1.645 standard errors, and a model against itself has no gap."""
+    rng = np.random.default_rng(3)
+    y = np.full(400, 100.0)
+    model, other = y * (1 + rng.uniform(0, 0.4, 400)), y * (1 + rng.uniform(0, 0.6, 400))
+    found = split_intervals(y, {"m": model, "o": other, "same": model}, np.ones(400), np.arange(400), "m")
+    errors = model / y - 1
+    se = errors.std(ddof=1) / np.sqrt(400)
+    lo, hi = found["mape_weighted"]["m"]
+    assert lo == pytest.approx(errors.mean() - 1.645 * se, abs=0.25 * se)
+    assert hi == pytest.approx(errors.mean() + 1.645 * se, abs=0.25 * se)
+    assert found["gap"]["same"] == [0.0, 0.0] and "m" not in found["gap"]
+    gap_lo, gap_hi = found["gap"]["o"]  # m's errors are smaller: its gap to o is negative
+    assert gap_hi < 0 and gap_lo < (errors.mean() - (other / y - 1).mean()) < gap_hi
+    assert (found["level"], found["unit"], found["reference"]) == (0.9, "listing", "m")
+
+
+def test_a_split_interval_resamples_listings_not_rows():
+    """A listing's months move together: two identical rows per listing give the interval of one row
+    per listing, not a narrower one."""
+    rng = np.random.default_rng(4)
+    y, p = rng.uniform(50, 300, 60), rng.uniform(50, 300, 60)
+    once = split_intervals(y, {"m": p}, np.ones(60), np.arange(60), "m")
+    twice = split_intervals(np.repeat(y, 2), {"m": np.repeat(p, 2)}, np.ones(120), np.repeat(np.arange(60), 2), "m")
+    assert twice["mape_weighted"] == once["mape_weighted"]
+
 
 def test_review_bucket_edges():
     buckets = review_buckets(pd.Series([0, 1, 4, 5, 11, 250]))

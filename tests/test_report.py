@@ -49,6 +49,16 @@ def test_without_cross_validation_the_split_is_quoted_with_its_caveat():
     assert found.headline().endswith("(test split: worse than the best baseline)")
 
 
+def test_a_single_split_verdict_gives_its_gap_with_its_interval():
+    found = metrics({MODEL_NAME: 0.20, "lightgbm": 0.25})
+    found["intervals"] = {"level": 0.9, "mape_weighted": {MODEL_NAME: [0.17, 0.235], "lightgbm": [0.2, 0.3]},
+                          "gap": {"lightgbm": [-0.081, -0.02]}}
+    said = verdict(found)
+    assert said.headline() == ("model's weighted MAPE 20.0% vs lightgbm's 25.0% (test split: better than the best "
+                               "baseline; the gap -5.0 points, 90% interval -8.1 to -2.0 over its listings)")
+    assert "(the model's 90% interval: 17.0% to 23.5%, by resampling them)" in said.trust
+
+
 def test_a_verdict_needs_a_baseline():
     with pytest.raises(ConfigError, match="no baseline"):
         verdict(metrics({MODEL_NAME: 0.3}))
@@ -94,6 +104,9 @@ def test_evaluate_prints_a_labelled_table_in_percent_and_the_figure_to_trust(sma
     assert list(shown) == sorted(shown, key=shown.get), "best first"
     found = verdict(saved)
     assert f"\n{found.headline()}\nwhich figure to trust: only the single test split" in printed
+    low, high = saved["intervals"]["mape_weighted"][MODEL_NAME]
+    assert low < saved["models"][MODEL_NAME]["mape_weighted"] < high
+    assert set(saved["intervals"]["gap"]) == {"ridge", "weighted_mean"} and "90% interval" in found.headline()
 
 
 def test_a_run_without_baselines_reports_the_models_figure_alone(tmp_path):
