@@ -22,7 +22,6 @@ import dataclasses
 import json
 import logging
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -161,7 +160,7 @@ def main() -> None:
             print("\n".join(markdown([result]).splitlines()[-len(result["levels"]):]), flush=True)
     body = markdown(results)
     print(body)
-    update_markdown({"coverage": body}, "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]))
+    update_markdown({"coverage": body})
 
 
 if __name__ == "__main__":

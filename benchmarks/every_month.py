@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import sys
 import tempfile
 from pathlib import Path
 
@@ -89,7 +88,7 @@ def main() -> None:
         "snapshots 2023-07 to 2025-11) covers the months of its snapshots; one snapshot covers one.", "",
         "| city | " + " | ".join(str(m) for m in range(1, 13)) + " |", "|---|" + "---|" * 12, *curves])
     print(body)
-    update_markdown({"every_month": body}, "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]))
+    update_markdown({"every_month": body})
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ import argparse
 import logging
 import os
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -158,7 +157,7 @@ def main() -> None:
         f"Load average (1 min) when it started / ended: {load:.1f} / {os.getloadavg()[0]:.1f} on {os.cpu_count()} "
         "cores (other work on the machine slows every figure)."])
     print(body)
-    update_markdown({"explore": body}, "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]))
+    update_markdown({"explore": body})
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -90,7 +89,7 @@ def main() -> None:
     body = markdown(results) + f"\n\nWhole benchmark: {(time.perf_counter() - started) / 60:.0f} min."
     print(body)
     if not args.no_write:
-        update_markdown({"fold_assignments": body}, "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]))
+        update_markdown({"fold_assignments": body})
 
 
 if __name__ == "__main__":

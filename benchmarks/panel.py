@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -124,7 +123,6 @@ def main() -> None:
     if not PANEL.is_dir():
         print(f"skipping: {PANEL} not found (expected ../shared beside the repository)")
         return
-    command = "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]])
     with tempfile.TemporaryDirectory(prefix="panel-") as work:
         table_path = Path(work) / "albany-panel.parquet"
         summary = etl.run_etl(PANEL, REVIEWS, table_path)
@@ -133,7 +131,7 @@ def main() -> None:
         for part in args.parts:
             body = PARTS[part](config, args, summary)
             print(body, flush=True)
-            update_markdown({f"panel_{part}": body}, command)
+            update_markdown({f"panel_{part}": body})
 
 
 if __name__ == "__main__":

@@ -25,7 +25,6 @@ import argparse
 import json
 import logging
 import os
-import sys
 import tempfile
 import time
 from dataclasses import asdict
@@ -290,8 +289,7 @@ def main() -> None:
         body += f"\n\nWhole benchmark: {(time.perf_counter() - started) / 60:.0f} min."
         print(body)
         if not args.no_write:
-            update_markdown({"quality_ablation": body},
-                            "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]))
+            update_markdown({"quality_ablation": body})
         return
     with tempfile.TemporaryDirectory(prefix="quality-") as scratch:
         for city, label, table in measurable(args.cities, work, args.skipped):
@@ -316,7 +314,7 @@ def main() -> None:
         indent=1))  # the raw figures, for other tables (the README's)
     print(body)
     if not args.no_write:
-        update_markdown({"quality": body}, "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]))
+        update_markdown({"quality": body})
     print(f"\n{machine()}")
 
 

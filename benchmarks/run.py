@@ -616,8 +616,15 @@ SECTIONS = {"etl": bench_etl, "embeddings": bench_embeddings, "training": bench_
 
 # --------------------------------------------------------------------------- BENCHMARKS.md
 
-def update_markdown(results: dict[str, str], command: str) -> None:
-    """Replace (or append) each measured section between its markers; keep the others."""
+def this_command() -> str:
+    """How this benchmark was started, as BENCHMARKS.md quotes it under each section."""
+    return "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]])
+
+
+def update_markdown(results: dict[str, str], command: str | None = None) -> None:
+    """Replace (or append) each measured section between its markers, stamped with the machine and
+    ``command`` (default: :func:`this_command`); keep the others."""
+    command = command or this_command()
     text = OUTPUT.read_text() if OUTPUT.exists() else "# Benchmarks\n\nWritten by `benchmarks/run.py`.\n"
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     for name, body in results.items():
@@ -649,7 +656,7 @@ def main() -> None:
                          "every figure).")
         print(results[name], flush=True)
     if not args.quick:
-        update_markdown(results, "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]))
+        update_markdown(results)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -167,7 +166,7 @@ def main() -> None:
         f"{os.cpu_count()} cores (other work on the machine slows every figure).",
     ])
     print(body)
-    update_markdown({"spark_etl": body}, "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]))
+    update_markdown({"spark_etl": body})
 
 
 if __name__ == "__main__":
