@@ -10,6 +10,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 try:
     import fold_assignments
+    import own_city_route
     import quality
 finally:
     sys.path.pop(0)
@@ -63,3 +64,12 @@ def test_fold_assignments_reads_a_gap_against_its_standard_error():
     # model − LightGBM: -0.5 and -0.2 (mean -0.35, se 0.15); the network alone: +0.5, +0.2
     assert "-0.35 ± 0.15 (at or ahead on 2 of 2)" in text
     assert "+0.35 ± 0.15 (at or ahead on 0 of 2)" in text
+
+
+def test_own_city_route_sets_the_route_against_cv_on_the_same_listings():
+    row = {"listings": 137, "seconds": 47.0, "route model": 18.73, "cv model": 17.43, "same model": 18.83,
+           "route lightgbm": 18.88, "cv lightgbm": 17.85, "same lightgbm": 18.77}
+    text = own_city_route.markdown({"Newark": row})
+    assert "| Newark | model | 137 | 18.73% | 17.43% | 18.83% | +1.30 | -0.10 |" in text
+    assert "| Newark | lightgbm | 137 | 18.88% | 17.85% | 18.77% | +1.03 | +0.11 |" in text
+    assert "- Newark: the route took 47 s" in text
