@@ -26,7 +26,7 @@ from .step import pick_device, train_one_epoch, validate
 
 log = get_logger(__name__)
 LOG_EVERY = 10  # epochs between summary lines; the first, the last and each marked improvement are logged too
-CONVERGED_FALL = 0.01  # a fall of the validation loss over a run's last epochs below this share is levelling off
+CONVERGED_FALL = 0.005  # a fall of the validation loss over a run's last epochs below this share is levelling off
 LOG_GAIN = 0.1  # an improvement is logged when the best validation MAPE is this share below the last line's
 
 
