@@ -34,13 +34,17 @@ class Verdict:
             return f"{100 * value:.1f}%" + (f" ± {100 * sd:.1f}" if sd is not None else "")
 
         gap = "better than" if self.model_mape < self.baseline_mape else "worse than"
-        spread = ""
-        if self.gap_interval is not None:
-            lo, hi = (100 * v for v in self.gap_interval)
-            spread = (f"; the gap {100 * (self.model_mape - self.baseline_mape):+.1f} points, "
-                      f"{100 * self.interval_level:.0f}% interval {lo:+.1f} to {hi:+.1f} over its listings")
+        spread = f"; {self.gap_note()}" if self.gap_interval is not None else ""
         return (f"model's weighted MAPE {pct(self.model_mape, self.model_sd)} vs {self.baseline}'s "
                 f"{pct(self.baseline_mape, self.baseline_sd)} ({self.source}: {gap} the best baseline{spread})")
+
+    def gap_note(self) -> str:
+        """The single split's gap (model - baseline, in points) with its interval; "" without one."""
+        if self.gap_interval is None:
+            return ""
+        lo, hi = (100 * v for v in self.gap_interval)
+        return (f"the gap {100 * (self.model_mape - self.baseline_mape):+.1f} points, "
+                f"{100 * self.interval_level:.0f}% interval {lo:+.1f} to {hi:+.1f} over its listings")
 
 
 def verdict(metrics: dict) -> Verdict:

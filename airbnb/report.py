@@ -145,7 +145,9 @@ def _headline(found: Verdict) -> str:
     return (f"<p class='headline'>The model's weighted MAPE is {figure('model-mape', found.model_mape, found.model_sd)}"
             f" against the best baseline, <span id='best-baseline'>{_e(found.baseline)}</span>, at "
             f"{figure('baseline-mape', found.baseline_mape, found.baseline_sd)} "
-            f"(<span id='source'>{_e(found.source)}</span>). Weighted MAPE: the average gap between recommended "
+            f"(<span id='source'>{_e(found.source)}</span>"
+            + (f"; <span id='gap-interval'>{_e(found.gap_note())}</span>" if found.gap_interval is not None else "")
+            + "). Weighted MAPE: the average gap between recommended "
             "and listed price in % of the listed price, each listing-month weighted by its estimated occupancy.</p>")
 
 

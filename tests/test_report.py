@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -57,6 +58,10 @@ def test_a_single_split_verdict_gives_its_gap_with_its_interval():
     assert said.headline() == ("model's weighted MAPE 20.0% vs lightgbm's 25.0% (test split: better than the best "
                                "baseline; the gap -5.0 points, 90% interval -8.1 to -2.0 over its listings)")
     assert "(the model's 90% interval: 17.0% to 23.5%, by resampling them)" in said.trust
+    medians = pd.DataFrame({"listings": [1]}, index=pd.Index(["A"], name="neighbourhood"))
+    page = report.render(Path("r"), found, {}, medians)
+    assert ("<span id='gap-interval'>the gap -5.0 points, 90% interval -8.1 to -2.0 over its listings</span>)"
+            in page)
 
 
 def test_a_verdict_needs_a_baseline():
