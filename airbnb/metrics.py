@@ -62,6 +62,7 @@ def metrics_table(y_true, predictions: dict[str, np.ndarray], weights) -> pd.Dat
 
 INTERVAL_LEVEL = 0.9  # the central share of resampled test splits a split's interval spans
 INTERVAL_DRAWS = 2000
+BOOTSTRAP_CELLS = 4_000_000  # listing counts drawn at a time (32 MB): a city of any size stays in memory
 
 
 def split_intervals(y_true, predictions: dict[str, np.ndarray], weights, listing_ids, reference: str,
@@ -77,13 +78,18 @@ def split_intervals(y_true, predictions: dict[str, np.ndarray], weights, listing
     y, _, w = _check_inputs(y_true, next(iter(predictions.values())), weights)
     groups = pd.factorize(pd.Series(listing_ids).to_numpy())[0]
     n = groups.max() + 1
-    counts = np.random.default_rng(seed).multinomial(n, np.full(n, 1 / n), size=draws)  # (draws, listings)
-    weight = counts @ np.bincount(groups, weights=w, minlength=n)
-    mape = {}
+    # per listing (a row each): its weight, then each model's weighted absolute percentage error
+    columns = [w]
     for name, values in predictions.items():
         _, p, _ = _check_inputs(y, values, w, pred_name=f"predictions[{name!r}]")
-        with np.errstate(invalid="ignore", divide="ignore"):  # a draw of zero-weight listings only: NaN, skipped
-            mape[name] = counts @ np.bincount(groups, weights=w * np.abs(p - y) / y, minlength=n) / weight
+        columns.append(w * np.abs(p - y) / y)
+    sums = np.stack([np.bincount(groups, weights=c, minlength=n) for c in columns], axis=1)
+    rng, totals = np.random.default_rng(seed), []
+    for size in np.diff(np.r_[0:draws:max(1, BOOTSTRAP_CELLS // n), draws]):  # (draws, listings) counts in chunks
+        totals.append(rng.multinomial(n, np.full(n, 1 / n), size=size) @ sums)
+    totals = np.concatenate(totals)
+    with np.errstate(invalid="ignore", divide="ignore"):  # a draw of zero-weight listings only: NaN, skipped
+        mape = dict(zip(predictions, (totals[:, 1:] / totals[:, :1]).T))
     tails = [(1 - level) / 2, (1 + level) / 2]
     return {"level": level, "draws": draws, "unit": "listing", "reference": reference,
             "mape_weighted": {name: np.nanquantile(v, tails).tolist() for name, v in mape.items()},

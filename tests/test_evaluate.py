@@ -118,6 +118,17 @@ def test_a_split_interval_resamples_listings_not_rows():
     assert twice["mape_weighted"] == once["mape_weighted"]
 
 
+def test_a_split_interval_draws_in_chunks_as_in_one(monkeypatch):
+    """A large city's draws are made a chunk at a time (memory); the interval is the same."""
+    from airbnb import metrics
+
+    rng = np.random.default_rng(5)
+    y, p, q = rng.uniform(50, 300, 80), rng.uniform(50, 300, 80), rng.uniform(50, 300, 80)
+    whole = split_intervals(y, {"m": p, "o": q}, np.ones(80), np.arange(80), "m")
+    monkeypatch.setattr(metrics, "BOOTSTRAP_CELLS", 80 * 7)  # 7 draws at a time, the last chunk shorter
+    assert split_intervals(y, {"m": p, "o": q}, np.ones(80), np.arange(80), "m") == whole
+
+
 def test_review_bucket_edges():
     buckets = review_buckets(pd.Series([0, 1, 4, 5, 11, 250]))
     assert list(buckets) == ["0", "1–4", "1–4", "5+", "5+", "5+"]
