@@ -65,8 +65,8 @@ def verdict(metrics: dict) -> Verdict:
         return Verdict("test split", split[MODEL_NAME]["mape_weighted"], best, split[best]["mape_weighted"],
                        None, None,
                        f"only the single test split ({test_listings} listings) was scored: its figure moves by "
-                       f"points with which listings fall into it{detail}; cross-validate (--cv {CV_FOLDS}, or cv: {CV_FOLDS} "
-                       "in a params file) for a figure to trust",
+                       f"points with which listings fall into it{detail}; cross-validate (--cv {CV_FOLDS}, or "
+                       f"cv: {CV_FOLDS} in a params file) for a figure to trust",
                        tuple(gap) if gap is not None else None, level if gap is not None else None)
     mean, sd = cv["mean"], cv["sd"]
     best = best_baseline(mean)
