@@ -77,7 +77,9 @@ def accuracy_html(metrics: dict | None) -> str:
             f"{figure('model-mape', found.model_mape, found.model_sd)} on average (weighted MAPE, "
             f"<span class='airbnb-explore-source'>{html.escape(found.source)}</span>) against the best baseline, "
             f"<span class='airbnb-explore-best-baseline'>{html.escape(found.baseline)}</span>, at "
-            f"{figure('baseline-mape', found.baseline_mape, found.baseline_sd)}.</div>")
+            f"{figure('baseline-mape', found.baseline_mape, found.baseline_sd)}"
+            + (f" (<span class='airbnb-explore-gap'>{html.escape(found.gap_note())}</span>)"
+               if found.gap_interval is not None else "") + ".</div>")
 
 
 def money(value: float) -> str:

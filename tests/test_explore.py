@@ -404,6 +404,12 @@ def test_the_header_states_the_runs_error_against_the_best_baseline(tmp_path, mo
     assert "<span class='airbnb-explore-model-mape' data-value='0.1964'>19.6%</span> on average" in page
     assert "<span class='airbnb-explore-best-baseline'>ridge</span>" in page and "data-value='0.2057'>20.6%" in page
     assert "<span class='airbnb-explore-source'>test split</span>" in page
+    assert "airbnb-explore-gap" not in page  # a metrics.json from before the split's interval
+    split["intervals"] = {"level": 0.9, "mape_weighted": {MODEL_NAME: [0.15, 0.24]},
+                          "gap": {"ridge": [-0.031, 0.012], "lightgbm": [-0.2, -0.01]}}
+    write_json(tmp_path / "run" / "metrics.json", split)
+    assert ("data-value='0.2057'>20.6%</span> (<span class='airbnb-explore-gap'>the gap -0.9 points, 90% interval "
+            "-3.1 to +1.2 over its listings</span>).</div>") in header_html(artifacts)
 
     cv = metrics({MODEL_NAME: 0.1964, "ridge": 0.2057}, {MODEL_NAME: 0.21, "ridge": 0.19, "lightgbm": 0.25})
     cv["data"]["artifacts"] = str(artifacts)
