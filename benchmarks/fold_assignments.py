@@ -12,15 +12,13 @@ error over the assignments, so a gap of a tenth of a point is read against its n
 from __future__ import annotations
 
 import argparse
-import logging
-import os
 import time
 from pathlib import Path
 
 import numpy as np
 
 from quality import REPO, measurable, real_cities  # benchmarks/quality.py: the cities and their tables
-from run import update_markdown
+from run import publish, work_folder
 
 from airbnb import evaluate, train
 
@@ -78,18 +76,12 @@ def main() -> None:
                         help="tables and the embedding cache (shared with benchmarks/quality.py)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md alone")
     args = parser.parse_args()
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    logging.getLogger("airbnb").setLevel(logging.WARNING)
-    work = Path(args.work)
-    work.mkdir(parents=True, exist_ok=True)
+    work = work_folder(args.work)
     started, results, skipped = time.perf_counter(), {}, {}
     for _, label, table in measurable(args.cities, work, skipped):
         print(label, flush=True)
         results[label] = city_rows(table, args.assignments, work / "cache")
-    body = markdown(results) + f"\n\nWhole benchmark: {(time.perf_counter() - started) / 60:.0f} min."
-    print(body)
-    if not args.no_write:
-        update_markdown({"fold_assignments": body})
+    publish("fold_assignments", markdown(results), started, not args.no_write)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ is those listings', not the route's. Section ``own_city_route`` of BENCHMARKS.md
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import subprocess
 import sys
@@ -26,7 +25,7 @@ import pandas as pd
 import yaml
 
 from quality import REPO, real_cities  # benchmarks/quality.py: the real cities under ../shared
-from run import update_markdown
+from run import publish, work_folder
 
 from airbnb import evaluate, train
 from airbnb.metrics import regression_metrics
@@ -106,19 +105,13 @@ def main() -> None:
                         help="the routes' tables, params files and run folders")
     parser.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md alone")
     args = parser.parse_args()
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    logging.getLogger("airbnb").setLevel(logging.WARNING)
-    work = Path(args.work).resolve()
-    work.mkdir(parents=True, exist_ok=True)
+    work = work_folder(args.work)
     started, results = time.perf_counter(), {}
     for city in args.cities:
         label = real_cities()[city][0]
         print(label, flush=True)
         results[label] = city_row(city, work)
-    body = markdown(results) + f"\n\nWhole benchmark: {(time.perf_counter() - started) / 60:.0f} min."
-    print(body)
-    if not args.no_write:
-        update_markdown({"own_city_route": body})
+    publish("own_city_route", markdown(results), started, not args.no_write)
 
 
 if __name__ == "__main__":

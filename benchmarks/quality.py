@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
-import os
 import tempfile
 import time
 from dataclasses import asdict
@@ -32,7 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from run import machine, update_markdown  # benchmarks/run.py: the machine line and BENCHMARKS.md sections
+from run import machine, publish, work_folder  # benchmarks/run.py: the machine line and BENCHMARKS.md sections
 
 from airbnb import etl, evaluate, train
 from airbnb.baselines import BASELINES
@@ -274,10 +272,7 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md alone")
     args = parser.parse_args()
     args.skipped = {}
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    logging.getLogger("airbnb").setLevel(logging.WARNING)
-    work = Path(args.work)
-    work.mkdir(parents=True, exist_ok=True)
+    work = work_folder(args.work)
     cache = work / "cache"
     results = {}
     started = time.perf_counter()
@@ -285,11 +280,7 @@ def main() -> None:
         for _, label, table in measurable(args.cities, work, args.skipped):
             print(label, flush=True)
             results[label] = ablation(table, args.folds, cache)
-        body = ablation_markdown(results, args.folds)
-        body += f"\n\nWhole benchmark: {(time.perf_counter() - started) / 60:.0f} min."
-        print(body)
-        if not args.no_write:
-            update_markdown({"quality_ablation": body})
+        publish("quality_ablation", ablation_markdown(results, args.folds), started, not args.no_write)
         return
     with tempfile.TemporaryDirectory(prefix="quality-") as scratch:
         for city, label, table in measurable(args.cities, work, args.skipped):
@@ -305,16 +296,12 @@ def main() -> None:
             results[label] = {"cv": cv, "cold_start": cold_start, "holdout": scores, "seconds": seconds,
                               "test_rows": test_rows, "left_out": left_out}
             print(f"{label}: done in {time.perf_counter() - t0:.0f} s", flush=True)
-    body = markdown(results, args)
-    body += f"\n\nWhole benchmark: {(time.perf_counter() - started) / 60:.0f} min."
     (work / "results.json").write_text(json.dumps(
         {label: {"cv": res["cv"].to_dict(orient="index"), "holdout": res["holdout"].to_dict(orient="list"),
                  "cold_start": res["cold_start"].reset_index().to_dict(orient="records"),
                  "seconds": res["seconds"], "test_rows": res["test_rows"]} for label, res in results.items()},
         indent=1))  # the raw figures, for other tables (the README's)
-    print(body)
-    if not args.no_write:
-        update_markdown({"quality": body})
+    publish("quality", markdown(results, args), started, not args.no_write)
     print(f"\n{machine()}")
 
 

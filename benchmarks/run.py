@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import platform
 import re
@@ -633,6 +634,26 @@ def update_markdown(results: dict[str, str], command: str | None = None) -> None
         pattern = re.compile(rf"<!-- section:{name} -->.*?<!-- /section:{name} -->", re.S)
         text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
     OUTPUT.write_text(text)
+
+
+def work_folder(folder: str) -> Path:
+    """A benchmark's work folder, made; the package offline (no model hub) and quiet below warnings
+    (a benchmark prints its own progress)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    logging.getLogger("airbnb").setLevel(logging.WARNING)
+    work = Path(folder).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    return work
+
+
+def publish(section: str, body: str, started: float, write: bool = True) -> str:
+    """A benchmark's finished section: ``body`` with its whole duration since ``started``
+    (``time.perf_counter()``), printed, and written to BENCHMARKS.md unless ``write`` is False."""
+    body += f"\n\nWhole benchmark: {(time.perf_counter() - started) / 60:.0f} min."
+    print(body, flush=True)
+    if write:
+        update_markdown({section: body})
+    return body
 
 
 def main() -> None:
