@@ -15,7 +15,6 @@ is those listings', not the route's. Section ``own_city_route`` of BENCHMARKS.md
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import time
@@ -28,23 +27,23 @@ from quality import REPO, real_cities  # benchmarks/quality.py: the real cities 
 from run import publish, work_folder
 
 from airbnb import evaluate, train
+from airbnb.artifacts import METRICS, read_splits
+from airbnb.io import read_json
 from airbnb.metrics import regression_metrics
 
 LEARNERS = {"model": evaluate.MODEL_NAME, "lightgbm": "lightgbm"}
 SEED = 42
 
 
-def route(city: str, work: Path) -> tuple[Path, Path, float]:
-    """Run the own-city params route on ``city``: (its run folder, its table, seconds taken)."""
-    _, listings, reviews = real_cities()[city]
+def route(city: str, listings: list[Path], reviews: Path | None, work: Path) -> tuple[Path, Path, float]:
+    """Run the own-city params route on ``city``'s files: (its run folder, its table, seconds taken)."""
     run_dir, table = work / "runs" / city, work / f"{city}.route.parquet"
     params = {"run_dir": str(run_dir), "listings": [str(p) for p in listings], "data_path": str(table),
               "seed": SEED, **({"reviews": str(reviews)} if reviews else {})}
     path = work / f"{city}.route.yaml"
     path.write_text(yaml.safe_dump(params, sort_keys=False))
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "airbnb.run", str(path)], cwd=REPO, capture_output=True, text=True,
-                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    done = subprocess.run([sys.executable, "-m", "airbnb.run", str(path)], cwd=REPO, capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(f"python -m airbnb.run {path} failed:\n{done.stderr[-3000:]}")
     return run_dir, table, time.perf_counter() - started
@@ -54,11 +53,11 @@ def weighted_mape(rows: pd.DataFrame, column: str) -> float:
     return 100 * regression_metrics(rows["target_price"], rows[column], rows["estimated_occupancy_rate"])["mape"]
 
 
-def city_row(city: str, work: Path) -> dict:
+def city_row(city: str, listings: list[Path], reviews: Path | None, work: Path) -> dict:
     """The route's test figures, the CV figures and the CV's prices of the route's test listings (in %)."""
-    run_dir, table, seconds = route(city, work)
-    metrics = pd.read_json(run_dir / "metrics.json", typ="series")
-    splits = pd.read_parquet(run_dir / "artifacts" / "splits.parquet")
+    run_dir, table, seconds = route(city, listings, reviews, work)
+    metrics = read_json(run_dir / METRICS)
+    splits = read_splits(metrics["data"]["artifacts"])  # where the run says its artifacts are
     tested = set(splits.loc[splits["split"] == "test", "listing_id"])
     config = train.configure(data_path=str(table), progress=False)
     cv = evaluate.cross_validate(config, 5, baselines=["lightgbm"], progress=False)
@@ -96,21 +95,21 @@ def markdown(results: dict[str, dict]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    found = list(real_cities())
+    found = real_cities()
     # one snapshot each by default: a sample's few dozen listings leave no test split to read, and a
     # panel's listings are split across its months (benchmarks/panel.py measures panels)
     parser.add_argument("--cities", nargs="+", default=[c for c in found if not c.endswith(("-panel", "-sample"))],
-                        choices=found)
+                        choices=list(found))
     parser.add_argument("--work", default=str(REPO / "data" / "bench" / "route"),
                         help="the routes' tables, params files and run folders")
     parser.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md alone")
     args = parser.parse_args()
-    work = work_folder(args.work)
+    work = work_folder(args.work)  # also keeps the routes' subprocesses offline (HF_HUB_OFFLINE)
     started, results = time.perf_counter(), {}
     for city in args.cities:
-        label = real_cities()[city][0]
+        label, listings, reviews = found[city]
         print(label, flush=True)
-        results[label] = city_row(city, work)
+        results[label] = city_row(city, listings, reviews, work)
     publish("own_city_route", markdown(results), started, not args.no_write)
 
 
