@@ -136,7 +136,8 @@ LEVERS = {
 # Each changed default set back to its SPEC value (the 'original' preset), one at a time.
 ABLATIONS = {
     "no axis trees, the network alone (`--tree-share 0`)": {"tree_share": 0.0},
-    "dollar target (`--target price --tree-share 0`)": {"target": "price", "tree_share": 0.0},
+    "squared error of log price (`--loss mse`)": {"loss": "mse"},
+    "dollar target (`--target price --loss mse --tree-share 0`)": {"target": "price", "loss": "mse", "tree_share": 0.0},
     "10 epochs, no early stopping": {"epochs": 10, "early_stopping_patience": 0},
     "no amenity indicators (`--no-amenities-multihot`)": {"amenities_multihot": False},
     "one model (`--ensemble-size 1`)": {"ensemble_size": 1},

@@ -112,7 +112,7 @@ def test_the_recorded_validation_loss_is_the_model_with_its_trees(small_table, t
     result = train.train(train.TrainConfig(data_path=str(small_table), output_dir=str(tmp_path), epochs=3,
                                            ensemble_size=members, progress=False))
     loader = make_loader(result.datasets["validation"], 64, shuffle=False)
-    deployed = validate(result.model, loader, torch.device("cpu"))["val_loss"]
+    deployed = validate(result.model, loader, torch.device("cpu"), train.TrainConfig().loss)["val_loss"]
     assert result.best_val_loss == pytest.approx(deployed, rel=1e-6)
     assert json.loads((tmp_path / artifacts.CONFIG).read_text())["best_val_loss"] == pytest.approx(deployed, rel=1e-6)
 

@@ -138,10 +138,11 @@ def test_still_improving_looks_at_the_last_epochs():
     assert loop.still_improving(state, 1) == [0]
 
 
-@pytest.mark.parametrize("loss", ["mse", "huber", "l1"])
+@pytest.mark.parametrize("loss", ["ape", "mse", "huber", "l1"])
 def test_validation_loss_is_the_training_loss(small_table, tmp_path, loss):
     """val_loss is training's per-row loss of log price times the occupancy weight, averaged (SPEC
-    §6): l1 is |log(predicted / listed)|, Huber squared (halved) within delta and linear beyond."""
+    §6): ape is |predicted / listed - 1|, l1 |log(predicted / listed)|, Huber squared (halved)
+    within delta and linear beyond."""
     base = config(small_table, tmp_path, loss=loss, huber_delta=0.05, ensemble_size=1)
     data = train.prepare(base)
     torch.manual_seed(0)
@@ -150,8 +151,9 @@ def test_validation_loss_is_the_training_loss(small_table, tmp_path, loss):
     got = validate(model, loader, torch.device("cpu"), loss, 0.05)["val_loss"]
     predicted = np.log(predict_dataset(model, data.datasets["validation"])["predicted_price"].to_numpy(np.float64))
     rows = data.table[data.splits == "validation"]
-    err = np.abs(predicted - np.log(rows["target_price"].to_numpy(np.float64)))
-    per_row = {"mse": err ** 2, "l1": err, "huber": np.where(err < 0.05, 0.5 * err ** 2, 0.05 * (err - 0.025))}[loss]
+    signed = predicted - np.log(rows["target_price"].to_numpy(np.float64))
+    err = np.abs(signed)
+    per_row = {"ape": np.abs(np.expm1(signed)), "mse": err ** 2, "l1": err, "huber": np.where(err < 0.05, 0.5 * err ** 2, 0.05 * (err - 0.025))}[loss]
     assert got == pytest.approx(np.mean(per_row * rows["estimated_occupancy_rate"].to_numpy()), rel=1e-4)
 
 
@@ -195,7 +197,7 @@ def test_accumulating_4x16_equals_batches_of_64(small_table, tmp_path, rows):
         model = build_model(base, data)
         optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
         loader = make_loader(subset, batch_size, shuffle=False)
-        train_one_epoch(model, loader, optimizer, torch.device("cpu"), accumulation=accumulation)
+        train_one_epoch(model, loader, optimizer, torch.device("cpu"), accumulation=accumulation, loss=base.loss)
         return model.state_dict()
 
     whole, accumulated = epoch(64, 1), epoch(16, 4)
@@ -232,7 +234,7 @@ def test_stacked_members_train_as_if_alone(small_table, tmp_path):
     assert meta["members"][0]["best_epoch"] == alone.best_epoch
     assert meta["members"][0]["best_val_loss"] == pytest.approx(alone.best_val_loss, rel=1e-4)
     loader = make_loader(stacked.datasets["validation"], 64, shuffle=False)
-    assert stacked.best_val_loss == pytest.approx(validate(stacked.model, loader, torch.device("cpu"))["val_loss"])
+    assert stacked.best_val_loss == pytest.approx(validate(stacked.model, loader, torch.device("cpu"), train.TrainConfig().loss)["val_loss"])
 
 
 # --------------------------------------------------------------------------- tracking

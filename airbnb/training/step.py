@@ -30,21 +30,27 @@ def to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str,
 def target_of(model, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
     """(prediction, target) in the space the loss is taken in: dollars, or log dollars."""
     outputs = model(batch)
-    if model.config.target == "log_price":
+    if in_log_space(model):
         return outputs["predicted_log_price"].float(), torch.log(batch["target_price"])
     return outputs["predicted_price"].float(), batch["target_price"]
 
 
-LOSSES = ("mse", "huber", "l1")  # per-row losses of the target (log price by default)
+LOSSES = ("ape", "mse", "huber", "l1")  # per-row losses of the target (log price by default)
 
 
-def row_loss(prediction: torch.Tensor, target: torch.Tensor, loss: str = "mse", delta: float = 0.1) -> torch.Tensor:
-    """Each row's error: squared (SPEC §6), Huber (squared within ``delta``, then linear) or absolute.
+def row_loss(prediction: torch.Tensor, target: torch.Tensor, loss: str, delta: float = 0.1,
+             log_space: bool = True) -> torch.Tensor:
+    """Each row's error: absolute percentage (the weighted MAPE the model is judged by), squared
+    (SPEC §6), Huber (squared within ``delta``, then linear) or absolute.
 
-    On log price the absolute error is the log of the ratio predicted/listed, so ``l1`` and
-    ``huber`` weight a listing by its *relative* miss as MAPE does, without squaring outliers.
+    ``ape`` is |predicted / listed - 1| in either space (``log_space``: the target is log price), so
+    training and early stopping minimise the metric itself: it costs an over-price more than an
+    under-price of the same log size, which pulls cheap listings' prices down as MAPE asks. On log
+    price ``l1`` and ``huber`` weigh a listing by its log-ratio miss, symmetric in both directions.
     """
     target = target.expand_as(prediction)
+    if loss == "ape":
+        return (torch.exp(prediction - target) - 1).abs() if log_space else ((prediction - target) / target).abs()
     if loss == "l1":
         return (prediction - target).abs()
     if loss == "huber":
@@ -52,14 +58,19 @@ def row_loss(prediction: torch.Tensor, target: torch.Tensor, loss: str = "mse", 
     return (prediction - target) ** 2
 
 
-def weighted_loss(prediction: torch.Tensor, target: torch.Tensor, weight: torch.Tensor, loss: str = "mse",
-                  delta: float = 0.1) -> torch.Tensor:
+def weighted_loss(prediction: torch.Tensor, target: torch.Tensor, weight: torch.Tensor, loss: str,
+                  delta: float = 0.1, log_space: bool = True) -> torch.Tensor:
     """SPEC §6: the per-row loss times the occupancy weight, averaged over the batch.
 
     A stacked ensemble's (K, B, 1) predictions give the sum of the K members' losses, so each
     member receives exactly the gradient it would get if trained alone.
     """
-    return (row_loss(prediction, target, loss, delta) * weight).mean(dim=(-2, -1)).sum()
+    return (row_loss(prediction, target, loss, delta, log_space) * weight).mean(dim=(-2, -1)).sum()
+
+
+def in_log_space(model) -> bool:
+    """Whether :func:`target_of` gives this model's loss log prices (else dollars)."""
+    return model.config.target == "log_price"
 
 
 def n_members(model) -> int:
@@ -79,7 +90,7 @@ def autocast(precision: str, device: torch.device):
 
 def train_one_epoch(model, loader, optimizer, device, progress: bool = False, *, schedule=None, state=None,
                     precision: str = "fp32", accumulation: int = 1, scaler=None, average=None,
-                    loss: str = "mse", delta: float = 0.1) -> float:
+                    loss: str, delta: float = 0.1) -> float:
     """One pass over ``loader``; ``accumulation`` micro-batches make one optimizer step."""
     model.train()
     total, rows, n_batches = 0.0, 0, len(loader)
@@ -89,7 +100,7 @@ def train_one_epoch(model, loader, optimizer, device, progress: bool = False, *,
         batch = to_device(batch, device)
         with autocast(precision, device):
             prediction, target = target_of(model, batch)
-        value = weighted_loss(prediction, target, batch["estimated_occupancy_rate"], loss, delta)
+        value = weighted_loss(prediction, target, batch["estimated_occupancy_rate"], loss, delta, in_log_space(model))
         # the mean over this step's micro-batches: the last step of an epoch may have fewer
         scaled = value / min(accumulation, n_batches - i // accumulation * accumulation)
         (scaler.scale(scaled) if scaler else scaled).backward()
@@ -117,7 +128,7 @@ VALIDATION_METRICS = ("val_rmse", "val_r2_weighted", "val_mape_weighted")  # bes
 
 
 @torch.no_grad()
-def validate(model, loader, device, loss: str = "mse", delta: float = 0.1) -> dict:
+def validate(model, loader, device, loss: str, delta: float = 0.1) -> dict:
     """Validation loss (training's weighted loss, in the target's space) plus dollar metrics.
 
     For a stacked ensemble they are the members' average prediction's (what is deployed), and
@@ -136,10 +147,11 @@ def validate(model, loader, device, loss: str = "mse", delta: float = 0.1) -> di
     target, price, weight = (torch.cat(t) for t in (targets, prices, weights))
     extra = {}
     if pred.dim() == 3:
-        extra["val_loss_members"] = [float(v) for v in (row_loss(pred, target, loss, delta) * weight).mean(dim=(-2, -1))]
+        extra["val_loss_members"] = [float(v) for v in (row_loss(pred, target, loss, delta, in_log_space(model))
+                                                         * weight).mean(dim=(-2, -1))]
         pred = pred.mean(dim=0)
-    value = float((row_loss(pred, target, loss, delta) * weight).mean())
-    predicted = torch.exp(pred) if model.config.target == "log_price" else pred
+    value = float((row_loss(pred, target, loss, delta, in_log_space(model)) * weight).mean())
+    predicted = torch.exp(pred) if in_log_space(model) else pred
     pred, price, weight = (t.flatten().cpu().numpy() for t in (predicted, price, weight))
     if not np.isfinite(pred).all():  # a diverging run: its loss says so, and the run ends with a clear error
         return {"val_loss": value, **dict.fromkeys(VALIDATION_METRICS, float("nan")), **extra}
