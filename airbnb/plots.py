@@ -60,14 +60,21 @@ def table_overview(df: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def learning_curves(history: pd.DataFrame, target: str = "price") -> plt.Figure:
-    """Weighted MSE per epoch (train and validation; of log price for ``target='log_price'``) and
-    validation R² / MAPE; the legend sits under both panels."""
+def loss_label(loss: str, target: str) -> str:
+    """The training loss's axis label: what one row's loss measures, in the target's space."""
+    if loss == "ape":
+        return "weighted |predicted / listed − 1|"
+    what = {"mse": "MSE", "l1": "absolute error", "huber": "Huber loss"}[loss]
+    return f"weighted {what} of log price" if target == "log_price" else f"weighted {what} ({'$²' if loss == 'mse' else '$'})"
+
+
+def learning_curves(history: pd.DataFrame, target: str = "price", loss: str = "mse") -> plt.Figure:
+    """The training loss per epoch (train and validation; ``loss`` of the ``target``, see
+    :func:`loss_label`) and validation R² / MAPE; the legend sits under both panels."""
     fig, (loss_ax, metric_ax) = plt.subplots(1, 2, figsize=(12, 4.2))
     loss_ax.plot(history["epoch"], history["train_loss"], "o-", ms=3, label="training loss")
     loss_ax.plot(history["epoch"], history["val_loss"], "o-", ms=3, label="validation loss")
-    unit = "weighted MSE of log price" if target == "log_price" else "weighted MSE ($²)"
-    loss_ax.set(xlabel="epoch", ylabel=unit, yscale="log", title="Loss")
+    loss_ax.set(xlabel="epoch", ylabel=loss_label(loss, target), yscale="log", title="Loss")
     _ticks(loss_ax.yaxis, dollars=False)
     metric_ax.plot(history["epoch"], history["val_r2_weighted"], "o-", ms=3, color="tab:green",
                    label="validation R² (weighted)")

@@ -94,7 +94,10 @@ def test_waterfall_labels_do_not_collide_and_stay_inside(values):
 
 
 def test_learning_curve_legend_covers_no_curve():
-    fig = plots.learning_curves(history(), "log_price")
+    fig = plots.learning_curves(history(), "log_price", "ape")
+    assert fig.axes[0].get_ylabel() == "weighted |predicted / listed − 1|"
+    assert plots.loss_label("mse", "log_price") == "weighted MSE of log price"
+    assert plots.loss_label("mse", "price") == "weighted MSE ($²)"
     renderer = rendered(fig)
     legends = fig.legends
     assert len(legends) == 1

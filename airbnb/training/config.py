@@ -54,8 +54,8 @@ class TrainConfig:
     amenities_encoding: Literal[ENCODINGS] = option(DEFAULT_ENCODING, "'bag_sum' (sum of per-amenity embeddings: the axis is a "
                                    "sum of per-amenity dollar values), 'bag' (their normalised mean) or 'sentence' "
                                    "(SPEC §4 text, slow cold)")
-    target: Literal[TARGETS] = option("log_price", "'log_price' (MSE of log price: base price x one factor per axis, also "
-                       "split into dollars) or 'price' (dollar MSE, additive dollar breakdown)")
+    target: Literal[TARGETS] = option("log_price", "'log_price' (base price x one factor per axis, also split into "
+                       "dollars) or 'price' (additive dollar breakdown)")
     amenities_multihot: bool = option(True, "give the amenities axis indicators of the frequent amenities "
                                     "next to the embedding (each amenity gets its own learned value)")
     no_reviews_indicator: bool = option(True, "give the quality axis an indicator of 'no reviews in the last 12 "
