@@ -24,6 +24,7 @@ from airbnb.baselines import (
     ExplainableBoostingBaseline,
     HistGradientBoostingBaseline,
     LightGBMBaseline,
+    LightGBMMapeBaseline,
     RidgeBaseline,
     WeightedMeanBaseline,
     available_cores,
@@ -211,7 +212,22 @@ def test_lightgbm_feature_names_are_json_safe_and_unique():
 
 def test_baseline_order():
     assert list(DEFAULT_BASELINES) == ["lightgbm", "hist_gradient_boosting", "ridge", "weighted_mean"]
-    assert list(BASELINES) == [*DEFAULT_BASELINES, "ebm", "ebm_interactions"]
+    assert list(BASELINES) == [*DEFAULT_BASELINES, "lightgbm_mape", "ebm", "ebm_interactions"]
+
+
+def test_lightgbm_mape_fits_the_metric_itself():
+    """With lognormal noise of sd 0.6 the price that minimises MAPE lies near exp(-0.36) = 0.70 of
+    the median: the MAPE booster prices lower and scores a lower weighted MAPE than the log-L2 one."""
+    from airbnb.metrics import regression_metrics
+
+    train, validation, test = (make_rows(n, seed=s, noise=0.6, first_id=f)
+                               for n, s, f in ((600, 11, 1), (200, 12, 10_000), (300, 13, 20_000)))
+    prices = fit_all(train, validation, names=["lightgbm", "lightgbm_mape"], num_threads=1).predict(test)
+    y, w = test["target_price"].to_numpy(np.float64), test["estimated_occupancy_rate"].to_numpy(np.float64)
+    mape = {name: regression_metrics(y, p, w)["mape"] for name, p in prices.items()}
+    assert mape["lightgbm_mape"] < mape["lightgbm"] - 0.02, mape
+    assert 0.6 < np.median(prices["lightgbm_mape"] / prices["lightgbm"]) < 0.9
+    assert LightGBMMapeBaseline().params["objective"] == "mape"
 
 
 def test_boosters_use_the_standard_configuration(fitted):
