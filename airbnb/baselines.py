@@ -9,8 +9,8 @@ columns, so that is what these baselines do, configured the way their users conf
   the occupancy weight as sample weight (SPEC §3.2) and predict dollars as ``exp`` of the
   prediction (the weighted median-like price that minimises log error; no smearing correction,
   as is usual). Validation rows, when given, serve early stopping and model selection only.
-- ``lightgbm_mape`` (asked for by name): LightGBM fitted to weighted MAPE itself, on the dollar
-  price: the peer of the model's default loss, which is that metric too.
+- ``lightgbm_mape``: LightGBM fitted to weighted MAPE itself, on the dollar price: the peer of
+  the model's default loss, which is that metric too.
 - ``ebm`` and ``ebm_interactions``: InterpretML's Explainable Boosting Machine, the additive
   glass box people pick when a price must be explained term by term (asked for by name: a fit
   takes minutes where LightGBM takes a second).
@@ -305,8 +305,8 @@ class LightGBMMapeBaseline(LightGBMBaseline):
     """LightGBM fitted to the metric itself: objective ``mape`` on the dollar price (each row's
     weight divided by its price), early-stopped on the validation rows' weighted MAPE.
 
-    The peer for a model trained on absolute percentage error (``--loss ape``): what a user who
-    is judged by MAPE configures. Otherwise :class:`LightGBMBaseline`'s settings.
+    The peer of a model trained on absolute percentage error (``--loss ape``, the default): what a
+    user judged by MAPE configures. Otherwise :class:`LightGBMBaseline`'s settings.
     """
 
     name = "lightgbm_mape"
@@ -379,7 +379,7 @@ BASELINES: dict[str, type] = {
                               LightGBMMapeBaseline, ExplainableBoostingBaseline, ExplainableBoostingInteractionsBaseline)}
 # What a run is evaluated against unless told otherwise: the EBMs are asked for by name (``--baselines``),
 # since one fit takes minutes where LightGBM takes a second (README, "How good is it?").
-DEFAULT_BASELINES: tuple[str, ...] = ("lightgbm", "hist_gradient_boosting", "ridge", "weighted_mean")
+DEFAULT_BASELINES: tuple[str, ...] = ("lightgbm", "hist_gradient_boosting", "ridge", "weighted_mean", "lightgbm_mape")
 
 
 # --------------------------------------------------------------------------- fitting them all

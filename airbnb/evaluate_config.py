@@ -25,7 +25,7 @@ class EvaluateConfig:
     data_path: Text | None = option(None, "modeling table (None: the one the run was trained on; with --cv and no "
                                    "--artifacts, the table to cross-validate the preset on)")
     split: Literal[SPLITS_SCORED] = option("test", "'test' (held out) or 'validation'")
-    baselines: list[str] = option(list(DEFAULT_BASELINES), "log-price learners fitted on the same training rows, "
+    baselines: list[str] = option(list(DEFAULT_BASELINES), "standard learners fitted on the same training rows, "
                                   f"of {list(BASELINES)}")
     metrics_path: Text | None = option(None, "where metrics.json goes (None: inside artifacts_dir; with --cv and no "
                                       "--artifacts, cv_metrics.json beside the table)", flags=("--output", "--metrics-path"))

@@ -208,9 +208,9 @@ def markdown(results: dict, args: argparse.Namespace) -> str:
     lines = ["## Accuracy: the model against every baseline (`benchmarks/quality.py`)", "",
              f"{args.folds}-fold cross-validation grouped by listing (`airbnb.evaluate.cross_validate`): every "
              "listing is tested once; of the rest, 20% of all listings validate (early stopping of the model and "
-             "of both boosters) and the others train. Mean ± sd over the folds; weighted = by estimated "
+             "of the boosters) and the others train. Mean ± sd over the folds; weighted = by estimated "
              "occupancy. Baselines: " + ", ".join(f"`{b}`" for b in fitted) + " (`airbnb.baselines`, all on "
-             "log price but the mean, which is geometric).", "",
+             "log price but the mean, which is geometric, and `lightgbm_mape`, fitted to MAPE on dollars).", "",
              "| city | model | weighted MAPE | weighted RMSE ($) | weighted R² |", "|---|---|---|---|---|"]
     for label, res in results.items():
         for model, row in res["cv"].iterrows():
