@@ -9,8 +9,9 @@ columns, so that is what these baselines do, configured the way their users conf
   the occupancy weight as sample weight (SPEC §3.2) and predict dollars as ``exp`` of the
   prediction (the weighted median-like price that minimises log error; no smearing correction,
   as is usual). Validation rows, when given, serve early stopping and model selection only.
-- ``lightgbm_mape``: LightGBM fitted to weighted MAPE itself, on the dollar price: the peer of
-  the model's default loss, which is that metric too.
+- ``lightgbm_mape`` (asked for by name): LightGBM fitted to weighted MAPE itself, on the dollar
+  price, the peer of the model's default loss, which is that metric too. Not a default: LightGBM's
+  MAPE objective can abort a fit (below).
 - ``ebm`` and ``ebm_interactions``: InterpretML's Explainable Boosting Machine, the additive
   glass box people pick when a price must be explained term by term (asked for by name: a fit
   takes minutes where LightGBM takes a second).
@@ -313,6 +314,16 @@ class LightGBMMapeBaseline(LightGBMBaseline):
     objective = "mape"
     in_dollars = True
 
+    def fit(self, X, y_price, weight, X_val=None, y_val=None, w_val=None) -> "LightGBMMapeBaseline":
+        """As LightGBM's; an abort inside LightGBM (its tree learner's "Check failed:
+        (best_split_info.left_count) > (0)", an open LightGBM bug that this objective's tiny
+        per-row weights, occupancy / price, have hit on some folds) becomes a clear error."""
+        try:
+            return super().fit(X, y_price, weight, X_val, y_val, w_val)
+        except lgb.basic.LightGBMError as exc:
+            raise BaselineError(f"lightgbm_mape: LightGBM's MAPE objective aborted the fit ({exc}); leave "
+                                "lightgbm_mape out of the baselines for this table") from exc
+
 
 class ExplainableBoostingBaseline:
     """InterpretML's Explainable Boosting Machine on log price: the glass-box additive peer.
@@ -379,7 +390,7 @@ BASELINES: dict[str, type] = {
                               LightGBMMapeBaseline, ExplainableBoostingBaseline, ExplainableBoostingInteractionsBaseline)}
 # What a run is evaluated against unless told otherwise: the EBMs are asked for by name (``--baselines``),
 # since one fit takes minutes where LightGBM takes a second (README, "How good is it?").
-DEFAULT_BASELINES: tuple[str, ...] = ("lightgbm", "hist_gradient_boosting", "ridge", "weighted_mean", "lightgbm_mape")
+DEFAULT_BASELINES: tuple[str, ...] = ("lightgbm", "hist_gradient_boosting", "ridge", "weighted_mean")
 
 
 # --------------------------------------------------------------------------- fitting them all

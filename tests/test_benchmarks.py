@@ -56,23 +56,20 @@ def test_slow_baselines_are_left_out_only_on_larger_tables(tmp_path):
 
 
 def test_fold_assignments_reads_a_gap_against_its_standard_error():
-    rows = [{"assignment": 42, "model": 17.0, "network alone": 18.0, "lightgbm": 17.5, "lightgbm_mape": 17.0},
-            {"assignment": 1, "model": 17.2, "network alone": 17.6, "lightgbm": 17.4, "lightgbm_mape": 17.3}]
+    rows = [{"assignment": 42, "model": 17.0, "network alone": 18.0, "lightgbm": 17.5},
+            {"assignment": 1, "model": 17.2, "network alone": 17.6, "lightgbm": 17.4}]
     text = fold_assignments.markdown({"Newark": rows})
-    assert "| Newark | 42 | 17.00% | 18.00% | 17.50% | 17.00% |" in text
-    assert "| Newark | mean | **17.10%** | **17.80%** | **17.45%** | **17.15%** |" in text
+    assert "| Newark | 42 | 17.00% | 18.00% | 17.50% |" in text
+    assert "| Newark | mean | **17.10%** | **17.80%** | **17.45%** |" in text
     # model − LightGBM: -0.5 and -0.2 (mean -0.35, se 0.15); the network alone: +0.5, +0.2
-    assert "| Newark | − lightgbm | -0.35 ± 0.15 (at or ahead on 2 of 2) | +0.35 ± 0.15 (at or ahead on 0 of 2) | | |" in text
-    # model − the MAPE booster: 0 and -0.1 (a tie counts as at)
-    assert "| Newark | − lightgbm_mape | -0.05 ± 0.05 (at or ahead on 2 of 2) |" in text
+    assert "-0.35 ± 0.15 (at or ahead on 2 of 2)" in text
+    assert "+0.35 ± 0.15 (at or ahead on 0 of 2)" in text
 
 
 def test_own_city_route_sets_the_route_against_cv_on_the_same_listings():
     row = {"listings": 137, "seconds": 47.0, "route model": 18.73, "cv model": 17.43, "same model": 18.83,
-           "route lightgbm": 18.88, "cv lightgbm": 17.85, "same lightgbm": 18.77,
-           "route lightgbm_mape": 18.5, "cv lightgbm_mape": 17.6, "same lightgbm_mape": 18.6}
+           "route lightgbm": 18.88, "cv lightgbm": 17.85, "same lightgbm": 18.77}
     text = own_city_route.markdown({"Newark": row})
     assert "| Newark | model | 137 | 18.73% | 17.43% | 18.83% | +1.30 | -0.10 |" in text
     assert "| Newark | lightgbm | 137 | 18.88% | 17.85% | 18.77% | +1.03 | +0.11 |" in text
-    assert "| Newark | lightgbm_mape | 137 | 18.50% | 17.60% | 18.60% | +0.90 | -0.10 |" in text
     assert "- Newark: the route took 47 s" in text
