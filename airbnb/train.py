@@ -1,4 +1,4 @@
-"""Training (SPEC §6): table -> split by listing -> features -> AdditiveAxisModel, weighted MSE.
+"""Training (SPEC §6): table -> split by listing -> features -> AdditiveAxisModel, occupancy-weighted loss.
 
     python -m airbnb.train --data-path table.parquet --output-dir artifacts/ [--epochs 10 ...]
 
