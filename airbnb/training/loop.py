@@ -140,8 +140,8 @@ def warn_if_still_improving(config: TrainConfig, state: LoopState) -> None:
     "Still falling" means a new best within the last 10% of the epochs (at least the last one, at
     most the patience) that lowered the deployed model's validation loss by ``CONVERGED_FALL`` or
     more over them. Members that still set tiny new bests on a flat curve have levelled off: more
-    epochs would not change the model (Newark's own-city run with 400 epochs instead of 200 priced
-    its test split 18.72% against 18.73%), so they get an info line instead of the warning.
+    epochs would not change the model (with the squared loss, Newark's own-city run with 400 epochs
+    instead of 200 priced its test split 18.72% against 18.73%), so they get an info line instead.
     """
     if config.smoke_test or state.epoch < config.epochs_to_run:
         return
