@@ -1,4 +1,5 @@
-"""The baselines' one feature frame of modeling-table rows (SPEC §3.1), learned from training rows.
+"""The baselines' one feature frame of modeling-table rows (SPEC §3.1), learned from training rows,
+and their label: log price and the occupancy weight, checked (:func:`log_target`).
 
 Its columns are those the neural model's axes read (:func:`airbnb.axes.input_columns`), typed by
 the table schema, in the plain form LightGBM users give them: the categorical columns as pandas
@@ -122,3 +123,26 @@ def _booleans(values: pd.Series, col: str) -> np.ndarray:
     except (TypeError, ValueError) as exc:
         raise BaselineError(f"column {col!r} must be boolean (True/False/missing), "
                             f"got dtype {values.dtype}") from exc
+
+
+# --------------------------------------------------------------------------- the label
+
+def log_target(y_price, weight, what: str = "training") -> tuple[np.ndarray, np.ndarray]:
+    """(log price, weight) as float64; prices must be > 0, weights >= 0 with a positive sum."""
+    y = np.asarray(y_price, dtype=np.float64)
+    w = np.asarray(weight, dtype=np.float64)
+    if y.ndim != 1 or w.shape != y.shape:
+        raise BaselineError(f"{what} prices and weights must be 1-D of equal length, got {y.shape} and {w.shape}")
+    if not (np.isfinite(y).all() and (y > 0).all()):
+        raise BaselineError(f"{what} prices must be finite and > 0 (log price is the target)")
+    if not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
+        raise BaselineError(f"{what} weights must be finite, >= 0 and have a positive sum")
+    return np.log(y), w
+
+
+def has_validation(X_val, y_val, w_val) -> bool:
+    """Whether validation rows were given (all three of X, y and w, or none)."""
+    given = [v is not None for v in (X_val, y_val, w_val)]
+    if any(given) and not all(given):
+        raise BaselineError("pass all of X_val, y_val and w_val, or none")
+    return all(given) and len(X_val) > 0

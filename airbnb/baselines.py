@@ -50,7 +50,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
 from .baseline_design import (AMENITY_PREFIX, INPUT_COLUMNS, TARGET, WEIGHT, BaselineDesign, BaselineError,
-                              require_columns)
+                              has_validation, log_target, require_columns)
 from .log import get_logger
 
 log = get_logger(__name__)
@@ -74,26 +74,6 @@ class Baseline(Protocol):
     def predict(self, X: pd.DataFrame) -> np.ndarray: ...
 
 
-def _log_target(y_price, weight, what: str = "training") -> tuple[np.ndarray, np.ndarray]:
-    """(log price, weight) as float64; prices must be > 0, weights >= 0 with a positive sum."""
-    y = np.asarray(y_price, dtype=np.float64)
-    w = np.asarray(weight, dtype=np.float64)
-    if y.ndim != 1 or w.shape != y.shape:
-        raise BaselineError(f"{what} prices and weights must be 1-D of equal length, got {y.shape} and {w.shape}")
-    if not (np.isfinite(y).all() and (y > 0).all()):
-        raise BaselineError(f"{what} prices must be finite and > 0 (log price is the target)")
-    if not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
-        raise BaselineError(f"{what} weights must be finite, >= 0 and have a positive sum")
-    return np.log(y), w
-
-
-def _has_validation(X_val, y_val, w_val) -> bool:
-    given = [v is not None for v in (X_val, y_val, w_val)]
-    if any(given) and not all(given):
-        raise BaselineError("pass all of X_val, y_val and w_val, or none")
-    return all(given) and len(X_val) > 0
-
-
 def _dollars(log_price: np.ndarray) -> np.ndarray:
     return np.exp(np.asarray(log_price, dtype=np.float64))
 
@@ -111,7 +91,7 @@ class WeightedMeanBaseline:
         self.seed = seed
 
     def fit(self, X, y_price, weight, X_val=None, y_val=None, w_val=None) -> "WeightedMeanBaseline":
-        y, w = _log_target(y_price, weight)
+        y, w = log_target(y_price, weight)
         self.log_value_ = float(np.average(y, weights=w))
         self.hyperparameters_ = {"price": float(np.exp(self.log_value_))}
         return self
@@ -139,14 +119,14 @@ class RidgeBaseline:
         self.default_alpha = default_alpha
 
     def fit(self, X, y_price, weight, X_val=None, y_val=None, w_val=None) -> "RidgeBaseline":
-        y, w = _log_target(y_price, weight)
+        y, w = log_target(y_price, weight)
         self.encoder_ = self._encoder(X).fit(X)
         Z = self.encoder_.transform(X)
-        if not _has_validation(X_val, y_val, w_val):
+        if not has_validation(X_val, y_val, w_val):
             self.model_ = Ridge(alpha=self.default_alpha).fit(Z, y, sample_weight=w)
             self.hyperparameters_ = {"alpha": self.default_alpha, "selected_by": "default (no validation rows)"}
             return self
-        yv, wv = _log_target(y_val, w_val, "validation")
+        yv, wv = log_target(y_val, w_val, "validation")
         Zv = self.encoder_.transform(X_val)
         scores, models = {}, {}
         for alpha in self.alphas:
@@ -193,7 +173,7 @@ class HistGradientBoostingBaseline:
         self.num_threads = num_threads or available_cores()
 
     def fit(self, X, y_price, weight, X_val=None, y_val=None, w_val=None) -> "HistGradientBoostingBaseline":
-        y, w = _log_target(y_price, weight)
+        y, w = log_target(y_price, weight)
         self.kept_ = {c: _most_frequent(X[c], self.MAX_CATEGORIES) for c in X.columns
                       if isinstance(X[c].dtype, pd.CategoricalDtype)
                       and len(X[c].cat.categories) > self.MAX_CATEGORIES}
@@ -201,8 +181,8 @@ class HistGradientBoostingBaseline:
             loss="squared_error", learning_rate=self.learning_rate, max_iter=self.max_iter,
             early_stopping=True, n_iter_no_change=50, categorical_features="from_dtype", random_state=self.seed)
         with threadpool_limits(self.num_threads, user_api="openmp"):
-            if _has_validation(X_val, y_val, w_val):
-                yv, wv = _log_target(y_val, w_val, "validation")
+            if has_validation(X_val, y_val, w_val):
+                yv, wv = log_target(y_val, w_val, "validation")
                 self.model_.fit(self._features(X), y, w, X_val=self._features(X_val), y_val=yv,
                                 sample_weight_val=wv)
                 selected_by = "validation"
@@ -270,14 +250,14 @@ class LightGBMBaseline:
                 "seed": self.seed, "num_threads": self.num_threads, "verbose": -1}
 
     def _label(self, y_price, weight, what: str = "training") -> tuple[np.ndarray, np.ndarray]:
-        y, w = _log_target(y_price, weight, what)
+        y, w = log_target(y_price, weight, what)
         return (np.exp(y), w) if self.in_dollars else (y, w)
 
     def fit(self, X, y_price, weight, X_val=None, y_val=None, w_val=None) -> "LightGBMBaseline":
         y, w = self._label(y_price, weight)
         self.feature_names_ = lightgbm_feature_names(X.columns)
         train_set = lgb.Dataset(self._features(X), label=y, weight=w, categorical_feature="auto")
-        if _has_validation(X_val, y_val, w_val):
+        if has_validation(X_val, y_val, w_val):
             yv, wv = self._label(y_val, w_val, "validation")
             valid = lgb.Dataset(self._features(X_val), label=yv, weight=wv, reference=train_set)
             self.booster_ = lgb.train(self.params, train_set, num_boost_round=self.max_rounds, valid_sets=[valid],
@@ -348,9 +328,9 @@ class ExplainableBoostingBaseline:
     def fit(self, X, y_price, weight, X_val=None, y_val=None, w_val=None) -> "ExplainableBoostingBaseline":
         from interpret.glassbox import ExplainableBoostingRegressor
 
-        y, w = _log_target(y_price, weight)
-        if _has_validation(X_val, y_val, w_val):
-            yv, wv = _log_target(y_val, w_val, "validation")
+        y, w = log_target(y_price, weight)
+        if has_validation(X_val, y_val, w_val):
+            yv, wv = log_target(y_val, w_val, "validation")
             X, y, w = pd.concat([X, X_val]), np.concatenate([y, yv]), np.concatenate([w, wv])
         self.model_ = ExplainableBoostingRegressor(interactions=self.interactions, random_state=self.seed,
                                                    n_jobs=self.num_threads)
