@@ -210,7 +210,8 @@ def markdown(results: dict, args: argparse.Namespace) -> str:
              "listing is tested once; of the rest, 20% of all listings validate (early stopping of the model and "
              "of the boosters) and the others train. Mean ± sd over the folds; weighted = by estimated "
              "occupancy. Baselines: " + ", ".join(f"`{b}`" for b in fitted) + " (`airbnb.baselines`, all on "
-             "log price but the mean, which is geometric, and `lightgbm_mape`, fitted to MAPE on dollars).", "",
+             "log price but the mean, which is geometric"
+             + (", and `lightgbm_mape`, fitted to MAPE on dollars)." if "lightgbm_mape" in fitted else ")."), "",
              "| city | model | weighted MAPE | weighted RMSE ($) | weighted R² |", "|---|---|---|---|---|"]
     for label, res in results.items():
         for model, row in res["cv"].iterrows():
