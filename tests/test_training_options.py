@@ -228,11 +228,14 @@ def test_stacked_members_train_as_if_alone(small_table, tmp_path):
     stacked = train.train(config(small_table, tmp_path / "ensemble", epochs=3, ensemble_size=2, seed=43, tree_share=0.0))
     alone = train.train(config(small_table, tmp_path / "alone", epochs=3, ensemble_size=1, seed=43, tree_share=0.0))
     first = stacked.model.members[0].state_dict()
+    # A stack computes in batched matmuls, rounded otherwise than a lone model's; the location axis's
+    # fine sin-cos octaves grow that to ~1e-3 of its weights in three epochs. A member trained
+    # otherwise (another seed, other batches or steps) differs by the weights' own size (~0.1).
     for name, value in alone.model.state_dict().items():
-        torch.testing.assert_close(first[name], value, rtol=1e-4, atol=1e-5, msg=name)
+        torch.testing.assert_close(first[name], value, rtol=1e-2, atol=1e-2, msg=name)
     meta = json.loads((tmp_path / "ensemble" / "ensemble.json").read_text())
     assert meta["members"][0]["best_epoch"] == alone.best_epoch
-    assert meta["members"][0]["best_val_loss"] == pytest.approx(alone.best_val_loss, rel=1e-4)
+    assert meta["members"][0]["best_val_loss"] == pytest.approx(alone.best_val_loss, rel=1e-3)
     loader = make_loader(stacked.datasets["validation"], 64, shuffle=False)
     assert stacked.best_val_loss == pytest.approx(validate(stacked.model, loader, torch.device("cpu"), train.TrainConfig().loss)["val_loss"])
 
@@ -352,16 +355,17 @@ def test_bad_new_settings_are_named(kwargs, name):
 
 def test_weight_average_is_what_gets_kept_and_resumes_exactly(small_table, tmp_path):
     """The kept weights are the moving average (not the last step's), and a resumed run continues it."""
-    train.train(config(small_table, tmp_path / "one", epochs=1, ensemble_size=1))  # its one epoch is the best
+    averaged = {"ensemble_size": 1, "weight_average": 0.99}  # off by default
+    train.train(config(small_table, tmp_path / "one", epochs=1, **averaged))  # its one epoch is the best
     saved = read_checkpoint(tmp_path / "one" / "checkpoint.pt")
     average = {k.removeprefix("module."): v for k, v in saved["average"].items() if k.startswith("module.")}
     kept = torch.load(tmp_path / "one" / "best_model.pth", weights_only=True)
     name = "axes.location.0.weight"
     assert torch.equal(kept[name], average[name]) and not torch.equal(kept[name], saved["model"][name])
-    whole = train.train(config(small_table, tmp_path / "whole", epochs=4, ensemble_size=1))
+    whole = train.train(config(small_table, tmp_path / "whole", epochs=4, **averaged))
     kept = torch.load(tmp_path / "whole" / "best_model.pth", weights_only=True)
-    train.train(config(small_table, tmp_path / "part", epochs=2, ensemble_size=1))
-    resumed = train.train(config(small_table, tmp_path / "part", epochs=4, ensemble_size=1,
+    train.train(config(small_table, tmp_path / "part", epochs=2, **averaged))
+    resumed = train.train(config(small_table, tmp_path / "part", epochs=4, **averaged,
                                  resume=str(tmp_path / "part")))
     assert resumed.best_val_loss == whole.best_val_loss
     again = torch.load(tmp_path / "part" / "best_model.pth", weights_only=True)
@@ -372,7 +376,7 @@ def test_a_diverged_run_is_a_clear_error(small_table, tmp_path):
     """A learning rate so large that no epoch has a finite validation loss: say so, not FileNotFoundError."""
     with pytest.raises(ValueError, match="training diverged.*lower the learning rate"):
         train.train(config(small_table, tmp_path, epochs=2, ensemble_size=1, learning_rate=1e12,
-                           weight_average=0.0, early_stopping_patience=0))
+                           early_stopping_patience=0))
 
 
 def test_own_city_example_does_not_cap_training():
