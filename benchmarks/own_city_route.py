@@ -5,12 +5,14 @@ or the luck of which listings the split holds?
 
 Per real city, as a new user runs it: a params file naming only ``listings`` (and ``reviews``),
 ``data_path``, ``run_dir`` and ``seed``, then ``python -m airbnb.run params.yaml`` (every other
-setting the notebooks' default; its test split is the run's 10% of listings). Then 5-fold grouped
-CV (``airbnb.evaluate.cross_validate``) of the default model and LightGBM on the table that run
-built. The table gives three figures per learner: the route's test split, the CV figure (the mean
-over the folds), and the CV's out-of-fold prices of the route's own test listings, which the
-folds' models never saw. When the last is as far from the CV figure as the route is, the distance
-is those listings', not the route's. Section ``own_city_route`` of BENCHMARKS.md.
+setting the notebooks' default; its test split is the run's 20% of listings, trained on what a CV
+fold trains on). Then 5-fold grouped CV (``airbnb.evaluate.cross_validate``) of the default model
+and LightGBM on the table that run built. The table gives per learner: the route's test split, the
+CV figure (the mean over the folds), the folds' own lowest and highest (each fold's test split is
+one such 20% of the listings: how far one split's figure moves), and the CV's out-of-fold prices of
+the route's own test listings, which the folds' models never saw. When the last is as far from the
+CV figure as the route is, the distance is those listings', not the route's. Section
+``own_city_route`` of BENCHMARKS.md.
 """
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ from airbnb.metrics import regression_metrics
 
 LEARNERS = {"model": evaluate.MODEL_NAME, "lightgbm": "lightgbm"}
 SEED = 42
+SHARE = train.TrainConfig().holdout_size  # the route's test split: the notebooks' default
 
 
 def route(city: str, listings: list[Path], reviews: Path | None, work: Path) -> tuple[Path, Path, float]:
@@ -66,26 +69,30 @@ def city_row(city: str, listings: list[Path], reviews: Path | None, work: Path) 
     for name, column in LEARNERS.items():
         row[f"route {name}"] = 100 * metrics["models"][column]["mape_weighted"]
         row[f"cv {name}"] = 100 * cv.mean.loc[column, "mape_weighted"]
+        folds = 100 * cv.folds.loc[cv.folds["model"] == column, "mape_weighted"]
+        row[f"folds {name}"] = f"{folds.min():.2f}–{folds.max():.2f}%"
         row[f"same {name}"] = weighted_mape(same, column)
-    print("  " + ", ".join(f"{k} {v:.2f}" for k, v in row.items()), flush=True)
+    print("  " + ", ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()), flush=True)
     return row
 
 
 def markdown(results: dict[str, dict]) -> str:
     lines = ["## The own-city params route against cross-validation (`benchmarks/own_city_route.py`)", "",
              "Weighted MAPE. *Route*: `python -m airbnb.run params.yaml` with a params file naming only the "
-             "city's files, `data_path`, `run_dir` and `seed: 42`; its test split is 10% of the listings. "
-             "*CV*: 5-fold grouped cross-validation of the same table, the mean over the folds. *CV, the "
+             "city's files, `data_path`, `run_dir` and `seed: 42`; its test split is "
+             f"{SHARE:.0%} of the listings. *CV*: 5-fold grouped cross-validation of the same table, the mean "
+             "over the folds; *CV folds*: the lowest and highest fold, each a test split of 20% of the listings "
+             "like the route's, so how far one split's figure moves with the listings it holds. *CV, the "
              "route's test listings*: the CV's out-of-fold prices of exactly the listings the route tested, "
              "each priced by a fold's models that never saw it. Route − CV is how far the route lands from "
              "the CV figure; route − (CV, same listings) is what is left once both price the same listings.", "",
-             "| city | learner | route's test listings | route | CV | CV, the route's test listings | "
+             "| city | learner | route's test listings | route | CV | CV folds | CV, the route's test listings | "
              "route − CV | route − (CV, same listings) |",
-             "|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|"]
     for label, row in results.items():
         for name in LEARNERS:
             route_, cv, same = row[f"route {name}"], row[f"cv {name}"], row[f"same {name}"]
-            lines.append(f"| {label} | {name} | {row['listings']} | {route_:.2f}% | {cv:.2f}% | {same:.2f}% | "
+            lines.append(f"| {label} | {name} | {row['listings']} | {route_:.2f}% | {cv:.2f}% | {row[f'folds {name}']} | {same:.2f}% | "
                          f"{route_ - cv:+.2f} | {route_ - same:+.2f} |")
     lines.append("")
     lines += [f"- {label}: the route took {row['seconds']:.0f} s (ETL, training, evaluation and report)."

@@ -68,8 +68,9 @@ def test_fold_assignments_reads_a_gap_against_its_standard_error():
 
 def test_own_city_route_sets_the_route_against_cv_on_the_same_listings():
     row = {"listings": 137, "seconds": 47.0, "route model": 18.73, "cv model": 17.43, "same model": 18.83,
-           "route lightgbm": 18.88, "cv lightgbm": 17.85, "same lightgbm": 18.77}
+           "folds model": "16.01–18.95%", "route lightgbm": 18.88, "cv lightgbm": 17.85, "same lightgbm": 18.77,
+           "folds lightgbm": "16.50–19.20%"}
     text = own_city_route.markdown({"Newark": row})
-    assert "| Newark | model | 137 | 18.73% | 17.43% | 18.83% | +1.30 | -0.10 |" in text
-    assert "| Newark | lightgbm | 137 | 18.88% | 17.85% | 18.77% | +1.03 | +0.11 |" in text
+    assert "| Newark | model | 137 | 18.73% | 17.43% | 16.01–18.95% | 18.83% | +1.30 | -0.10 |" in text
+    assert "| Newark | lightgbm | 137 | 18.88% | 17.85% | 16.50–19.20% | 18.77% | +1.03 | +0.11 |" in text
     assert "- Newark: the route took 47 s" in text
