@@ -100,8 +100,12 @@ def test_a_second_training_into_a_busy_folder_stops_and_the_first_survives(small
     while not (out / artifacts.STAGE / artifacts.CHECKPOINT).is_file():
         assert first.poll() is None and time.monotonic() < deadline, first.stderr.read()
         time.sleep(0.05)
-    line = one_error_line(cli("airbnb.train", "--data-path", str(small_table), "--output-dir", str(out),
-                              "--epochs", "2", "--seed", "5", *TRAIN_FLAGS))
+    os.kill(first.pid, signal.SIGSTOP)  # paused, still holding the folder: the race is not the machine's speed
+    try:
+        line = one_error_line(cli("airbnb.train", "--data-path", str(small_table), "--output-dir", str(out),
+                                  "--epochs", "2", "--seed", "5", *TRAIN_FLAGS))
+    finally:
+        os.kill(first.pid, signal.SIGCONT)
     assert f"{out} is in use by another command (pid {first.pid}" in line
     assert first.wait(timeout=600) == 0, first.stderr.read()
     assert artifacts.read_model_config(out)["epochs_run"] == 40, "the first run is published whole"
