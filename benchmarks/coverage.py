@@ -18,7 +18,6 @@ BENCHMARKS.md with the machine and this command.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import logging
 import os
@@ -32,9 +31,8 @@ from run import update_markdown  # benchmarks/run.py: BENCHMARKS.md sections wit
 
 from airbnb import etl, evaluate, train
 from airbnb.artifacts import load_table
-from airbnb.breakdown import predict_dataset
 from airbnb.conformal import REPORTED, Calibration, coverage_report
-from airbnb.dataset import AirbnbDataset
+from airbnb.evaluate_cv import fit_and_score
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data" / "insideairbnb"
@@ -73,13 +71,10 @@ def cross_validated(city: str, folds: int, work: Path, cache: str) -> dict | Non
     for fold, splits in enumerate(train.cv_splits(table["listing_id"], folds, config.test_size)):
         started = time.perf_counter()
         out = work / f"{city}-fold-{fold}"
-        fold_config = dataclasses.replace(config, output_dir=str(out), holdout_size=0.0, tracking=False)
-        data = train.prepare(fold_config, table, splits)
-        result = train.train(fold_config, data=data)
+        # the CV's own fold (airbnb.evaluate_cv), so the model's inputs are built as every run builds them
+        test_rows, prices, _ = fit_and_score(config, table, splits, out, baselines=[])
         calibration = Calibration.from_record(json.loads((out / "model_config.json").read_text())["calibration"])
-        test_rows = table[splits == "test"].reset_index(drop=True)
-        test = AirbnbDataset(data.processor.transform(test_rows), embedder=data.embedder)
-        price = predict_dataset(result.model, test)["predicted_price"].to_numpy()
+        price = prices[evaluate.MODEL_NAME]
         listed, weights = test_rows["target_price"].to_numpy(), test_rows["estimated_occupancy_rate"].to_numpy()
         for coverage in REPORTED:
             low, high = calibration.interval(price, coverage)
