@@ -35,6 +35,7 @@ from airbnb.metrics import regression_metrics
 
 LEARNERS = {"model": evaluate.MODEL_NAME, "lightgbm": "lightgbm"}
 SEED = 42
+FOLDS = 5  # the CV beside the route: each fold tests 1/FOLDS of the listings
 SHARE = train.TrainConfig().holdout_size  # the route's test split: the notebooks' default
 
 
@@ -63,7 +64,7 @@ def city_row(city: str, listings: list[Path], reviews: Path | None, work: Path) 
     splits = read_splits(metrics["data"]["artifacts"])  # where the run says its artifacts are
     tested = set(splits.loc[splits["split"] == "test", "listing_id"])
     config = train.configure(data_path=str(table), progress=False)
-    cv = evaluate.cross_validate(config, 5, baselines=["lightgbm"], progress=False)
+    cv = evaluate.cross_validate(config, FOLDS, baselines=["lightgbm"], progress=False)
     same = cv.predictions[cv.predictions["listing_id"].isin(tested)]
     row = {"listings": len(tested), "seconds": seconds}
     for name, column in LEARNERS.items():
@@ -80,8 +81,8 @@ def markdown(results: dict[str, dict]) -> str:
     lines = ["## The own-city params route against cross-validation (`benchmarks/own_city_route.py`)", "",
              "Weighted MAPE. *Route*: `python -m airbnb.run params.yaml` with a params file naming only the "
              "city's files, `data_path`, `run_dir` and `seed: 42`; its test split is "
-             f"{SHARE:.0%} of the listings. *CV*: 5-fold grouped cross-validation of the same table, the mean "
-             "over the folds; *CV folds*: the lowest and highest fold, each a test split of 20% of the listings "
+             f"{SHARE:.0%} of the listings. *CV*: {FOLDS}-fold grouped cross-validation of the same table, the mean "
+             f"over the folds; *CV folds*: the lowest and highest fold, each a test split of {1 / FOLDS:.0%} of the listings "
              "like the route's, so how far one split's figure moves with the listings it holds. *CV, the "
              "route's test listings*: the CV's out-of-fold prices of exactly the listings the route tested, "
              "each priced by a fold's models that never saw it. Route − CV is how far the route lands from "
